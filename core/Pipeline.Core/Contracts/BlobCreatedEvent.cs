@@ -1,0 +1,68 @@
+using System.Text.Json.Serialization;
+
+namespace Pipeline.Contracts;
+
+/// <summary>An Event Grid <c>Microsoft.Storage.BlobCreated</c> event (Event Grid schema), as Event Grid writes it to a storage queue.</summary>
+public sealed class BlobCreatedEvent
+{
+    public const string EventTypeName = "Microsoft.Storage.BlobCreated";
+
+    public string Id { get; set; } = "";
+
+    /// <summary>Resource id of the storage account.</summary>
+    public string Topic { get; set; } = "";
+
+    /// <summary><c>/blobServices/default/containers/{container}/blobs/{path}</c>.</summary>
+    public string Subject { get; set; } = "";
+
+    public string EventType { get; set; } = "";
+
+    public DateTimeOffset EventTime { get; set; }
+
+    public BlobCreatedData Data { get; set; } = new();
+
+    public string DataVersion { get; set; } = "";
+
+    public string MetadataVersion { get; set; } = "1";
+
+    /// <summary>Container and blob name taken from <see cref="Subject"/>; null when the subject is not a blob subject.</summary>
+    public (string Container, string BlobName)? TryGetBlob()
+    {
+        const string prefix = "/blobServices/default/containers/";
+        if (!Subject.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = Subject[prefix.Length..];
+        var marker = rest.IndexOf("/blobs/", StringComparison.Ordinal);
+        if (marker <= 0 || marker + 7 >= rest.Length)
+        {
+            return null;
+        }
+
+        return (rest[..marker], rest[(marker + 7)..]);
+    }
+}
+
+public sealed class BlobCreatedData
+{
+    public string Api { get; set; } = "";
+
+    public string ClientRequestId { get; set; } = "";
+
+    public string RequestId { get; set; } = "";
+
+    [JsonPropertyName("eTag")]
+    public string ETag { get; set; } = "";
+
+    public string ContentType { get; set; } = "";
+
+    public long ContentLength { get; set; }
+
+    public string BlobType { get; set; } = "BlockBlob";
+
+    public string Url { get; set; } = "";
+
+    public string Sequencer { get; set; } = "";
+}

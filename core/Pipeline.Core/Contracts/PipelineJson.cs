@@ -1,0 +1,16 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Pipeline.Contracts;
+
+/// <summary>Source-generated JSON for every document and message of the storage contract (camelCase).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BlobCreatedEvent))]
+[JsonSerializable(typeof(TrainRequest))]
+[JsonSerializable(typeof(DatasetSpec))]
+[JsonSerializable(typeof(DatasetManifest))]
+[JsonSerializable(typeof(RejectionReport))]
+[JsonSerializable(typeof(ModelManifest))]
+[JsonSerializable(typeof(CurrentPointer))]
+public sealed partial class PipelineJson : JsonSerializerContext;

@@ -1,0 +1,33 @@
+namespace Pipeline.Storage;
+
+/// <summary>Container and queue names that are part of the product's storage contract (see README, "Storage contract").</summary>
+public static class StorageNames
+{
+    public const string RawContainer = "raw";
+    public const string DatasetsContainer = "datasets";
+    public const string ModelsContainer = "models";
+    public const string RunsContainer = "runs";
+
+    public const string BlobCreatedQueue = "blob-created";
+    public const string TrainRequestsQueue = "train-requests";
+    public const string PoisonSuffix = "-poison";
+
+    public const string DatasetSpecFile = "dataset.json";
+    public const string ManifestFile = "manifest.json";
+    public const string CurrentPointerFile = "current.json";
+    public const string RejectionsFolder = "rejections";
+    public const string ModelFile = "model.onnx";
+
+    public static string Poison(string queueName) => queueName + PoisonSuffix;
+
+    public static string DatasetManifestPath(string dataset, string version) => $"{dataset}/{version}/{ManifestFile}";
+
+    public static string ModelManifestPath(string model, string version) => $"{model}/{version}/{ManifestFile}";
+
+    public static string CurrentPointerPath(string model) => $"{model}/{CurrentPointerFile}";
+
+    /// <summary>Dataset and model names: 1–63 characters of lower-case letters, digits, '-' and '_', starting with a letter or digit.</summary>
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 63 && char.IsAsciiLetterOrDigit(name[0]) &&
+        name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
+}
