@@ -1,0 +1,42 @@
+using Pipeline.Functions.Predict;
+using Pipeline.Functions.Preprocess;
+using Pipeline.Storage;
+
+namespace Pipeline.Functions;
+
+public static class FunctionsApp
+{
+    /// <summary>Listens where the Functions host says (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c>) and registers every function's services.</summary>
+    public static WebApplicationBuilder AddFunctionsApp(this WebApplicationBuilder builder)
+    {
+        if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddPipelineStorage(builder.Configuration);
+
+        builder.Services.AddOptions<PreprocessOptions>().BindConfiguration(PreprocessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddSingleton<PreprocessHandler>();
+
+        builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ModelRegistry>();
+        return builder;
+    }
+
+    public static WebApplication MapFunctionsApp(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        // The Functions host treats any response on GET / as "the handler is ready".
+        app.MapGet("/", () => TypedResults.Ok("ready"));
+        app.MapGet("/api/health", () => TypedResults.Ok("healthy"));
+        app.MapPreprocessFunction();
+        app.MapPredictApi();
+        return app;
+    }
+}

@@ -1,0 +1,10 @@
+namespace Pipeline.Functions.Preprocess;
+
+/// <summary>The input cannot become a dataset version; the message is written to a rejection report. Never retried.</summary>
+public sealed class DatasetRejectedException(string reason, string message, int? line = null) : Exception(message)
+{
+    /// <summary>Short machine-readable reason, e.g. <c>empty-file</c>.</summary>
+    public string Reason { get; } = reason;
+
+    public int? Line { get; } = line;
+}
