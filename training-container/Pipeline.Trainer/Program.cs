@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
+using Pipeline.Trainer;
+using Pipeline.Trainer.Training;
+using Pipeline.Trainer.Worker;
+
+// Usage:
+//   Pipeline.Trainer                 poll train-requests until stopped (local)
+//   Pipeline.Trainer --once          handle one message and exit (a Container Apps job replica)
+//   Pipeline.Trainer --job <file>    run the training request in <file> once, without a queue
+var jobFile = args.SkipWhile(a => a != "--job").Skip(1).FirstOrDefault();
+var builder = Host.CreateApplicationBuilder(args.Where(a => a is not "--once" and not "--job" && a != jobFile).ToArray());
+if (args.Contains("--once"))
+{
+    builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.Once)}"] = "true";
+}
+
+builder.Services.AddTrainer(builder.Configuration);
+if (jobFile is null)
+{
+    builder.Services.AddHostedService<TrainingWorker>();
+    await builder.Build().RunAsync();
+    return 0;
+}
+
+using var host = builder.Build();
+await host.StartAsync();
+var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.Trainer");
+var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+try
+{
+    var request = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(jobFile, lifetime.ApplicationStopping), PipelineJson.Default.TrainRequest)
+        ?? throw new TrainingFailedException($"{jobFile} holds JSON null.");
+    var manifest = await host.Services.GetRequiredService<TrainingJob>().RunAsync(request, lifetime.ApplicationStopping);
+    Console.WriteLine(JsonSerializer.Serialize(manifest, PipelineJson.Default.ModelManifest));
+    return 0;
+}
+catch (Exception e) when (e is TrainingFailedException or JsonException or IOException or OptionsValidationException)
+{
+    logger.LogError(e, "Training job {JobFile} failed: {Error}", jobFile, e.Message);
+    return 2;
+}
+finally
+{
+    await host.StopAsync();
+}

@@ -1,0 +1,55 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Pipeline.Contracts;
+using Pipeline.Storage;
+
+namespace Pipeline.Trainer.Publishing;
+
+/// <summary>
+/// Publishes a model version: the ONNX file, then its manifest, and only then moves <c>current.json</c> with If-Match,
+/// so no reader ever follows the pointer to a half-written version.
+/// </summary>
+public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider time, ILogger<ModelPublisher> logger)
+{
+    private const int MaxPointerAttempts = 10;
+
+    public async Task PublishAsync(ModelManifest manifest, byte[] onnx, CancellationToken cancellationToken)
+    {
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        await models.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var folder = $"{manifest.Model}/{manifest.Version}";
+        await models.GetBlobClient($"{folder}/{manifest.Artifact}").UploadAsync(new BinaryData(onnx),
+            new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } }, cancellationToken).ConfigureAwait(false);
+        await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.ModelManifestPath(manifest.Model, manifest.Version)), manifest,
+            PipelineJson.Default.ModelManifest, null, cancellationToken).ConfigureAwait(false);
+        await MovePointerAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(manifest.Model)), manifest.Version, cancellationToken).ConfigureAwait(false);
+        LogPublished(logger, manifest.Model, manifest.Version);
+    }
+
+    /// <summary>Replaces the pointer only if nobody changed it since it was read (If-Match / If-None-Match: *).</summary>
+    private async Task MovePointerAsync(BlobClient pointerBlob, string version, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var existing = await BlobJson.ReadAsync(pointerBlob, PipelineJson.Default.CurrentPointer, cancellationToken).ConfigureAwait(false);
+            var conditions = existing is { } e ? new BlobRequestConditions { IfMatch = e.ETag } : new BlobRequestConditions { IfNoneMatch = ETag.All };
+            try
+            {
+                await BlobJson.WriteAsync(pointerBlob, new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() },
+                    PipelineJson.Default.CurrentPointer, conditions, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxPointerAttempts)
+            {
+                LogPointerRace(logger, pointerBlob.Name, attempt);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Published model {Model} version {Version} and moved current.json to it")]
+    private static partial void LogPublished(ILogger logger, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Pointer} changed while being moved (attempt {Attempt}); reading it again")]
+    private static partial void LogPointerRace(ILogger logger, string pointer, int attempt);
+}

@@ -1,0 +1,22 @@
+using Pipeline.Storage;
+using Pipeline.Trainer.Publishing;
+using Pipeline.Trainer.Training;
+using Pipeline.Trainer.Worker;
+
+namespace Pipeline.Trainer;
+
+public static class TrainerHost
+{
+    /// <summary>Everything the trainer needs, shared by the queue worker and the one-shot <c>--job</c> mode.</summary>
+    public static IServiceCollection AddTrainer(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddPipelineStorage(configuration);
+        services.AddOptions<TrainerOptions>().Bind(configuration.GetSection(TrainerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ModelPublisher>();
+        services.AddSingleton<TrainingJob>();
+        services.AddSingleton<TrainRequestConsumer>();
+        return services;
+    }
+}

@@ -1,0 +1,66 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Pipeline.Trainer;
+
+public sealed class TrainerOptions
+{
+    public const string Section = "Trainer";
+
+    /// <summary>Hidden layer widths of the MLP.</summary>
+    [MinLength(1)]
+    public List<int> HiddenLayers { get; set; } = [64, 64];
+
+    [Range(1, 100_000)]
+    public int MaxEpochs { get; set; } = 200;
+
+    /// <summary>Epochs without a better validation loss before training stops.</summary>
+    [Range(1, 10_000)]
+    public int Patience { get; set; } = 20;
+
+    [Range(1, 65_536)]
+    public int BatchSize { get; set; } = 64;
+
+    [Range(1e-6, 1.0)]
+    public double LearningRate { get; set; } = 3e-3;
+
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 1e-4;
+
+    public int Seed { get; set; } = 42;
+
+    /// <summary>CPU threads for TorchSharp; 1 measured fastest for small MLPs on a shared 2-core machine.</summary>
+    [Range(1, 256)]
+    public int Threads { get; set; } = 1;
+
+    /// <summary>Largest tolerated difference between the TorchSharp model and its ONNX export on the test split.</summary>
+    [Range(0.0, 1.0)]
+    public double MaxOnnxDifference { get; set; } = 1e-4;
+}
+
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    public string QueueName { get; set; } = Storage.StorageNames.TrainRequestsQueue;
+
+    /// <summary>How long a received message stays invisible; the heartbeat renews it well before it expires.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts (dequeues) before a message moves to the poison queue.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How long a failed message stays invisible before the next attempt.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Process at most one message, then exit (a Container Apps job replica). Otherwise poll until stopped (local).</summary>
+    public bool Once { get; set; }
+}

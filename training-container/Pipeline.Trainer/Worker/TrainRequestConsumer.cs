@@ -1,0 +1,206 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
+using Pipeline.Storage;
+using Pipeline.Trainer.Training;
+
+namespace Pipeline.Trainer.Worker;
+
+/// <summary>
+/// Consumes <c>train-requests</c> the way a Container Apps event-job replica must: receive one message, keep it invisible
+/// with a heartbeat while training, delete it on success; on failure let it reappear after a delay; after
+/// <see cref="WorkerOptions.MaxAttempts"/> attempts (or at once for a job that cannot succeed) move it to the poison queue with the error.
+/// </summary>
+public sealed partial class TrainRequestConsumer(
+    QueueServiceClient queues,
+    TrainingJob job,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    ILogger<TrainRequestConsumer> logger)
+{
+    /// <summary>Receives and processes at most one message; false when the queue was empty.</summary>
+    public async Task<bool> ProcessOneAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var queue = queues.GetQueueClient(o.QueueName);
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        QueueMessage[] received = (await queue.ReceiveMessagesAsync(1, o.VisibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+        if (received.Length == 0)
+        {
+            return false;
+        }
+
+        var message = received[0];
+        LogReceived(logger, message.MessageId, message.DequeueCount);
+        if (message.DequeueCount > o.MaxAttempts)
+        {
+            // Earlier attempts died without recording a failure (the process was killed).
+            await PoisonAsync(queue, message, message.PopReceipt, $"Gave up after {message.DequeueCount - 1} attempts that did not finish.", cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        TrainRequest request;
+        try
+        {
+            request = JsonSerializer.Deserialize(message.Body.ToMemory().Span, PipelineJson.Default.TrainRequest)
+                ?? throw new JsonException("The message is JSON null.");
+        }
+        catch (JsonException e)
+        {
+            await PoisonAsync(queue, message, message.PopReceipt, $"The message is not a training request: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        using var heartbeat = new Heartbeat(queue, message, o, time, logger);
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, heartbeat.Lost);
+        try
+        {
+            await job.RunAsync(request, work.Token).ConfigureAwait(false);
+            var popReceipt = await heartbeat.StopAsync().ConfigureAwait(false);
+            await queue.DeleteMessageAsync(message.MessageId, popReceipt, CancellationToken.None).ConfigureAwait(false);
+            LogCompleted(logger, message.MessageId, request.Dataset, request.DatasetVersion);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: the message reappears when its visibility lapses and another attempt resumes it.
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || heartbeat.Lost.IsCancellationRequested)
+        {
+            var popReceipt = await heartbeat.StopAsync().ConfigureAwait(false);
+            if (heartbeat.Lost.IsCancellationRequested)
+            {
+                LogLeaseLost(logger, message.MessageId);
+                return true;
+            }
+
+            if (e is TrainingFailedException || message.DequeueCount >= o.MaxAttempts)
+            {
+                await PoisonAsync(queue, message, popReceipt, e.Message, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                LogAttemptFailed(logger, e, message.MessageId, message.DequeueCount, o.MaxAttempts);
+                await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: o.RetryDelay, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return true;
+    }
+
+    private async Task PoisonAsync(QueueClient queue, QueueMessage message, string popReceipt, string error, CancellationToken cancellationToken)
+    {
+        var poison = queues.GetQueueClient(StorageNames.Poison(queue.Name));
+        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        JsonNode? original;
+        try
+        {
+            original = JsonNode.Parse(message.Body.ToString());
+        }
+        catch (JsonException)
+        {
+            original = JsonValue.Create(message.Body.ToString());
+        }
+
+        var body = new JsonObject
+        {
+            ["message"] = original,
+            ["error"] = error,
+            ["attempts"] = message.DequeueCount,
+            ["failedAt"] = time.GetUtcNow(),
+            ["messageId"] = message.MessageId,
+        };
+        await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
+        LogPoisoned(logger, message.MessageId, poison.Name, error);
+    }
+
+    /// <summary>Renews the message's invisibility while work goes on; signals <see cref="Lost"/> if it can no longer do so.</summary>
+    private sealed class Heartbeat : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly CancellationTokenSource _lost = new();
+        private readonly Task _loop;
+        private string _popReceipt;
+
+        public Heartbeat(QueueClient queue, QueueMessage message, WorkerOptions options, TimeProvider time, ILogger logger)
+        {
+            _popReceipt = message.PopReceipt;
+            _loop = RunAsync(queue, message.MessageId, options, time, logger);
+        }
+
+        public CancellationToken Lost => _lost.Token;
+
+        public async Task<string> StopAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+            return _popReceipt;
+        }
+
+        private async Task RunAsync(QueueClient queue, string messageId, WorkerOptions options, TimeProvider time, ILogger logger)
+        {
+            var failures = 0;
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(options.HeartbeatInterval, time, _stop.Token).ConfigureAwait(false);
+                    var receipt = await queue.UpdateMessageAsync(messageId, _popReceipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: _stop.Token).ConfigureAwait(false);
+                    _popReceipt = receipt.Value.PopReceipt;
+                    failures = 0;
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (RequestFailedException e) when (e.Status == 404)
+                {
+                    // The message was taken by someone else (its visibility lapsed): stop working on it.
+                    LogHeartbeatFailed(logger, e, messageId);
+                    await _lost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+                catch (RequestFailedException e) when (++failures < 3)
+                {
+                    LogHeartbeatFailed(logger, e, messageId);
+                }
+                catch (RequestFailedException e)
+                {
+                    LogHeartbeatFailed(logger, e, messageId);
+                    await _lost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+            _lost.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Received message {MessageId} (attempt {Attempt})")]
+    private static partial void LogReceived(ILogger logger, string messageId, long attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} done: trained {Dataset} version {Version}")]
+    private static partial void LogCompleted(ILogger logger, string messageId, string dataset, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Attempt {Attempt} of {MaxAttempts} for message {MessageId} failed; it will be retried")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string messageId, long attempt, int maxAttempts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} moved to {PoisonQueue}: {Error}")]
+    private static partial void LogPoisoned(ILogger logger, string messageId, string poisonQueue, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost message {MessageId} while working on it; abandoning this attempt")]
+    private static partial void LogLeaseLost(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat for message {MessageId} failed")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string messageId);
+}

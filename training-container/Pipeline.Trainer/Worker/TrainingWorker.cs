@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Trainer.Worker;
+
+/// <summary>Polls <c>train-requests</c> until stopped, or handles one message and stops the host (<see cref="WorkerOptions.Once"/>).</summary>
+public sealed partial class TrainingWorker(
+    TrainRequestConsumer consumer,
+    IOptions<WorkerOptions> options,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<TrainingWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        LogStarted(logger, options.Value.QueueName, options.Value.Once);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var processed = await consumer.ProcessOneAsync(stoppingToken);
+                if (options.Value.Once)
+                {
+                    break;
+                }
+
+                if (!processed)
+                {
+                    await Task.Delay(options.Value.PollInterval, time, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (options.Value.Once)
+            {
+                lifetime.StopApplication();
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Training worker consuming queue {Queue} (once: {Once})")]
+    private static partial void LogStarted(ILogger logger, string queue, bool once);
+}
