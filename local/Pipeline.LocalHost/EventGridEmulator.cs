@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
+using Pipeline.Storage;
+
+namespace Pipeline.LocalHost;
+
+public sealed class EventGridOptions
+{
+    public const string Section = "EventGrid";
+
+    /// <summary>How often container <c>raw</c> is listed for new or changed blobs.</summary>
+    public TimeSpan ScanInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where the ETags already announced are remembered, so a restart does not announce every blob again.</summary>
+    public string StateContainer { get; set; } = "local-eventgrid";
+}
+
+/// <summary>
+/// Stands in for the Event Grid system topic + subscription: notices new or changed blobs in <c>raw</c> and writes a
+/// <c>Microsoft.Storage.BlobCreated</c> event (Event Grid schema, unencoded JSON) to queue <c>blob-created</c>, as the
+/// subscription's storage-queue destination does in Azure.
+/// </summary>
+public sealed partial class EventGridEmulator(
+    BlobServiceClient blobs,
+    QueueServiceClient queues,
+    IOptions<EventGridOptions> options,
+    TimeProvider time,
+    ILogger<EventGridEmulator> logger) : BackgroundService
+{
+    private const string StateBlob = "announced.json";
+    private readonly ConcurrentDictionary<string, string> _announced = new(StringComparer.Ordinal);
+    private long _sequencer;
+
+    /// <summary>Lists <c>raw</c> once and announces what is new or changed; returns how many events were written.</summary>
+    public async Task<int> ScanAsync(CancellationToken cancellationToken)
+    {
+        var raw = blobs.GetBlobContainerClient(StorageNames.RawContainer);
+        var queue = queues.GetQueueClient(StorageNames.BlobCreatedQueue);
+        var written = 0;
+        await foreach (var item in raw.GetBlobsAsync(cancellationToken: cancellationToken))
+        {
+            var etag = item.Properties.ETag?.ToString() ?? "";
+            if (_announced.TryGetValue(item.Name, out var known) && known == etag)
+            {
+                continue;
+            }
+
+            var blobEvent = new BlobCreatedEvent
+            {
+                Id = Guid.NewGuid().ToString(),
+                Topic = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+                Subject = $"/blobServices/default/containers/{StorageNames.RawContainer}/blobs/{item.Name}",
+                EventType = BlobCreatedEvent.EventTypeName,
+                EventTime = item.Properties.LastModified ?? time.GetUtcNow(),
+                DataVersion = "",
+                MetadataVersion = "1",
+                Data = new BlobCreatedData
+                {
+                    Api = "PutBlob",
+                    ClientRequestId = Guid.NewGuid().ToString(),
+                    RequestId = Guid.NewGuid().ToString(),
+                    ETag = etag,
+                    ContentType = item.Properties.ContentType ?? "application/octet-stream",
+                    ContentLength = item.Properties.ContentLength ?? 0,
+                    BlobType = "BlockBlob",
+                    Url = raw.GetBlobClient(item.Name).Uri.ToString(),
+                    Sequencer = Interlocked.Increment(ref _sequencer).ToString("x32", CultureInfo.InvariantCulture),
+                },
+            };
+            await queue.SendMessageAsync(JsonSerializer.Serialize(blobEvent, PipelineJson.Default.BlobCreatedEvent), cancellationToken);
+            _announced[item.Name] = etag;
+            written++;
+            LogAnnounced(logger, item.Name);
+        }
+
+        if (written > 0)
+        {
+            await SaveStateAsync(cancellationToken);
+        }
+
+        return written;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: stoppingToken);
+        await queues.GetQueueClient(StorageNames.BlobCreatedQueue).CreateIfNotExistsAsync(cancellationToken: stoppingToken);
+        await LoadStateAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ScanAsync(stoppingToken);
+            }
+            catch (RequestFailedException e)
+            {
+                LogScanFailed(logger, e);
+            }
+
+            await Task.Delay(options.Value.ScanInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private BlobClient State => blobs.GetBlobContainerClient(options.Value.StateContainer).GetBlobClient(StateBlob);
+
+    private async Task LoadStateAsync(CancellationToken cancellationToken)
+    {
+        await blobs.GetBlobContainerClient(options.Value.StateContainer).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        try
+        {
+            var content = await State.DownloadContentAsync(cancellationToken);
+            foreach (var (name, etag) in content.Value.Content.ToObjectFromJson<Dictionary<string, string>>() ?? [])
+            {
+                _announced[name] = etag;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+        }
+    }
+
+    private async Task SaveStateAsync(CancellationToken cancellationToken) =>
+        await State.UploadAsync(BinaryData.FromObjectAsJson(new Dictionary<string, string>(_announced)), overwrite: true, cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event Grid stand-in: BlobCreated raw/{Blob}")]
+    private static partial void LogAnnounced(ILogger logger, string blob);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event Grid stand-in: listing raw failed")]
+    private static partial void LogScanFailed(ILogger logger, Exception exception);
+}
