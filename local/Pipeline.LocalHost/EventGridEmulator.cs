@@ -125,8 +125,11 @@ public sealed partial class EventGridEmulator(
         }
     }
 
-    private async Task SaveStateAsync(CancellationToken cancellationToken) =>
+    private async Task SaveStateAsync(CancellationToken cancellationToken)
+    {
+        await blobs.GetBlobContainerClient(options.Value.StateContainer).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await State.UploadAsync(BinaryData.FromObjectAsJson(new Dictionary<string, string>(_announced)), overwrite: true, cancellationToken);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event Grid stand-in: BlobCreated raw/{Blob}")]
     private static partial void LogAnnounced(ILogger logger, string blob);

@@ -145,6 +145,18 @@ public sealed class CsvDatasetBuilder(PreprocessOptions options)
         {
             throw new DatasetRejectedException("binary-content", "The file is not UTF-8 text (it looks binary). Upload a UTF-8 CSV file.");
         }
+        catch (CsvMissingHeadersException)
+        {
+            throw new DatasetRejectedException("empty-file", "The file is empty: a CSV file with a header row and data rows is expected.");
+        }
+        catch (CsvRecordTooLargeException e)
+        {
+            throw new DatasetRejectedException("malformed-csv", $"A record is too large to be a CSV row (an unterminated quote?): {e.Message}", e.RowNumber);
+        }
+        catch (CsvFormatException e)
+        {
+            throw new DatasetRejectedException("malformed-csv", $"The file is not well-formed CSV: {e.Message}", e.RowNumber);
+        }
     }
 
     /// <summary>Text of the cells before the current one, rebuilt from their numbers (they all parsed or were missing).</summary>

@@ -21,7 +21,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public IReadOnlyList<Linear> Layers => _layers;
+    public IReadOnlyList<Linear> Layers => [.. _layers];
 
     public override Tensor forward(Tensor input)
     {

@@ -55,9 +55,9 @@ public static class MlpTrainer
         var classification = manifest.Task == TaskKind.Classification;
         var featureCount = manifest.Features.Count;
         var mean = manifest.Features.Select(f => (float)f.Mean).ToArray();
-        var std = manifest.Features.Select(f => (float)(f.Std > 0 ? f.Std : 1)).ToArray();
+        var std = manifest.Features.Select(f => MlpDefinition.EffectiveStd((float)f.Std)).ToArray();
         var targetMean = classification ? 0f : (float)manifest.TargetStats!.Mean;
-        var targetStd = classification ? 1f : (float)(manifest.TargetStats!.Std > 0 ? manifest.TargetStats.Std : 1);
+        var targetStd = classification ? 1f : MlpDefinition.EffectiveStd((float)manifest.TargetStats!.Std);
         var outputs = classification ? manifest.Labels.Count : 1;
 
         var model = new Mlp(featureCount, settings.HiddenLayers, outputs);

@@ -97,7 +97,7 @@ public class CsvDatasetBuilderTests
     [InlineData("a,b\n1,\n2,\n3,NA\n", "target-all-missing")]
     [InlineData("a,b\n1,x\n2,x\n3,x\n", "single-class")]
     [InlineData("a,a\n1,2\n", "duplicate-column")]
-    [InlineData("a,b\n1,2\n", "too-few-rows")]
+    [InlineData("a,b\n1,2\n2,3\n", "too-few-rows")]
     public async Task BuildAsync_BadInput_IsRejectedWithReason(string csv, string reason)
     {
         var rejection = await RejectAsync(Encoding.UTF8.GetBytes(csv));

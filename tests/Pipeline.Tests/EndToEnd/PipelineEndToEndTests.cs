@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Storage.Blobs;
+using Pipeline.Storage;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.EndToEnd;
+
+/// <summary>A CSV dropped into <c>raw/</c> becomes a served model with nothing else done: Event Grid stand-in → Preprocess → queue → trainer → Predict.</summary>
+[Collection(PipelineTests.Name)]
+public class PipelineEndToEndTests(PipelineFixture pipeline)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private BlobContainerClient Raw => pipeline.Blobs.GetBlobContainerClient(StorageNames.RawContainer);
+
+    [Fact]
+    public async Task UploadedCsv_IsServed_AndPredictsHeldOutRowsAccurately()
+    {
+        var name = Azurite.UniqueName("iris-like");
+        var (csv, _) = SyntheticData.ThreeClass(1200, seed: 42);
+        await Raw.UploadBlobAsync($"{name}/mydata.csv", BinaryData.FromString(csv), Cancellation);
+
+        var model = await WaitForModelAsync(name, versions: 1);
+        Assert.Equal("classification", model["current"]!["task"]!.GetValue<string>());
+
+        var (_, heldOut) = SyntheticData.ThreeClass(300, seed: 4242, withNoiseColumns: false);
+        var rows = new JsonArray(heldOut.Select(r => (JsonNode)new JsonObject
+        {
+            ["f1"] = r.Features[0], ["f2"] = r.Features[1], ["f3"] = r.Features[2], ["f4"] = r.Features[3],
+        }).ToArray());
+        using var response = await pipeline.Client.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+        Assert.Equal(name, body["model"]!.GetValue<string>());
+        var predictions = body["predictions"]!.AsArray();
+        Assert.Equal(heldOut.Count, predictions.Count);
+        var correct = heldOut.Zip(predictions).Count(p => p.First.Label == p.Second!["label"]!.GetValue<string>());
+        var accuracy = (double)correct / heldOut.Count;
+        Assert.True(accuracy >= 0.9, $"held-out accuracy {accuracy:P1}");
+        var probabilities = predictions[0]!["probabilities"]!.AsObject();
+        Assert.Equal(SyntheticData.Classes.Order(), probabilities.Select(p => p.Key).Order());
+        Assert.Equal(1.0, probabilities.Sum(p => p.Value!.GetValue<double>()), 3);
+    }
+
+    [Fact]
+    public async Task SameBytesAgain_MakeNoSecondVersion_GarbageIsReported_AndTheNextGoodUploadStillTrains()
+    {
+        var name = Azurite.UniqueName("resilient");
+        var (csv, _) = SyntheticData.ThreeClass(400, seed: 1);
+        await Raw.UploadBlobAsync($"{name}/day1.csv", BinaryData.FromString(csv), Cancellation);
+        await WaitForModelAsync(name, versions: 1);
+
+        // The same bytes again, as a real host would deliver the event: the function returns no training request.
+        await Raw.GetBlobClient($"{name}/day1.csv").UploadAsync(BinaryData.FromString(csv), overwrite: true, Cancellation);
+        var reply = await InvokePreprocessAsync($"{name}/day1.csv");
+        Assert.Null(reply["Outputs"]!["trainRequest"]);
+        Assert.Contains("Duplicate", reply["Logs"]!.ToJsonString(), StringComparison.Ordinal);
+
+        // Garbage: a rejection report, no crash, the message completes.
+        var garbage = new byte[3000];
+        new Random(5).NextBytes(garbage);
+        await Raw.UploadBlobAsync($"{name}/broken.csv", new BinaryData(garbage), Cancellation);
+        var report = await WaitForAsync(async () =>
+        {
+            await foreach (var item in pipeline.Blobs.GetBlobContainerClient(StorageNames.DatasetsContainer)
+                .GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{StorageNames.RejectionsFolder}/" }, Cancellation))
+            {
+                var content = await pipeline.Blobs.GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient(item.Name).DownloadContentAsync(Cancellation);
+                return JsonNode.Parse(content.Value.Content.ToString());
+            }
+
+            return null;
+        });
+        Assert.Equal("binary-content", report["reason"]!.GetValue<string>());
+        Assert.EndsWith("broken.csv", report["blob"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // A new good file still trains: a second version.
+        var (csv2, _) = SyntheticData.ThreeClass(400, seed: 2);
+        await Raw.UploadBlobAsync($"{name}/day2.csv", BinaryData.FromString(csv2), Cancellation);
+        var model = await WaitForModelAsync(name, versions: 2);
+        Assert.Equal(2, model["versions"]!.AsArray().Count);
+        Assert.Empty(await ListAsync(StorageNames.Poison(StorageNames.BlobCreatedQueue)));
+    }
+
+    private async Task<JsonNode> InvokePreprocessAsync(string blobName)
+    {
+        var blobEvent = new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["topic"] = "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+            ["subject"] = $"/blobServices/default/containers/raw/blobs/{blobName}",
+            ["eventType"] = "Microsoft.Storage.BlobCreated",
+            ["eventTime"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            ["data"] = new JsonObject { ["api"] = "PutBlob", ["blobType"] = "BlockBlob", ["url"] = Raw.GetBlobClient(blobName).Uri.ToString() },
+            ["dataVersion"] = "",
+            ["metadataVersion"] = "1",
+        };
+        var invocation = new JsonObject
+        {
+            ["Data"] = new JsonObject { ["blobEvent"] = blobEvent.ToJsonString() },
+            ["Metadata"] = new JsonObject { ["DequeueCount"] = 1, ["Id"] = Guid.NewGuid().ToString() },
+        };
+        using var response = await pipeline.Client.PostAsync(new Uri("/Preprocess", UriKind.Relative),
+            new StringContent(invocation.ToJsonString(), Encoding.UTF8, "application/json"), Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+    }
+
+    private async Task<List<string>> ListAsync(string queueName)
+    {
+        var queue = pipeline.Queues.GetQueueClient(queueName);
+        if (!(await queue.ExistsAsync(Cancellation)).Value)
+        {
+            return [];
+        }
+
+        var messages = await queue.PeekMessagesAsync(32, Cancellation);
+        return messages.Value.Select(m => m.Body.ToString()).ToList();
+    }
+
+    private Task<JsonNode> WaitForModelAsync(string name, int versions) => WaitForAsync(async () =>
+    {
+        using var response = await pipeline.Client.GetAsync(new Uri($"/api/models/{name}", UriKind.Relative), Cancellation);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        var model = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+        return model["versions"]!.AsArray().Count >= versions ? model : null;
+    });
+
+    private async Task<JsonNode> WaitForAsync(Func<Task<JsonNode?>> probe)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await probe() is { } result)
+            {
+                return result;
+            }
+
+            await Task.Delay(250, Cancellation);
+        }
+
+        var poison = await ListAsync(StorageNames.Poison(StorageNames.TrainRequestsQueue));
+        Assert.Fail($"Nothing after {Patience}. train-requests-poison: {string.Join(" | ", poison)}");
+        return null!;
+    }
+}

@@ -1,0 +1,112 @@
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Onnx;
+using Pipeline.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace Pipeline.Tests.Trainer;
+
+public class MlpTrainerTests
+{
+    private static readonly TrainingSettings Settings = new([32, 32], MaxEpochs: 60, Patience: 10, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 1e-4, Seed: 7);
+
+    /// <summary>A classification dataset in the layout the preprocess step writes, with raw (unstandardized) feature scales.</summary>
+    internal static (DatasetManifest Manifest, DatasetSplit Train, DatasetSplit Validation, DatasetSplit Test) ThreeClassDataset(int rows, int seed)
+    {
+        var random = new Random(seed);
+        float[][] centres = [[0, 100, 5], [4, 140, 0], [-4, 120, 2]];
+        float[] scales = [1.5f, 12f, 1.5f];
+        DatasetSplit Make(int count)
+        {
+            var features = new float[3][];
+            for (var f = 0; f < 3; f++)
+            {
+                features[f] = new float[count];
+            }
+
+            var target = new float[count];
+            for (var r = 0; r < count; r++)
+            {
+                var k = random.Next(3);
+                target[r] = k;
+                for (var f = 0; f < 3; f++)
+                {
+                    features[f][r] = centres[k][f] + (float)(Infrastructure.SyntheticData.Gaussian(random) * scales[f]);
+                }
+            }
+
+            return new DatasetSplit(features, target);
+        }
+
+        var train = Make(rows);
+        var manifest = new DatasetManifest
+        {
+            Dataset = "synthetic",
+            Version = "v1",
+            Task = TaskKind.Classification,
+            Target = "class",
+            Model = "synthetic",
+            Labels = ["a", "b", "c"],
+            Features = Enumerable.Range(0, 3).Select(f => new FeatureStats
+            {
+                Name = $"x{f}",
+                Mean = train.Features[f].Average(),
+                Std = Math.Sqrt(train.Features[f].Average(v => Math.Pow(v - train.Features[f].Average(), 2))),
+            }).ToList(),
+        };
+        return (manifest, train, Make(rows / 4), Make(rows / 4));
+    }
+
+    [Fact]
+    public void Train_SeparableClasses_LearnsAndStopsEarly()
+    {
+        var (manifest, train, validation, test) = ThreeClassDataset(800, seed: 3);
+
+        using var model = MlpTrainer.Train(manifest, train, validation, Settings, CPU, TestContext.Current.CancellationToken);
+        var probabilities = model.Predict(MlpTrainer.ToRowMajor(test), test.RowCount);
+
+        Assert.True(Metrics.Classification(probabilities, test.Target, 3)["accuracy"] >= 0.9);
+        Assert.InRange(model.BestEpoch, 1, model.Epochs);
+        Assert.True(model.Epochs <= Settings.MaxEpochs);
+    }
+
+    [Fact]
+    public void Train_SameSeed_GivesTheSameWeights()
+    {
+        var (manifest, train, validation, _) = ThreeClassDataset(300, seed: 5);
+        var settings = Settings with { MaxEpochs = 5 };
+
+        using var first = MlpTrainer.Train(manifest, train, validation, settings, CPU, TestContext.Current.CancellationToken);
+        using var second = MlpTrainer.Train(manifest, train, validation, settings, CPU, TestContext.Current.CancellationToken);
+
+        Assert.Equal(first.Definition.Layers[0].Weight, second.Definition.Layers[0].Weight);
+    }
+
+    [Fact]
+    public void Export_TrainedModel_MatchesTorchSharpInOnnxRuntimeAndPassesTheChecker()
+    {
+        var (manifest, train, validation, _) = ThreeClassDataset(600, seed: 11);
+        using var model = MlpTrainer.Train(manifest, train, validation, Settings with { MaxEpochs = 15 }, CPU, TestContext.Current.CancellationToken);
+        var onnx = OnnxMlpExporter.Export(model.Definition);
+
+        // 1,000 random rows over (and beyond) the training range, in raw units: the graph standardizes them itself.
+        var random = new Random(99);
+        var rows = new float[1000 * 3];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = (float)((random.NextDouble() * 300) - 100);
+        }
+
+        var torch = model.Predict(rows, 1000);
+        var ort = OnnxEvaluator.Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, rows, 1000, 3);
+
+        Assert.Equal(torch.Length, ort.Length);
+        var maxDifference = torch.Zip(ort, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(maxDifference <= 1e-4, $"ONNX Runtime differs from TorchSharp by {maxDifference}");
+
+        using var directory = new TempDirectory();
+        var path = Path.Combine(directory.Path, "model.onnx");
+        File.WriteAllBytes(path, onnx);
+        OnnxChecker.Check(path);
+    }
+}
