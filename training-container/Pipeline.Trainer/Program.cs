@@ -10,7 +10,17 @@ using Pipeline.Trainer.Worker;
 //   Pipeline.Trainer --once          handle one message and exit (a Container Apps job replica)
 //   Pipeline.Trainer --job <file>    run the training request in <file> once, without a queue
 var jobFile = args.SkipWhile(a => a != "--job").Skip(1).FirstOrDefault();
-var builder = Host.CreateApplicationBuilder(args.Where(a => a is not "--once" and not "--job" && a != jobFile).ToArray());
+if (args.Contains("--job") && jobFile is null)
+{
+    await Console.Error.WriteLineAsync("--job needs a file: Pipeline.Trainer --job <train-request.json>");
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args.Where(a => a is not "--once" and not "--job" && a != jobFile).ToArray(),
+    ContentRootPath = AppContext.BaseDirectory,
+});
 if (args.Contains("--once"))
 {
     builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.Once)}"] = "true";
@@ -25,11 +35,11 @@ if (jobFile is null)
 }
 
 using var host = builder.Build();
-await host.StartAsync();
 var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.Trainer");
 var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
 try
 {
+    await host.StartAsync();
     var request = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(jobFile, lifetime.ApplicationStopping), PipelineJson.Default.TrainRequest)
         ?? throw new TrainingFailedException($"{jobFile} holds JSON null.");
     var manifest = await host.Services.GetRequiredService<TrainingJob>().RunAsync(request, lifetime.ApplicationStopping);
@@ -41,7 +51,12 @@ catch (Exception e) when (e is TrainingFailedException or JsonException or IOExc
     logger.LogError(e, "Training job {JobFile} failed: {Error}", jobFile, e.Message);
     return 2;
 }
+catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+{
+    logger.LogWarning("Training job {JobFile} stopped before it finished; nothing was published", jobFile);
+    return 3;
+}
 finally
 {
-    await host.StopAsync();
+    await host.StopAsync(CancellationToken.None);
 }

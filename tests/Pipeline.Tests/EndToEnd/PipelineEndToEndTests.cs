@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
@@ -60,7 +58,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
 
         // The same bytes again, as a real host would deliver the event: the function returns no training request.
         await Raw.GetBlobClient($"{name}/day1.csv").UploadAsync(BinaryData.FromString(csv), overwrite: true, Cancellation);
-        var reply = await InvokePreprocessAsync($"{name}/day1.csv");
+        var reply = await Invocations.PreprocessAsync(pipeline.Client, $"{name}/day1.csv");
         Assert.Null(reply["Outputs"]!["trainRequest"]);
         Assert.Contains("Duplicate", reply["Logs"]!.ToJsonString(), StringComparison.Ordinal);
 
@@ -88,30 +86,6 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         var model = await WaitForModelAsync(name, versions: 2);
         Assert.Equal(2, model["versions"]!.AsArray().Count);
         Assert.Empty(await ListAsync(StorageNames.Poison(StorageNames.BlobCreatedQueue)));
-    }
-
-    private async Task<JsonNode> InvokePreprocessAsync(string blobName)
-    {
-        var blobEvent = new JsonObject
-        {
-            ["id"] = Guid.NewGuid().ToString(),
-            ["topic"] = "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
-            ["subject"] = $"/blobServices/default/containers/raw/blobs/{blobName}",
-            ["eventType"] = "Microsoft.Storage.BlobCreated",
-            ["eventTime"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-            ["data"] = new JsonObject { ["api"] = "PutBlob", ["blobType"] = "BlockBlob", ["url"] = Raw.GetBlobClient(blobName).Uri.ToString() },
-            ["dataVersion"] = "",
-            ["metadataVersion"] = "1",
-        };
-        var invocation = new JsonObject
-        {
-            ["Data"] = new JsonObject { ["blobEvent"] = blobEvent.ToJsonString() },
-            ["Metadata"] = new JsonObject { ["DequeueCount"] = 1, ["Id"] = Guid.NewGuid().ToString() },
-        };
-        using var response = await pipeline.Client.PostAsync(new Uri("/Preprocess", UriKind.Relative),
-            new StringContent(invocation.ToJsonString(), Encoding.UTF8, "application/json"), Cancellation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
     }
 
     private async Task<List<string>> ListAsync(string queueName)
