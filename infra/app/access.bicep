@@ -1,0 +1,316 @@
+// Every data-plane permission of the deployment, in one place, each at the narrowest scope Azure accepts: a single blob
+// container or a single queue where the data lives; the registry and the Application Insights component otherwise.
+// Assignment names are guid(scope, principal, role), so re-running `azd provision` is idempotent.
+//
+// Who needs what, and why:
+//   functions app  raw: read uploads (Blob Data Reader) · datasets: write processed data and manifests (Blob Data
+//                  Contributor) · models: read models for Predict (Blob Data Reader) · blob-created: the queue trigger
+//                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
+//                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
+//                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
+//                  Host storage (AzureWebJobsStorage): the Flex deployment container (the platform reads the package
+//                  and the publish endpoint writes it with this identity: Blob Data Contributor) and the host's own
+//                  containers azure-webjobs-hosts (locks, leases) and azure-webjobs-secrets (function keys): Blob Data
+//                  Owner, which the Functions documentation names for AzureWebJobsStorage, but only on those two
+//                  containers, not the account. No table rights: nothing here uses Durable Functions or table storage.
+//                  App Insights: Monitoring Metrics Publisher (telemetry with an Entra token; local auth is off).
+//   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
+//                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
+//                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
+//                  registry: AcrPull.
+//   Event Grid     blob-created: Queue Data Message Sender, nothing else.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader.
+@description('Name of the storage account.')
+param storageAccountName string
+
+@description('Name of the container registry.')
+param registryName string
+
+@description('Name of the Application Insights component.')
+param applicationInsightsName string
+
+@description('Principal ID of the functions app identity.')
+param functionsPrincipalId string
+
+@description('Principal ID of the trainer identity.')
+param trainerPrincipalId string
+
+@description('Principal ID of the identity Event Grid delivers with.')
+param eventGridPrincipalId string
+
+@description('Principal ID of the person or pipeline running azd; empty grants nothing.')
+param deployerPrincipalId string
+
+@description('Type of the deployer principal.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param deployerPrincipalType string
+
+@description('Blob container the Flex Consumption package is deployed to.')
+param deploymentContainerName string
+
+// Built-in role definition IDs (learn.microsoft.com: Azure built-in roles).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource raw 'containers' existing = {
+      name: 'raw'
+    }
+    resource datasets 'containers' existing = {
+      name: 'datasets'
+    }
+    resource models 'containers' existing = {
+      name: 'models'
+    }
+    resource runs 'containers' existing = {
+      name: 'runs'
+    }
+    resource deployment 'containers' existing = {
+      name: deploymentContainerName
+    }
+    resource webjobsHosts 'containers' existing = {
+      name: 'azure-webjobs-hosts'
+    }
+    resource webjobsSecrets 'containers' existing = {
+      name: 'azure-webjobs-secrets'
+    }
+  }
+
+  resource queueService 'queueServices' existing = {
+    name: 'default'
+
+    resource blobCreated 'queues' existing = {
+      name: 'blob-created'
+    }
+    resource blobCreatedPoison 'queues' existing = {
+      name: 'blob-created-poison'
+    }
+    resource trainRequests 'queues' existing = {
+      name: 'train-requests'
+    }
+    resource trainRequestsPoison 'queues' existing = {
+      name: 'train-requests-poison'
+    }
+  }
+}
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+  name: registryName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// ---- functions app -------------------------------------------------------------------------------------------------
+
+resource functionsRawReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::raw.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::raw
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsDatasetsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::datasets.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::datasets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsDeploymentContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::deployment.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::deployment
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::webjobsHosts.id, functionsPrincipalId, roles.storageBlobDataOwner)
+  scope: storage::blobService::webjobsHosts
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsSecretsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::webjobsSecrets.id, functionsPrincipalId, roles.storageBlobDataOwner)
+  scope: storage::blobService::webjobsSecrets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsBlobCreatedContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::blobCreated.id, functionsPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::blobCreated
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsBlobCreatedPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::blobCreatedPoison.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::blobCreatedPoison
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsTrainRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::trainRequests.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::trainRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, functionsPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- trainer -------------------------------------------------------------------------------------------------------
+
+resource trainerDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::datasets.id, trainerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::datasets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerModelsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, trainerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerRunsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::runs.id, trainerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerTrainRequestsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::trainRequests.id, trainerPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::trainRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerTrainRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::trainRequestsPoison.id, trainerPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::trainRequestsPoison
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, trainerPrincipalId, roles.acrPull)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- Event Grid ----------------------------------------------------------------------------------------------------
+
+resource eventGridBlobCreatedSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::blobCreated.id, eventGridPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::blobCreated
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- deployer (optional) -------------------------------------------------------------------------------------------
+
+resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::raw.id, deployerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::raw
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::models.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}

@@ -1,0 +1,152 @@
+// Flex Consumption (FC1) plan and the function app hosting the pipeline's custom handler (functions/Pipeline.Functions:
+// an ASP.NET Core minimal-API app started by the Functions host through host.json `customHandler`).
+//
+// Runtime: functionAppConfig.runtime is `dotnet-isolated` 10.0, not `custom`. Microsoft's .NET custom-handler sample
+// for Flex (Azure-Samples/mcp-sdk-functions-hosting-dotnet) deploys its custom handler with `dotnet-isolated`; that
+// stack puts the `dotnet` executable on the instance, so host.json can start the framework-dependent handler with
+// `dotnet Pipeline.Functions.dll` (a self-contained/AOT build runs on it as well). Flex has been reported to reject
+// runtime name `custom` ("allowed values: dotnet-isolated, java, node, python, powershell"). The host reads
+// host.json `customHandler` whatever the runtime name is. See docs/deploy.md.
+//
+// Storage: AzureWebJobsStorage and the app's own `Storage` connection are identity-based (no connection string). The
+// identity's rights are granted per container/queue in app/access.bicep.
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Name of the function app.')
+param name string
+
+@description('Azure region of the plan and the app.')
+param location string
+
+@description('Tags applied to the plan and the app (the app also gets azd-service-name).')
+param tags object
+
+@description('Service name in azure.yaml; azd finds the app by this azd-service-name tag.')
+param serviceName string
+
+@description('Resource ID of the app\'s user-assigned identity.')
+param identityId string
+
+@description('Client ID of the app\'s user-assigned identity.')
+param identityClientId string
+
+@description('Name of the storage account (AzureWebJobsStorage and pipeline data).')
+param storageAccountName string
+
+@description('Blob container Flex Consumption deploys the app package to.')
+param deploymentContainerName string
+
+@description('Application Insights connection string (ingestion endpoint; local auth is disabled).')
+param applicationInsightsConnectionString string
+
+@description('Memory per instance in MB. Flex Consumption offers 512, 2048 and 4096.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Upper bound of instances the app scales out to (Flex allows 40-1000).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Always-ready instances for the HTTP trigger group (Predict, Models). 0 scales to zero when idle.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyHttpInstances int
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+var blobServiceUri = storage.properties.primaryEndpoints.blob
+var queueServiceUri = storage.properties.primaryEndpoints.queue
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        // Functions host storage (locks, keys) over Entra ID with the user-assigned identity.
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: blobServiceUri }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: queueServiceUri }
+        // The `Storage` connection: the queue trigger/output bindings (function.json "connection": "Storage") and the
+        // handler's own SDK clients read these.
+        { name: 'Storage__credential', value: 'managedidentity' }
+        { name: 'Storage__clientId', value: identityClientId }
+        { name: 'Storage__BlobServiceUri', value: blobServiceUri }
+        { name: 'Storage__QueueServiceUri', value: queueServiceUri }
+        { name: 'AZURE_CLIENT_ID', value: identityClientId }
+        // Telemetry is sent with an Entra token of the identity (Monitoring Metrics Publisher); local auth is off.
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobServiceUri}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReadyHttpInstances > 0
+          ? [
+              {
+                name: 'http'
+                instanceCount: alwaysReadyHttpInstances
+              }
+            ]
+          : []
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: '10.0'
+      }
+    }
+  }
+}
+
+output name string = app.name
+output defaultHostName string = app.properties.defaultHostName

@@ -1,0 +1,287 @@
+// Serverless event-driven ML pipeline: everything `azd up` creates. Local modules only (no public registry modules),
+// so CI compiles and lints the whole template offline (infra/validate.sh, tests/Pipeline.Infra.Tests).
+targetScope = 'subscription'
+
+@description('azd environment name; names the resource group rg-<name> and seeds resource names.')
+@minLength(1)
+@maxLength(40)
+param environmentName string
+
+// Only regions where the Learn serverless-GPU table lists both the T4 and the A100 profile, so every allowed
+// location/profile pair exists (Flex Consumption is offered in all three). Other GPU regions (for example westus:
+// A100 only, westeurope: T4 only) can be added here once checked.
+@description('Azure region for every resource. Limited to regions that offer Container Apps serverless GPUs (T4 and A100).')
+@allowed([
+  'australiaeast'
+  'swedencentral'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object ID of the person or pipeline running azd (AZURE_PRINCIPAL_ID). It may upload to raw/ and read models/. Empty: no access granted.')
+param principalId string = ''
+
+@description('Type of principalId.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Serverless GPU profile for training: NVIDIA T4 (default, cheaper) or A100.')
+@allowed([
+  'Consumption-GPU-NC8as-T4'
+  'Consumption-GPU-NC24-A100'
+])
+param gpuProfileType string = 'Consumption-GPU-NC8as-T4'
+
+@description('Memory per Flex Consumption instance in MB. Flex offers 512, 2048 and 4096.')
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+
+@description('Most instances the function app scales out to (Flex allows 40-1000).')
+@minValue(40)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+
+@description('Always-ready instances for the HTTP functions (Predict, Models). 0 = scale to zero; 1+ removes cold starts and bills while idle.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyHttpInstances int = 0
+
+@description('Training replicas per job execution.')
+@minValue(1)
+@maxValue(10)
+param trainingParallelism int = 1
+
+@description('Most training executions at once (each holds one GPU); keep within your serverless GPU quota.')
+@minValue(1)
+@maxValue(100)
+param trainingMaxExecutions int = 1
+
+@description('Seconds a training replica may run (default 4 hours, at most 24).')
+@minValue(600)
+@maxValue(86400)
+param trainingTimeoutSeconds int = 14400
+
+@description('Restarts of a failed training replica within one execution (0: the queue redelivers instead).')
+@minValue(0)
+@maxValue(10)
+param trainingReplicaRetryLimit int = 0
+
+@description('Trainer image. Set by azd after the first deploy (SERVICE_TRAINER_IMAGE_NAME); a public placeholder before.')
+param trainerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// Names are computed here, not read from module outputs, so What-If can predict every nested deployment.
+var storageAccountName = 'st${resourceToken}'
+var registryName = 'cr${resourceToken}'
+var applicationInsightsName = 'appi-${resourceToken}'
+var tags = {
+  'azd-env-name': environmentName
+}
+
+// Storage contract (docs/deploy.md): names are part of the product.
+var dataContainers = [
+  'raw'
+  'datasets'
+  'models'
+  'runs'
+]
+var deploymentContainerName = 'app-package'
+// Created up front so the functions identity can be given rights on exactly these (app/access.bicep).
+var hostContainers = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
+var queues = [
+  'blob-created'
+  'blob-created-poison'
+  'train-requests'
+  'train-requests-poison'
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module functionsIdentity 'core/identity.bicep' = {
+  name: 'functions-identity'
+  scope: rg
+  params: {
+    name: 'id-func-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module trainerIdentity 'core/identity.bicep' = {
+  name: 'trainer-identity'
+  scope: rg
+  params: {
+    name: 'id-trainer-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module eventGridIdentity 'core/identity.bicep' = {
+  name: 'eventgrid-identity'
+  scope: rg
+  params: {
+    name: 'id-evgt-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitor 'core/monitor.bicep' = {
+  name: 'monitor'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: applicationInsightsName
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: storageAccountName
+    location: location
+    tags: tags
+    containerNames: concat(dataContainers, [deploymentContainerName], hostContainers)
+    queueNames: queues
+  }
+}
+
+module registry 'core/registry.bicep' = {
+  name: 'registry'
+  scope: rg
+  params: {
+    name: registryName
+    location: location
+    tags: tags
+  }
+}
+
+module access 'app/access.bicep' = {
+  name: 'access'
+  scope: rg
+  params: {
+    storageAccountName: storageAccountName
+    registryName: registryName
+    applicationInsightsName: applicationInsightsName
+    functionsPrincipalId: functionsIdentity.outputs.principalId
+    trainerPrincipalId: trainerIdentity.outputs.principalId
+    eventGridPrincipalId: eventGridIdentity.outputs.principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+    deploymentContainerName: deploymentContainerName
+  }
+  dependsOn: [
+    storage
+    registry
+    monitor
+  ]
+}
+
+module events 'app/events.bicep' = {
+  name: 'events'
+  scope: rg
+  params: {
+    topicName: 'evgt-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storageAccountName
+    deliveryIdentityId: eventGridIdentity.outputs.id
+    sourceContainerName: 'raw'
+    destinationQueueName: 'blob-created'
+  }
+  // The subscription validates its destination with the identity: the queue role must exist first.
+  dependsOn: [
+    storage
+    access
+  ]
+}
+
+module functions 'app/functions.bicep' = {
+  name: 'functions'
+  scope: rg
+  params: {
+    planName: 'plan-${resourceToken}'
+    name: 'func-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'functions'
+    identityId: functionsIdentity.outputs.id
+    identityClientId: functionsIdentity.outputs.clientId
+    storageAccountName: storageAccountName
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+  }
+  // The host starts with the identity's storage rights in place (no failed first start).
+  dependsOn: [
+    storage
+    access
+  ]
+}
+
+module training 'app/training.bicep' = {
+  name: 'training'
+  scope: rg
+  params: {
+    environmentName: 'cae-${resourceToken}'
+    jobName: 'caj-train-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'trainer'
+    logAnalyticsWorkspaceId: monitor.outputs.logAnalyticsId
+    gpuProfileType: gpuProfileType
+    image: trainerImage
+    registryLoginServer: registry.outputs.loginServer
+    identityId: trainerIdentity.outputs.id
+    identityClientId: trainerIdentity.outputs.clientId
+    storageAccountName: storageAccountName
+    queueName: 'train-requests'
+    parallelism: trainingParallelism
+    maxExecutions: trainingMaxExecutions
+    replicaTimeoutSeconds: trainingTimeoutSeconds
+    replicaRetryLimit: trainingReplicaRetryLimit
+  }
+  // AcrPull and the queue rights must exist before the job pulls its image or KEDA polls the queue.
+  dependsOn: [
+    storage
+    access
+  ]
+}
+
+// Outputs become azd environment values. Names and endpoints only: no keys, no connection strings.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output AZURE_CONTAINER_ENVIRONMENT_NAME string = training.outputs.environmentName
+output AZURE_STORAGE_ACCOUNT_NAME string = storageAccountName
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output FUNCTION_APP_NAME string = functions.outputs.name
+output FUNCTION_APP_URL string = 'https://${functions.outputs.defaultHostName}'
+output TRAINER_JOB_NAME string = training.outputs.jobName

@@ -1,0 +1,39 @@
+namespace Pipeline.Infra.Tests;
+
+public sealed class MonitoringTests(CompiledTemplate template)
+{
+    [Fact]
+    public void ApplicationInsights_Default_DisablesLocalAuth()
+    {
+        var component = template.SingleOf("Microsoft.Insights/components");
+        Assert.True(component.Properties.At("DisableLocalAuth").GetBoolean());
+    }
+
+    [Fact]
+    public void LogAnalytics_Default_DisablesLocalAuth()
+    {
+        var workspace = template.SingleOf("Microsoft.OperationalInsights/workspaces");
+        Assert.True(workspace.Properties.At("features", "disableLocalAuth").GetBoolean());
+    }
+
+    [Fact]
+    public void FunctionApp_Telemetry_AuthenticatesWithEntraId()
+    {
+        var settings = template.SingleOf("Microsoft.Web/sites").Properties.At("siteConfig", "appSettings").EnumerateArray()
+            .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+        Assert.Contains("Authorization=AAD", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ContainerAppsEnvironment_Logs_AreShippedWithoutTheWorkspaceKey()
+    {
+        var environment = template.SingleOf("Microsoft.App/managedEnvironments");
+        var logs = environment.Properties.At("appLogsConfiguration");
+        Assert.Equal("azure-monitor", logs.StringAt("destination"));
+        Assert.False(logs.TryGetProperty("logAnalyticsConfiguration", out _));
+
+        var diagnostics = template.SingleOf("Microsoft.Insights/diagnosticSettings");
+        Assert.Contains("Microsoft.App/managedEnvironments", diagnostics.Element.StringAt("scope"), StringComparison.Ordinal);
+        Assert.True(diagnostics.Resolve(diagnostics.Properties.StringAt("workspaceId")).ComesFromModule("monitor"));
+    }
+}

@@ -1,0 +1,149 @@
+using System.Text.RegularExpressions;
+
+namespace Pipeline.Infra.Tests;
+
+public sealed partial class RoleAssignmentTests(CompiledTemplate template)
+{
+    // Built-in role definition IDs (Azure built-in roles reference).
+    private const string BlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    private const string BlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    private const string BlobDataReader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    private const string QueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string QueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
+    private const string AcrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+    private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+
+    /// <summary>Every role assignment the deployment makes: who, which role, on what. Nothing more, nothing less.</summary>
+    private static readonly Grant[] Intended =
+    [
+        new("functions", BlobDataReader, "container:raw"),
+        new("functions", BlobDataContributor, "container:datasets"),
+        new("functions", BlobDataReader, "container:models"),
+        new("functions", BlobDataContributor, "container:app-package"),
+        new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
+        new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),
+        new("functions", QueueDataContributor, "queue:blob-created"),
+        new("functions", QueueDataMessageSender, "queue:blob-created-poison"),
+        new("functions", QueueDataMessageSender, "queue:train-requests"),
+        new("functions", MonitoringMetricsPublisher, "appinsights"),
+        new("trainer", BlobDataReader, "container:datasets"),
+        new("trainer", BlobDataContributor, "container:models"),
+        new("trainer", BlobDataContributor, "container:runs"),
+        new("trainer", QueueDataContributor, "queue:train-requests"),
+        new("trainer", QueueDataMessageSender, "queue:train-requests-poison"),
+        new("trainer", AcrPull, "registry"),
+        new("eventgrid", QueueDataMessageSender, "queue:blob-created"),
+        new("deployer", BlobDataContributor, "container:raw"),
+        new("deployer", BlobDataReader, "container:models"),
+    ];
+
+    private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");
+
+    [Fact]
+    public void RoleAssignments_All_AreTheIntendedRoleAtTheIntendedScope()
+    {
+        var actual = Assignments.Select(Describe).OrderBy(grant => grant.ToString(), StringComparer.Ordinal).ToList();
+        var intended = Intended.OrderBy(grant => grant.ToString(), StringComparer.Ordinal).ToList();
+        Assert.Equal(intended, actual);
+    }
+
+    [Fact]
+    public void RoleAssignments_All_AreScopedBelowTheResourceGroup()
+    {
+        foreach (var assignment in Assignments)
+        {
+            Assert.True(assignment.Element.TryGetProperty("scope", out var scope), $"{assignment.Name} applies to the whole resource group.");
+            Assert.DoesNotMatch(@"^\[resourceId\('Microsoft\.Storage/storageAccounts', [^,]+\)\]$", scope.GetString()!);
+        }
+    }
+
+    [Fact]
+    public void RoleAssignments_All_AreNamedFromScopePrincipalAndRole()
+    {
+        foreach (var assignment in Assignments)
+        {
+            var name = assignment.Element.StringAt("name");
+            var scope = assignment.Element.StringAt("scope").TrimStart('[').TrimEnd(']');
+            var principal = assignment.Properties.StringAt("principalId").TrimStart('[').TrimEnd(']');
+            Assert.StartsWith($"[guid({scope}, {principal}, ", name, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void RoleAssignments_ForManagedIdentities_DeclareServicePrincipalType()
+    {
+        foreach (var assignment in Assignments.Where(assignment => Describe(assignment).Principal != "deployer"))
+        {
+            Assert.Equal("ServicePrincipal", assignment.Properties.StringAt("principalType"));
+        }
+    }
+
+    [Fact]
+    public void RoleAssignments_ForTheDeployer_AreSkippedWithoutAPrincipalId()
+    {
+        foreach (var assignment in Assignments.Where(assignment => Describe(assignment).Principal == "deployer"))
+        {
+            Assert.Equal("[not(empty(parameters('deployerPrincipalId')))]", assignment.Element.StringAt("condition"));
+        }
+    }
+
+    private static Grant Describe(TemplateResource assignment)
+    {
+        var principalExpression = assignment.Properties.StringAt("principalId");
+        var principal = assignment.Resolve(principalExpression) switch
+        {
+            var value when value.ComesFromModule("functions-identity") => "functions",
+            var value when value.ComesFromModule("trainer-identity") => "trainer",
+            var value when value.ComesFromModule("eventgrid-identity") => "eventgrid",
+            "[parameters('principalId')]" => "deployer",
+            var value => $"unknown({value})",
+        };
+
+        return new Grant(principal, RoleGuid(assignment), ScopeOf(assignment));
+    }
+
+    private static string RoleGuid(TemplateResource assignment)
+    {
+        var roleDefinitionId = assignment.Properties.StringAt("roleDefinitionId");
+        var viaVariable = RoleVariable().Match(roleDefinitionId);
+        if (viaVariable.Success)
+        {
+            return assignment.Template.StringAt("variables", viaVariable.Groups[1].Value, viaVariable.Groups[2].Value);
+        }
+
+        var literal = RoleLiteral().Match(roleDefinitionId);
+        Assert.True(literal.Success, $"Unrecognised roleDefinitionId {roleDefinitionId}.");
+        return literal.Groups[1].Value;
+    }
+
+    private static string ScopeOf(TemplateResource assignment)
+    {
+        var scope = assignment.Element.StringAt("scope");
+        var match = ResourceIdExpression().Match(scope);
+        Assert.True(match.Success, $"Unrecognised scope {scope}.");
+        var type = match.Groups[1].Value;
+        var lastArgument = match.Groups[2].Value.Split(", ")[^1];
+        var name = lastArgument.StartsWith('\'')
+            ? lastArgument.Trim('\'')
+            : assignment.Resolve($"[{lastArgument}]");
+        return type switch
+        {
+            "Microsoft.Storage/storageAccounts/blobServices/containers" => $"container:{name}",
+            "Microsoft.Storage/storageAccounts/queueServices/queues" => $"queue:{name}",
+            "Microsoft.ContainerRegistry/registries" => "registry",
+            "Microsoft.Insights/components" => "appinsights",
+            _ => $"other:{type}",
+        };
+    }
+
+    private sealed record Grant(string Principal, string Role, string Scope);
+
+    [GeneratedRegex(@"variables\('([^']+)'\)\.(\w+)")]
+    private static partial Regex RoleVariable();
+
+    [GeneratedRegex(@"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")]
+    private static partial Regex RoleLiteral();
+
+    [GeneratedRegex(@"^\[resourceId\('([^']+)', (.*)\)\]$")]
+    private static partial Regex ResourceIdExpression();
+}
