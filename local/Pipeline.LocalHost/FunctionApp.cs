@@ -57,7 +57,7 @@ public sealed class FunctionApp
         return new FunctionApp
         {
             Path = path,
-            ExecutablePath = System.IO.Path.Combine(path, description.GetProperty("defaultExecutablePath").GetString()!),
+            ExecutablePath = ResolveExecutable(path, description.GetProperty("defaultExecutablePath").GetString()!),
             Arguments = description.TryGetProperty("arguments", out var args) ? args.EnumerateArray().Select(a => a.GetString()!).ToList() : [],
             FunctionTimeout = root.TryGetProperty("functionTimeout", out var timeout) ? TimeSpan.Parse(timeout.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : TimeSpan.FromMinutes(30),
             MaxDequeueCount = queues.ValueKind == JsonValueKind.Object && queues.TryGetProperty("maxDequeueCount", out var max) ? max.GetInt32() : 5,
@@ -65,6 +65,13 @@ public sealed class FunctionApp
             BatchSize = queues.ValueKind == JsonValueKind.Object && queues.TryGetProperty("batchSize", out var batch) ? batch.GetInt32() : 16,
             QueueFunctions = functions,
         };
+    }
+
+    /// <summary>A file in the app folder, as the host resolves it, else a command on PATH (such as <c>dotnet</c>).</summary>
+    private static string ResolveExecutable(string appPath, string executable)
+    {
+        var local = System.IO.Path.Combine(appPath, executable);
+        return File.Exists(local) ? local : executable;
     }
 }
 

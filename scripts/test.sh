@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The project's one test command: starts a fresh Azurite on loopback (unless one already answers on 10000/10001),
+# runs every test project of Serverless.sln against it, validates the Bicep templates offline, and stops Azurite.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
+  echo "The ONNX checker tests need Debian's python3-onnx: apt-get install -y python3-onnx" >&2
+  exit 1
+fi
+
+data="$(mktemp -d)"
+started=0
+if ! (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; then
+  bash scripts/azurite.sh start "$data"
+  started=1
+fi
+cleanup() {
+  if [ "$started" = 1 ]; then bash scripts/azurite.sh stop; fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+log="$(mktemp)"
+set +e
+dotnet test Serverless.sln -c Release --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain summary line over all test assemblies.
+awk -F'[:,]' '/(Passed|Failed)! +- +Failed:/ { failed += $2; passed += $4 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+rm -f "$log"
+[ "$status" -eq 0 ] || exit "$status"
+
+bash infra/validate.sh
