@@ -16,8 +16,11 @@ public sealed class StorageOptions : IValidatableObject
 
     public Uri? QueueServiceUri { get; set; }
 
-    /// <summary>Client id of a user-assigned managed identity (Azure only).</summary>
-    public string? ManagedIdentityClientId { get; set; }
+    /// <summary>
+    /// Client id of the user-assigned managed identity (Azure only): <c>Storage__clientId</c>, the same setting the
+    /// Functions host reads for the <c>Storage</c> binding connection; <c>AZURE_CLIENT_ID</c> when unset.
+    /// </summary>
+    public string? ClientId { get; set; }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -40,10 +40,11 @@ public static class StorageServiceCollectionExtensions
                         .ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.None);
                 }
 
+                var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
                 clients.UseCredential(new ManagedIdentityCredential(
-                    string.IsNullOrWhiteSpace(options.ManagedIdentityClientId)
+                    string.IsNullOrWhiteSpace(clientId)
                         ? ManagedIdentityId.SystemAssigned
-                        : ManagedIdentityId.FromUserAssignedClientId(options.ManagedIdentityClientId)));
+                        : ManagedIdentityId.FromUserAssignedClientId(clientId)));
             }
         });
         return services;
