@@ -6,9 +6,13 @@ public sealed class TrainerOptions
 {
     public const string Section = "Trainer";
 
-    /// <summary>Hidden layer widths of the MLP.</summary>
-    [MinLength(1)]
-    public List<int> HiddenLayers { get; set; } = [64, 64];
+    /// <summary>Hidden layer widths of the MLP; unset means <see cref="DefaultHiddenLayers"/>.</summary>
+    /// <remarks>No default in the list itself: the configuration binder appends to an existing list instead of replacing it.</remarks>
+    public List<int>? HiddenLayers { get; set; }
+
+    public static IReadOnlyList<int> DefaultHiddenLayers { get; } = [64, 64];
+
+    public IReadOnlyList<int> EffectiveHiddenLayers => HiddenLayers is { Count: > 0 } layers ? layers : DefaultHiddenLayers;
 
     [Range(1, 100_000)]
     public int MaxEpochs { get; set; } = 200;

@@ -23,7 +23,7 @@ public sealed class ModelManifest
     public List<string> Labels { get; set; } = [];
 
     /// <summary>Artifact served, relative to the version folder.</summary>
-    public string Artifact { get; set; } = StorageFileNames.Model;
+    public string Artifact { get; set; } = Storage.StorageNames.ModelFile;
 
     public string InputName { get; set; } = "";
 
@@ -64,9 +64,4 @@ public sealed class CurrentPointer
     public string Version { get; set; } = "";
 
     public DateTimeOffset UpdatedAt { get; set; }
-}
-
-internal static class StorageFileNames
-{
-    public const string Model = Storage.StorageNames.ModelFile;
 }

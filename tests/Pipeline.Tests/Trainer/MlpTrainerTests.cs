@@ -98,7 +98,8 @@ public class MlpTrainerTests
         }
 
         var torch = model.Predict(rows, 1000);
-        var ort = OnnxEvaluator.Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, rows, 1000, 3);
+        using var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput);
+        var ort = evaluator.Run(rows, 1000, 3);
 
         Assert.Equal(torch.Length, ort.Length);
         var maxDifference = torch.Zip(ort, (a, b) => Math.Abs(a - b)).Max();

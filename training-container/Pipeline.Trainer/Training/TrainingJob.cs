@@ -37,7 +37,7 @@ public sealed partial class TrainingJob(
 
         var o = options.Value;
         torch.set_num_threads(o.Threads);
-        var settings = new TrainingSettings(o.HiddenLayers, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.BatchSize, o.LearningRate, o.WeightDecay, request.Seed ?? o.Seed);
+        var settings = new TrainingSettings(o.EffectiveHiddenLayers, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.BatchSize, o.LearningRate, o.WeightDecay, request.Seed ?? o.Seed);
         var device = MlpTrainer.SelectDevice();
         LogTraining(logger, request.Dataset, request.DatasetVersion, device.type.ToString(), train.RowCount, features.Count, manifest.Task);
         using var trained = await Task.Run(() => MlpTrainer.Train(manifest, train, validation, settings, device, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -52,11 +52,12 @@ public sealed partial class TrainingJob(
         var classification = manifest.Task == TaskKind.Classification;
         var outputName = classification ? OnnxMlpExporter.ProbabilitiesOutput : OnnxMlpExporter.ValueOutput;
         var width = classification ? manifest.Labels.Count : 1;
+        using var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, outputName);
 
         Dictionary<string, double> Evaluate(DatasetSplit split, out double maxDifference)
         {
             var rows = MlpTrainer.ToRowMajor(split);
-            var served = OnnxEvaluator.Run(onnx, OnnxMlpExporter.InputName, outputName, rows, split.RowCount, features.Count);
+            var served = evaluator.Run(rows, split.RowCount, features.Count);
             var reference = trained.Predict(rows, split.RowCount);
             maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
             return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
