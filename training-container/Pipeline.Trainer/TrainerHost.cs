@@ -1,5 +1,6 @@
 using Pipeline.Storage;
 using Pipeline.Trainer.Publishing;
+using Pipeline.Trainer.Quantization;
 using Pipeline.Trainer.Training;
 using Pipeline.Trainer.Worker;
 
@@ -14,6 +15,8 @@ public static class TrainerHost
         services.AddPipelineStorage(configuration);
         services.AddOptions<TrainerOptions>().Bind(configuration.GetSection(TrainerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<QuantizationOptions>().Bind(configuration.GetSection(QuantizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<QuantizationStep>();
         services.AddSingleton<ModelPublisher>();
         services.AddSingleton<TrainingJob>();
         services.AddSingleton<TrainRequestConsumer>();

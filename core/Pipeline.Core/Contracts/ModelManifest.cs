@@ -22,18 +22,82 @@ public sealed class ModelManifest
 
     public List<string> Labels { get; set; } = [];
 
-    /// <summary>Artifact served, relative to the version folder.</summary>
+    /// <summary>Artifact served, relative to the version folder: the fp32 model or the int8 candidate the gate chose.</summary>
     public string Artifact { get; set; } = Storage.StorageNames.ModelFile;
 
     public string InputName { get; set; } = "";
 
     public string OutputName { get; set; } = "";
 
+    /// <summary>Metrics of the fp32 model on the validation split (the split early stopping watched).</summary>
     public Dictionary<string, double> ValidationMetrics { get; set; } = [];
 
+    /// <summary>Metrics of the served artifact on the test split, computed with ONNX Runtime.</summary>
     public Dictionary<string, double> TestMetrics { get; set; } = [];
 
     public TrainingSummary Training { get; set; } = new();
+
+    /// <summary>The int8 candidates, their measured numbers and the gate's decision; null when quantization was not run.</summary>
+    public QuantizationReport? Quantization { get; set; }
+}
+
+/// <summary>What the quantization gate measured and decided for a model version.</summary>
+public sealed class QuantizationReport
+{
+    /// <summary>The gate's policy, e.g. <c>FastestWithinQuality</c>.</summary>
+    public string Policy { get; set; } = "";
+
+    /// <summary>Name of the served candidate (<c>fp32</c>, <c>int8-static</c>, <c>int8-dynamic</c>).</summary>
+    public string Served { get; set; } = "";
+
+    /// <summary>Why that candidate is served, with the numbers that decided it.</summary>
+    public string Reason { get; set; } = "";
+
+    /// <summary>The quality metric compared: <c>accuracy</c> or <c>r2</c>, on the test split.</summary>
+    public string QualityMetric { get; set; } = "";
+
+    /// <summary>Largest tolerated quality loss relative to fp32 (0.01 = 1%).</summary>
+    public double MaxRelativeQualityLoss { get; set; }
+
+    /// <summary>Every candidate, fp32 first; every built artifact is kept in the version folder.</summary>
+    public List<ArtifactCandidate> Candidates { get; set; } = [];
+}
+
+/// <summary>One artifact of a model version and what was measured of it (ONNX Runtime, 1 intra-op thread, like the predict function).</summary>
+public sealed class ArtifactCandidate
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>File in the version folder; null when the candidate could not be built.</summary>
+    public string? Artifact { get; set; }
+
+    /// <summary>How it was made, e.g. the quantization scheme and calibration.</summary>
+    public string Description { get; set; } = "";
+
+    public long? Bytes { get; set; }
+
+    /// <summary>The <see cref="QuantizationReport.QualityMetric"/> on the test split.</summary>
+    public double? Quality { get; set; }
+
+    public Dictionary<string, double>? TestMetrics { get; set; }
+
+    /// <summary>Classification: share of test rows whose predicted class equals fp32's.</summary>
+    public double? Agreement { get; set; }
+
+    /// <summary>Largest absolute difference from fp32's outputs (probabilities or values) on the test split.</summary>
+    public double? MaxAbsDifference { get; set; }
+
+    /// <summary>Median latency of one <c>Run</c> with 1 row, after warm-up.</summary>
+    public double? LatencyBatch1Microseconds { get; set; }
+
+    /// <summary>Median latency of one <c>Run</c> with 64 rows, after warm-up.</summary>
+    public double? LatencyBatch64Microseconds { get; set; }
+
+    /// <summary>The gate's verdict on this candidate.</summary>
+    public string Verdict { get; set; } = "";
+
+    /// <summary>Why the candidate could not be built or measured, if it could not.</summary>
+    public string? Error { get; set; }
 }
 
 public sealed class TrainingSummary

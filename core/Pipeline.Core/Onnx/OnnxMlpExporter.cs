@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
 using Pipeline.Onnx.Proto;
+using static Pipeline.Onnx.OnnxBuilder;
 
 namespace Pipeline.Onnx;
 
@@ -297,40 +297,6 @@ public static class OnnxMlpExporter
         return index < 0
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{what}[{index}] is {values[index]}; all values must be finite.");
-    }
-
-    private static NodeProto Node(string opType, string name, string[] inputs, string output, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = opType, Name = name, Domain = "" };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
-
-    private static AttributeProto FloatAttribute(string name, float value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    private static AttributeProto IntAttribute(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    /// <summary>A float32 initializer with its elements little-endian in <c>raw_data</c>.</summary>
-    private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
-    {
-        var raw = new byte[values.Length * sizeof(float)];
-        for (var i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * sizeof(float)), values[i]);
-        }
-
-        var tensor = new TensorProto
-        {
-            Name = name,
-            DataType = (int)TensorProto.Types.DataType.Float,
-            RawData = UnsafeByteOperations.UnsafeWrap(raw),
-        };
-        tensor.Dims.AddRange(dims);
-        return tensor;
     }
 
     /// <summary>A float32 <c>[batch, columns]</c> graph input or output.</summary>

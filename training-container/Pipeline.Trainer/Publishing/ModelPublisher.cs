@@ -7,20 +7,34 @@ using Pipeline.Storage;
 namespace Pipeline.Trainer.Publishing;
 
 /// <summary>
-/// Publishes a model version: the ONNX file, then its manifest, and only then moves <c>current.json</c> with If-Match,
+/// Publishes a model version: every ONNX artifact (fp32 and int8 candidates), then its manifest, and only then moves <c>current.json</c> with If-Match,
 /// so no reader ever follows the pointer to a half-written version.
 /// </summary>
 public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider time, ILogger<ModelPublisher> logger)
 {
     private const int MaxPointerAttempts = 10;
 
-    public async Task PublishAsync(ModelManifest manifest, byte[] onnx, CancellationToken cancellationToken)
+    /// <param name="manifest">The version's manifest; <see cref="ModelManifest.Artifact"/> must be one of <paramref name="artifacts"/>.</param>
+    /// <param name="artifacts">File name in the version folder → bytes.</param>
+    /// <param name="cancellationToken">Cancels the uploads.</param>
+    public async Task PublishAsync(ModelManifest manifest, IReadOnlyDictionary<string, byte[]> artifacts, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(artifacts);
+        if (!artifacts.ContainsKey(manifest.Artifact))
+        {
+            throw new ArgumentException($"The served artifact {manifest.Artifact} is not among the artifacts to publish.", nameof(artifacts));
+        }
+
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
         await models.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var folder = $"{manifest.Model}/{manifest.Version}";
-        await models.GetBlobClient($"{folder}/{manifest.Artifact}").UploadAsync(new BinaryData(onnx),
-            new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } }, cancellationToken).ConfigureAwait(false);
+        foreach (var (file, bytes) in artifacts)
+        {
+            await models.GetBlobClient($"{folder}/{file}").UploadAsync(new BinaryData(bytes),
+                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } }, cancellationToken).ConfigureAwait(false);
+        }
+
         await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.ModelManifestPath(manifest.Model, manifest.Version)), manifest,
             PipelineJson.Default.ModelManifest, null, cancellationToken).ConfigureAwait(false);
         await MovePointerAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(manifest.Model)), manifest.Version, cancellationToken).ConfigureAwait(false);

@@ -6,6 +6,7 @@ using Pipeline.Datasets;
 using Pipeline.Onnx;
 using Pipeline.Storage;
 using Pipeline.Trainer.Publishing;
+using Pipeline.Trainer.Quantization;
 using TorchSharp;
 
 namespace Pipeline.Trainer.Training;
@@ -14,6 +15,7 @@ namespace Pipeline.Trainer.Training;
 public sealed partial class TrainingJob(
     BlobServiceClient blobs,
     ModelPublisher publisher,
+    QuantizationStep quantization,
     IOptions<TrainerOptions> options,
     TimeProvider time,
     ILogger<TrainingJob> logger)
@@ -71,6 +73,11 @@ public sealed partial class TrainingJob(
             throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
         }
 
+        var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
+        var quantized = await Task.Run(
+            () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, settings.Seed, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+
         var result = new ModelManifest
         {
             Model = model,
@@ -82,10 +89,11 @@ public sealed partial class TrainingJob(
             Target = manifest.Target,
             Features = features,
             Labels = manifest.Labels,
+            Artifact = quantized.Served,
             InputName = OnnxMlpExporter.InputName,
             OutputName = outputName,
             ValidationMetrics = validationMetrics,
-            TestMetrics = testMetrics,
+            TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
             Training = new TrainingSummary
             {
                 Device = device.type.ToString(),
@@ -98,9 +106,10 @@ public sealed partial class TrainingJob(
                 Seconds = trained.Seconds,
                 OnnxMaxAbsDiff = onnxDifference,
             },
+            Quantization = quantized.Report,
         };
-        await publisher.PublishAsync(result, onnx, cancellationToken).ConfigureAwait(false);
-        LogTrained(logger, model, result.Version, trained.Epochs, trained.Seconds, string.Join(", ", testMetrics.Select(m => $"{m.Key}={m.Value:F4}")));
+        await publisher.PublishAsync(result, quantized.Artifacts, cancellationToken).ConfigureAwait(false);
+        LogTrained(logger, model, result.Version, trained.Epochs, trained.Seconds, result.Artifact, string.Join(", ", result.TestMetrics.Select(m => $"{m.Key}={m.Value:F4}")));
         return result;
     }
 
@@ -149,6 +158,6 @@ public sealed partial class TrainingJob(
     [LoggerMessage(Level = LogLevel.Information, Message = "Training {Dataset} version {Version} on {Device}: {Rows} rows, {Features} features, {Task}")]
     private static partial void LogTraining(ILogger logger, string dataset, string version, string device, int rows, int features, string task);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} trained in {Epochs} epochs ({Seconds:F1} s); test {Metrics}")]
-    private static partial void LogTrained(ILogger logger, string model, string version, int epochs, double seconds, string metrics);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} trained in {Epochs} epochs ({Seconds:F1} s); serving {Artifact}, test {Metrics}")]
+    private static partial void LogTrained(ILogger logger, string model, string version, int epochs, double seconds, string artifact, string metrics);
 }
