@@ -19,6 +19,9 @@ public sealed class EventGridOptions
 
     /// <summary>Where the ETags already announced are remembered, so a restart does not announce every blob again.</summary>
     public string StateContainer { get; set; } = "local-eventgrid";
+
+    /// <summary>Only blobs whose name starts with this are announced, like an Event Grid subscription's subject filter; empty announces all.</summary>
+    public string BlobPrefix { get; set; } = "";
 }
 
 /// <summary>
@@ -43,7 +46,8 @@ public sealed partial class EventGridEmulator(
         var raw = blobs.GetBlobContainerClient(StorageNames.RawContainer);
         var queue = queues.GetQueueClient(StorageNames.BlobCreatedQueue);
         var written = 0;
-        await foreach (var item in raw.GetBlobsAsync(cancellationToken: cancellationToken))
+        var listing = new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = string.IsNullOrEmpty(options.Value.BlobPrefix) ? null : options.Value.BlobPrefix };
+        await foreach (var item in raw.GetBlobsAsync(listing, cancellationToken))
         {
             var etag = item.Properties.ETag?.ToString() ?? "";
             if (_announced.TryGetValue(item.Name, out var known) && known == etag)

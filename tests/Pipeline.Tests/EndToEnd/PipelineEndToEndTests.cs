@@ -21,12 +21,26 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
     [Fact]
     public async Task UploadedCsv_IsServed_AndPredictsHeldOutRowsAccurately()
     {
-        var name = Azurite.UniqueName("iris-like");
+        var name = Azurite.UniqueName(PipelineFixture.DatasetPrefix + "iris-like");
         var (csv, _) = SyntheticData.ThreeClass(1200, seed: 42);
         await Raw.UploadBlobAsync($"{name}/mydata.csv", BinaryData.FromString(csv), Cancellation);
 
         var model = await WaitForModelAsync(name, versions: 1);
         Assert.Equal("classification", model["current"]!["task"]!.GetValue<string>());
+
+        // The gate's record: every candidate measured, every built artifact published, the served one named in the manifest.
+        var quantization = model["current"]!["quantization"]!;
+        var candidates = quantization["candidates"]!.AsArray();
+        Assert.Equal(["fp32", "int8-static", "int8-dynamic"], candidates.Select(c => c!["name"]!.GetValue<string>()));
+        var served = candidates.Single(c => c!["name"]!.GetValue<string>() == quantization["served"]!.GetValue<string>())!;
+        Assert.Equal(served["artifact"]!.GetValue<string>(), model["current"]!["artifact"]!.GetValue<string>());
+        var version = model["current"]!["version"]!.GetValue<string>();
+        foreach (var candidate in candidates)
+        {
+            Assert.True(candidate!["latencyBatch1Microseconds"]!.GetValue<double>() > 0);
+            var blob = pipeline.Blobs.GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient($"{name}/{version}/{candidate["artifact"]!.GetValue<string>()}");
+            Assert.Equal(candidate["bytes"]!.GetValue<long>(), (await blob.GetPropertiesAsync(cancellationToken: Cancellation)).Value.ContentLength);
+        }
 
         var (_, heldOut) = SyntheticData.ThreeClass(300, seed: 4242, withNoiseColumns: false);
         var rows = new JsonArray(heldOut.Select(r => (JsonNode)new JsonObject
@@ -51,7 +65,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
     [Fact]
     public async Task SameBytesAgain_MakeNoSecondVersion_GarbageIsReported_AndTheNextGoodUploadStillTrains()
     {
-        var name = Azurite.UniqueName("resilient");
+        var name = Azurite.UniqueName(PipelineFixture.DatasetPrefix + "resilient");
         var (csv, _) = SyntheticData.ThreeClass(400, seed: 1);
         await Raw.UploadBlobAsync($"{name}/day1.csv", BinaryData.FromString(csv), Cancellation);
         await WaitForModelAsync(name, versions: 1);

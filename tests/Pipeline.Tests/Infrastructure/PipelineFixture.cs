@@ -19,6 +19,12 @@ namespace Pipeline.Tests.Infrastructure;
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
+    /// <summary>
+    /// Datasets this fixture's Event Grid stand-in announces: tests outside the collection upload to <c>raw</c> too and
+    /// invoke the functions themselves, and must not be trained behind their backs.
+    /// </summary>
+    public const string DatasetPrefix = "e2e-";
+
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private ServiceProvider? _trainer;
@@ -50,7 +56,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         var functionApp = FunctionApp.Load(AppContext.BaseDirectory);
         var host = new FunctionsHostEmulator(functionApp, Queues, Client, TimeProvider.System, NullLogger<FunctionsHostEmulator>.Instance);
         var eventGrid = new EventGridEmulator(Blobs, Queues,
-            Options.Create(new EventGridOptions { StateContainer = Azurite.UniqueName("eventgrid-state") }),
+            Options.Create(new EventGridOptions { StateContainer = Azurite.UniqueName("eventgrid-state"), BlobPrefix = DatasetPrefix }),
             TimeProvider.System, NullLogger<EventGridEmulator>.Instance);
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

@@ -48,7 +48,7 @@ public static class QuantizationGate
             var loss = fp32.Quality - m.Quality;
             if (!double.IsFinite(m.Quality) || loss > allowedLoss)
             {
-                verdicts[candidate.Name] = Format($"rejected on quality: {m.Quality:F4} vs fp32 {fp32.Quality:F4}, a loss of {RelativePercent(loss, fp32.Quality)} (allowed {maxRelativeQualityLoss:P1})");
+                verdicts[candidate.Name] = Format($"rejected on quality: {m.Quality:F4} vs fp32 {fp32.Quality:F4}, a loss of {RelativePercent(loss, fp32.Quality)} (allowed {maxRelativeQualityLoss * 100:0.##}%)");
                 continue;
             }
 
@@ -88,14 +88,14 @@ public static class QuantizationGate
 
         var c = chosen.Measured;
         verdicts[chosen.Candidate.Name] = "served; " + verdicts[chosen.Candidate.Name];
-        var reason = Format($"{chosen.Candidate.Name} served ({policy}): quality {c.Quality:F4} vs fp32 {fp32.Quality:F4} (within {maxRelativeQualityLoss:P1}), ")
+        var reason = Format($"{chosen.Candidate.Name} served ({policy}): quality {c.Quality:F4} vs fp32 {fp32.Quality:F4} (within {maxRelativeQualityLoss * 100:0.##}%), ")
             + Format($"batch 1 {c.LatencyBatch1:F1} µs vs {fp32.LatencyBatch1:F1} µs ({fp32.LatencyBatch1 / c.LatencyBatch1:F2}× speed), ")
             + Format($"batch 64 {c.LatencyBatch64:F1} µs vs {fp32.LatencyBatch64:F1} µs, {c.Bytes} vs {fp32.Bytes} bytes.");
         return new GateDecision(chosen.Candidate.Name, reason, verdicts);
     }
 
     private static string RelativePercent(double loss, double reference) =>
-        reference == 0 ? Format($"{loss:F4} absolute") : Format($"{loss / Math.Abs(reference):P2}");
+        reference == 0 ? Format($"{loss:F4} absolute") : Format($"{loss / Math.Abs(reference) * 100:F2}%");
 
     private static string Format(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 }
