@@ -31,7 +31,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         // The gate's record: every candidate measured, every built artifact published, the served one named in the manifest.
         var quantization = model["current"]!["quantization"]!;
         var candidates = quantization["candidates"]!.AsArray();
-        Assert.Equal(["fp32", "int8-static", "int8-dynamic"], candidates.Select(c => c!["name"]!.GetValue<string>()));
+        Assert.Equal(["fp32", "int8-qdq-per-channel", "int8-qdq-per-tensor", "int8-dynamic"], candidates.Select(c => c!["name"]!.GetValue<string>()));
         var served = candidates.Single(c => c!["name"]!.GetValue<string>() == quantization["served"]!.GetValue<string>())!;
         Assert.Equal(served["artifact"]!.GetValue<string>(), model["current"]!["artifact"]!.GetValue<string>());
         var version = model["current"]!["version"]!.GetValue<string>();

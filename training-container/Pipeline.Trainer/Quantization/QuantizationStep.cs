@@ -23,8 +23,10 @@ public sealed record QuantizationOutcome(
 /// </summary>
 public sealed partial class QuantizationStep(IOptions<QuantizationOptions> options, ILogger<QuantizationStep> logger)
 {
-    public const string StaticCandidate = "int8-static";
     public const string DynamicCandidate = "int8-dynamic";
+
+    /// <summary>Candidate name of the static QDQ model with the given weight scales: <c>int8-qdq-per-channel</c> or <c>int8-qdq-per-tensor</c>.</summary>
+    public static string StaticCandidate(WeightGranularity granularity) => $"int8-qdq-{Granularity(granularity)}";
 
     public static string ArtifactFile(string candidate) => candidate == QuantizationGate.Fp32 ? StorageNames.ModelFile : $"model.{candidate}.onnx";
 
@@ -51,20 +53,22 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         {
             (QuantizationGate.Fp32, "float32, as exported from the trained network", fp32, null),
         };
-        built.Add(Build(StaticCandidate, () =>
+        var calibrated = new Lazy<(Dictionary<string, ActivationRange> Ranges, int Rows)>(() =>
         {
             var sample = Sample(calibration, calibrationRows, test.Width, o.CalibrationRows, seed, out var rows);
-            var ranges = ActivationCalibrator.Calibrate(model, inputName, sample, rows, test.Width, o.Calibration, o.Percentile, cancellationToken);
-            var calibrationText = o.Calibration == CalibrationMethod.MinMax
-                ? "MinMax"
-                : string.Create(CultureInfo.InvariantCulture, $"{o.Percentile}th percentile");
-            return (OnnxQuantizer.QuantizeStatic(model, ranges, o.WeightGranularity),
-                string.Create(CultureInfo.InvariantCulture, $"QDQ: {Granularity(o.WeightGranularity)} symmetric int8 weights, int32 bias, uint8 activations calibrated ({calibrationText}) on {rows} train rows"));
-        }));
+            return (ActivationCalibrator.Calibrate(model, inputName, sample, rows, test.Width, o.Calibration, o.Percentile, cancellationToken), rows);
+        });
+        var calibrationText = o.Calibration == CalibrationMethod.MinMax ? "MinMax" : string.Create(CultureInfo.InvariantCulture, $"{o.Percentile}th percentile");
+        foreach (var granularity in o.EffectiveStaticGranularities)
+        {
+            built.Add(Build(StaticCandidate(granularity), () => (OnnxQuantizer.QuantizeStatic(model, calibrated.Value.Ranges, granularity),
+                string.Create(CultureInfo.InvariantCulture, $"QDQ: {Granularity(granularity)} symmetric int8 weights, int32 bias, uint8 activations calibrated ({calibrationText}) on {calibrated.Value.Rows} train rows"))));
+        }
+
         if (o.Dynamic)
         {
-            built.Add(Build(DynamicCandidate, () => (OnnxQuantizer.QuantizeDynamic(model, o.WeightGranularity),
-                $"dynamic: {Granularity(o.WeightGranularity)} symmetric int8 weights, uint8 activations quantized per batch at run time")));
+            built.Add(Build(DynamicCandidate, () => (OnnxQuantizer.QuantizeDynamic(model, WeightGranularity.PerChannel),
+                "dynamic: per-channel symmetric int8 weights, uint8 activations quantized per batch at run time")));
         }
 
         var measurable = built.Where(b => b.Bytes is not null).ToList();
