@@ -1,175 +1,159 @@
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
+using Azure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Pipeline.Contracts;
+using Microsoft.ML.OnnxRuntime;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions.Predict;
 
-/// <summary>The HTTP functions <c>Predict</c> (<c>POST /api/models/{name}/predict</c>) and <c>Models</c> (<c>GET /api/models[/{name}]</c>).</summary>
-public static class PredictApi
+/// <summary>
+/// The HTTP functions <c>Predict</c> (<c>POST /api/models/{name}/predict</c>), <c>Models</c>
+/// (<c>GET /api/models[/{name}]</c>) and <c>SetCurrent</c> (<c>POST /api/models/{name}/current</c>).
+/// </summary>
+public static partial class PredictApi
 {
     public static IEndpointRouteBuilder MapPredictApi(this IEndpointRouteBuilder app)
     {
         var models = app.MapGroup("/api/models");
         models.MapPost("/{name}/predict", PredictAsync);
+        models.MapPost("/{name}/current", SetCurrentAsync);
         models.MapGet("/", ListAsync);
         models.MapGet("/{name}", GetAsync);
         return app;
     }
 
-    private static async Task<Results<JsonHttpResult<PredictResponse>, ProblemHttpResult>> PredictAsync(
-        string name, HttpRequest request, ModelRegistry registry, IOptions<ModelOptions> options, CancellationToken cancellationToken)
+    private static async Task<Results<PredictResult, ProblemHttpResult>> PredictAsync(
+        string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
+        ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
     {
         if (!StorageNames.IsValidName(name))
         {
             return NotFound(name);
         }
 
-        byte[] body;
-        try
+        if (version is not null && !ModelRegistry.IsValidVersion(version))
         {
-            body = await PredictRequestReader.ReadBodyAsync(request, options.Value.MaxBodyBytes, cancellationToken);
-        }
-        catch (PredictRequestException e)
-        {
-            return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
+            return InvalidVersion(version);
         }
 
-        var model = await registry.LeaseCurrentAsync(name, cancellationToken);
-        if (model is null)
-        {
-            return NotFound(name);
-        }
-
+        var limits = options.Value;
+        using var timeout = new CancellationTokenSource(limits.RequestTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var token = linked.Token;
+        LoadedModel? model = null;
         try
         {
-            var manifest = model.Manifest;
-            var (features, rows) = PredictRequestReader.Parse(body, manifest.Features, options.Value.MaxRows);
-            var output = model.Run(features, rows);
-            return TypedResults.Json(new PredictResponse
+            using var body = await PredictRequestReader.ReadBodyAsync(context.Request, limits.MaxBodyBytes, token);
+            model = await registry.LeaseAsync(name, version, token);
+            if (model is null)
             {
-                Model = name,
-                Version = manifest.Version,
-                Predictions = ToPredictions(manifest, output, rows, model.OutputWidth),
-            }, PredictJson.Default.PredictResponse);
+                return version is null ? NotFound(name) : VersionNotFound(name, version);
+            }
+
+            using var features = PredictRequestReader.Parse(body.Span, model, limits.MaxRows, out var rows);
+            var output = new Pooled<float>(System.Buffers.ArrayPool<float>.Shared.Rent(rows * model.OutputWidth), rows * model.OutputWidth);
+            try
+            {
+                using var runOptions = new RunOptions();
+                using (token.Register(static o => ((RunOptions)o!).Terminate = true, runOptions))
+                {
+                    model.Run(features.Array, rows, output.Array, runOptions);
+                }
+
+                var result = new PredictResult(name, model, output, rows);
+                output = default;
+                return result;
+            }
+            finally
+            {
+                output.Dispose();
+            }
         }
         catch (PredictRequestException e)
         {
             return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
+        }
+        catch (ModelUnavailableException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model unavailable");
+        }
+        catch (RequestFailedException e)
+        {
+            LogStorageFailed(logger, e, name);
+            return TypedResults.Problem($"Model storage could not be read (status {e.Status}); try again.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable");
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or OnnxRuntimeException)
+        {
+            return TypedResults.Problem($"The request took longer than {limits.RequestTimeout.TotalSeconds:0.###} s and was stopped.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Request timed out");
         }
         finally
         {
-            model.Release();
+            model?.Release();
         }
     }
 
-    private static List<Prediction> ToPredictions(ModelManifest manifest, float[] output, int rows, int width)
+    private static async Task<Results<JsonHttpResult<SetCurrentResponse>, ProblemHttpResult>> SetCurrentAsync(
+        string name, HttpRequest request, ModelCatalog catalog, CancellationToken cancellationToken)
     {
-        var predictions = new List<Prediction>(rows);
-        for (var r = 0; r < rows; r++)
-        {
-            var row = output.AsSpan(r * width, width);
-            if (manifest.Task == TaskKind.Classification)
-            {
-                var probabilities = new Dictionary<string, double>(width, StringComparer.Ordinal);
-                var best = 0;
-                for (var k = 0; k < width; k++)
-                {
-                    probabilities[manifest.Labels[k]] = row[k];
-                    if (row[k] > row[best])
-                    {
-                        best = k;
-                    }
-                }
-
-                predictions.Add(new Prediction { Label = manifest.Labels[best], Probabilities = probabilities });
-            }
-            else
-            {
-                predictions.Add(new Prediction { Value = row[0] });
-            }
-        }
-
-        return predictions;
-    }
-
-    private static async Task<JsonHttpResult<List<ModelSummary>>> ListAsync(BlobServiceClient blobs, CancellationToken cancellationToken)
-    {
-        var container = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
-        var summaries = new List<ModelSummary>();
-        if (!(await container.ExistsAsync(cancellationToken)).Value)
-        {
-            return TypedResults.Json(summaries, PredictJson.Default.ListModelSummary);
-        }
-
-        await foreach (var item in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken))
-        {
-            if (!item.IsPrefix)
-            {
-                continue;
-            }
-
-            var name = item.Prefix.TrimEnd('/');
-            var manifest = await ReadCurrentManifestAsync(container, name, cancellationToken);
-            if (manifest is not null)
-            {
-                summaries.Add(new ModelSummary
-                {
-                    Name = name,
-                    Version = manifest.Version,
-                    Task = manifest.Task,
-                    Features = manifest.Features,
-                    TestMetrics = manifest.TestMetrics,
-                });
-            }
-        }
-
-        return TypedResults.Json(summaries, PredictJson.Default.ListModelSummary);
-    }
-
-    private static async Task<Results<JsonHttpResult<ModelDetails>, ProblemHttpResult>> GetAsync(string name, BlobServiceClient blobs, CancellationToken cancellationToken)
-    {
-        var container = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
-        if (!StorageNames.IsValidName(name) || !(await container.ExistsAsync(cancellationToken)).Value)
+        if (!StorageNames.IsValidName(name))
         {
             return NotFound(name);
         }
 
-        var manifest = await ReadCurrentManifestAsync(container, name, cancellationToken);
-        if (manifest is null)
+        SetCurrentRequest? body;
+        try
         {
-            return NotFound(name);
+            body = await request.ReadFromJsonAsync(PredictJson.Default.SetCurrentRequest, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return TypedResults.Problem("The body must be JSON: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid body");
         }
 
-        var versions = new List<string>();
-        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = name + "/" }, cancellationToken))
+        if (body?.Version is not { } version || !ModelRegistry.IsValidVersion(version))
         {
-            // Only complete versions: the manifest is written after the model file.
-            var parts = item.Name.Split('/');
-            if (parts.Length == 3 && parts[2] == StorageNames.ManifestFile)
-            {
-                versions.Add(parts[1]);
-            }
+            return body?.Version is null
+                ? TypedResults.Problem("The body must name the version: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Missing version")
+                : InvalidVersion(body.Version);
         }
 
-        return TypedResults.Json(new ModelDetails { Name = name, CurrentVersion = manifest.Version, Current = manifest, Versions = versions },
-            PredictJson.Default.ModelDetails);
+        try
+        {
+            var (found, previous) = await catalog.SetCurrentAsync(name, version, cancellationToken);
+            return found
+                ? TypedResults.Json(new SetCurrentResponse { Model = name, Version = version, PreviousVersion = previous }, PredictJson.Default.SetCurrentResponse)
+                : VersionNotFound(name, version);
+        }
+        catch (ModelUnavailableException e)
+        {
+            return TypedResults.Problem(e.Message + " current.json was not moved.", statusCode: StatusCodes.Status409Conflict, title: "Version cannot be served");
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return TypedResults.Problem($"models/{name}/current.json changed while it was being moved; read it again and retry.", statusCode: StatusCodes.Status409Conflict, title: "Concurrent change");
+        }
     }
 
-    private static async Task<ModelManifest?> ReadCurrentManifestAsync(BlobContainerClient container, string name, CancellationToken cancellationToken)
-    {
-        var pointer = await BlobJson.ReadAsync(container.GetBlobClient(StorageNames.CurrentPointerPath(name)), PipelineJson.Default.CurrentPointer, cancellationToken);
-        if (pointer is null)
-        {
-            return null;
-        }
+    private static async Task<JsonHttpResult<List<ModelSummary>>> ListAsync(ModelCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Json(await catalog.ListAsync(cancellationToken), PredictJson.Default.ListModelSummary);
 
-        var manifest = await BlobJson.ReadAsync(container.GetBlobClient(StorageNames.ModelManifestPath(name, pointer.Value.Value.Version)), PipelineJson.Default.ModelManifest, cancellationToken);
-        return manifest?.Value;
+    private static async Task<Results<JsonHttpResult<ModelDetails>, ProblemHttpResult>> GetAsync(string name, ModelCatalog catalog, CancellationToken cancellationToken)
+    {
+        var details = StorageNames.IsValidName(name) ? await catalog.GetAsync(name, cancellationToken) : null;
+        return details is null ? NotFound(name) : TypedResults.Json(details, PredictJson.Default.ModelDetails);
     }
 
     private static ProblemHttpResult NotFound(string name) =>
-        TypedResults.Problem($"There is no model named '{name}'. GET /api/models lists the models being served.", statusCode: StatusCodes.Status404NotFound, title: "Model not found");
+        TypedResults.Problem($"There is no model named '{name}'. GET /api/models lists the models that exist.", statusCode: StatusCodes.Status404NotFound, title: "Model not found");
+
+    private static ProblemHttpResult VersionNotFound(string name, string version) =>
+        TypedResults.Problem($"Model '{name}' has no version '{version}'. GET /api/models/{name} lists its versions.", statusCode: StatusCodes.Status404NotFound, title: "Version not found");
+
+    private static ProblemHttpResult InvalidVersion(string version) =>
+        TypedResults.Problem($"'{Truncate(version)}' is not a version name (1-128 letters, digits, '.', '-', '_').", statusCode: StatusCodes.Status400BadRequest, title: "Invalid version");
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model storage failed while serving {Model}")]
+    private static partial void LogStorageFailed(ILogger logger, Exception exception, string model);
 }
