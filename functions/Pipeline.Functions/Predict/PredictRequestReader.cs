@@ -73,6 +73,7 @@ public static class PredictRequestReader
                 }
 
                 length += read;
+                cancellationToken.ThrowIfCancellationRequested(); // a body stream may not observe the token itself
                 if (length > maxBytes)
                 {
                     throw TooLarge(maxBytes);
