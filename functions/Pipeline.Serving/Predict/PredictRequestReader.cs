@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>A client error in a predict request: becomes a 4xx problem details response.</summary>
 public sealed class PredictRequestException(int status, string title, string detail) : Exception(detail)

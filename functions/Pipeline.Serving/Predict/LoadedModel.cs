@@ -4,11 +4,11 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Pipeline.Contracts;
-using Pipeline.Functions.Http;
+using Pipeline.Serving.Http;
 using Pipeline.Onnx;
 using Pipeline.Storage;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>
 /// One model version: a long-lived ONNX Runtime session (<c>Run</c> is thread-safe) and how to feed it, taken from

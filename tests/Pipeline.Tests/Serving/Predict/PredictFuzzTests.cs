@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Predict;
+namespace Pipeline.Tests.Serving.Predict;
 
 /// <summary>
 /// 12,000 generated predict bodies (seeded, so a failure reproduces): valid rows, wrong types, missing, extra and
@@ -18,7 +18,7 @@ public sealed class PredictFuzzTests : IAsyncLifetime
     private const int Bodies = 12_000;
     private const int MaxBodyBytes = 64 * 1024;
     private readonly string _model = Azurite.UniqueName("fuzz");
-    private readonly FunctionsAppFactory _app = new(new Dictionary<string, string?>
+    private readonly ServingAppFactory _app = new(new Dictionary<string, string?>
     {
         ["Models:MaxBodyBytes"] = MaxBodyBytes.ToString(CultureInfo.InvariantCulture),
         ["Models:MaxRows"] = "50",

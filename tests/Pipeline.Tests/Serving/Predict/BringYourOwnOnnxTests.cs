@@ -3,12 +3,12 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Predict;
+namespace Pipeline.Tests.Serving.Predict;
 
 /// <summary>ONNX files trained elsewhere, dropped under models/{name}/{version}/ with a small manifest or none.</summary>
 public sealed class BringYourOwnOnnxTests : IAsyncLifetime
 {
-    private readonly FunctionsAppFactory _app = new();
+    private readonly ServingAppFactory _app = new();
     private HttpClient _client = null!;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Pipeline.Functions.Http;
+namespace Pipeline.Serving.Http;
 
 /// <summary>Makes third-party error text (ONNX Runtime, storage) safe to show a client: no file system paths, bounded length.</summary>
 public static partial class ProblemText

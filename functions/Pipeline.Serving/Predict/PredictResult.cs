@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>
 /// Writes <c>{"model","version","predictions":[...]}</c> straight from the output buffer with a <see cref="Utf8JsonWriter"/>

@@ -6,15 +6,15 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Pipeline.Functions.Http;
+using Pipeline.Serving.Http;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Http;
+namespace Pipeline.Tests.Serving.Http;
 
 /// <summary>Function keys as the Functions host checks them, request limits, and errors that reveal nothing internal.</summary>
 public sealed class SecurityTests : IAsyncLifetime
 {
-    private readonly FunctionsAppFactory _app = new();
+    private readonly ServingAppFactory _app = new();
     private readonly string _model = Azurite.UniqueName("sec");
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -62,12 +62,12 @@ public sealed class SecurityTests : IAsyncLifetime
         var body = """{"rows":[{"a":1,"b":2}]}""";
 
         using var wrong = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{_model}/predict") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        wrong.Headers.Add(FunctionKeyMiddleware.HeaderName, FunctionsAppFactory.FunctionKey + "x");
+        wrong.Headers.Add(FunctionKeyMiddleware.HeaderName, ServingAppFactory.FunctionKey + "x");
         using var wrongResponse = await client.SendAsync(wrong, Cancellation);
         using var right = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{_model}/predict") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        right.Headers.Add(FunctionKeyMiddleware.HeaderName, FunctionsAppFactory.FunctionKey);
+        right.Headers.Add(FunctionKeyMiddleware.HeaderName, ServingAppFactory.FunctionKey);
         using var rightResponse = await client.SendAsync(right, Cancellation);
-        using var code = await client.PostAsync(new Uri($"/api/models/{_model}/predict?code={FunctionsAppFactory.FunctionKey}", UriKind.Relative),
+        using var code = await client.PostAsync(new Uri($"/api/models/{_model}/predict?code={ServingAppFactory.FunctionKey}", UriKind.Relative),
             new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
 
         Assert.Equal(HttpStatusCode.Unauthorized, wrongResponse.StatusCode);
@@ -110,7 +110,7 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Predict_BodyOverTheLimit_Returns413Problem_WithoutReadingItAll()
     {
-        await using var app = new FunctionsAppFactory(new Dictionary<string, string?> { ["Models:MaxBodyBytes"] = "2048" });
+        await using var app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:MaxBodyBytes"] = "2048" });
         using var client = app.CreateClient();
         var rows = string.Join(',', Enumerable.Repeat("""{"a":1,"b":2}""", 200));
 
@@ -125,7 +125,7 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Predict_RowLimit_IsConfigurable()
     {
-        await using var app = new FunctionsAppFactory(new Dictionary<string, string?> { ["Models:MaxRows"] = "3" });
+        await using var app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:MaxRows"] = "3" });
         using var client = app.CreateClient();
         var rows = string.Join(',', Enumerable.Repeat("""{"a":1,"b":2}""", 4));
 
@@ -143,14 +143,14 @@ public sealed class SecurityTests : IAsyncLifetime
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var options = new BlobClientOptions();
         options.AddPolicy(new SlowStoragePolicy(time, TimeSpan.FromSeconds(10)), Azure.Core.HttpPipelinePosition.PerCall);
-        await using var app = new FunctionsAppFactory(new Dictionary<string, string?> { ["Models:RequestTimeout"] = "00:00:05" })
+        await using var app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:RequestTimeout"] = "00:00:05" })
             .WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
             {
                 services.AddSingleton<TimeProvider>(time);
                 services.AddSingleton(new BlobServiceClient(Azurite.ConnectionString, options));
             }));
         using var client = app.CreateClient();
-        client.DefaultRequestHeaders.Add(FunctionKeyMiddleware.HeaderName, FunctionsAppFactory.FunctionKey);
+        client.DefaultRequestHeaders.Add(FunctionKeyMiddleware.HeaderName, ServingAppFactory.FunctionKey);
 
         using var response = await client.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative),
             new StringContent("""{"rows":[{"a":1,"b":2}]}""", Encoding.UTF8, "application/json"), Cancellation);
@@ -175,10 +175,10 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task UnexpectedServerError_Returns500Problem_WithoutMessageStackTraceOrPaths()
     {
-        await using var app = new FunctionsAppFactory().WithWebHostBuilder(builder =>
+        await using var app = new ServingAppFactory().WithWebHostBuilder(builder =>
             builder.ConfigureTestServices(services => services.AddSingleton<BlobServiceClient>(new ThrowingBlobServiceClient())));
         using var client = app.CreateClient();
-        client.DefaultRequestHeaders.Add(FunctionKeyMiddleware.HeaderName, FunctionsAppFactory.FunctionKey);
+        client.DefaultRequestHeaders.Add(FunctionKeyMiddleware.HeaderName, ServingAppFactory.FunctionKey);
 
         using var response = await client.GetAsync(new Uri("/api/models", UriKind.Relative), Cancellation);
         var text = await response.Content.ReadAsStringAsync(Cancellation);

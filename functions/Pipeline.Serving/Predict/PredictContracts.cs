@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pipeline.Contracts;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>The predict response (written by <see cref="PredictResult"/>; this type documents and deserializes it).</summary>
 public sealed class PredictResponse

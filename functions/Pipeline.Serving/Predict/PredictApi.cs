@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Pipeline.Storage;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>
 /// The HTTP functions <c>Predict</c> (<c>POST /api/models/{name}/predict</c>), <c>Models</c>

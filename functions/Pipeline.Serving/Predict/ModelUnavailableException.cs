@@ -1,4 +1,4 @@
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>
 /// A model version exists but cannot be served (it failed to load or to answer the smoke prediction). Callers answer

@@ -6,10 +6,10 @@ using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Pipeline.Contracts;
-using Pipeline.Functions.Http;
+using Pipeline.Serving.Http;
 using Pipeline.Storage;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>A version that could not be switched to or loaded, and why (shown by <c>GET /api/health</c>).</summary>
 public sealed record ModelProblem(string Version, string Message, DateTimeOffset At);

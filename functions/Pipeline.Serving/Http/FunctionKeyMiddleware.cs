@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace Pipeline.Functions.Http;
+namespace Pipeline.Serving.Http;
 
 /// <summary>Checks <c>x-functions-key</c> (or <c>?code=</c>, as the Functions host accepts) like the host does for <c>authLevel: function</c>.</summary>
 public sealed class FunctionKeyMiddleware(RequestDelegate next, IOptions<FunctionKeyOptions> options, IProblemDetailsService problems)

@@ -3,17 +3,17 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Functions.Predict;
+using Pipeline.Serving.Predict;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Predict;
+namespace Pipeline.Tests.Serving.Predict;
 
 /// <summary>Version pinning, hot switches, refusing broken versions, rollback and the LRU session cache, against Azurite.</summary>
 public sealed class ModelLifecycleTests : IAsyncLifetime
 {
     private const string Row = """{"rows":[{"a":0.5,"b":0}]}""";
     private readonly string _model = Azurite.UniqueName("life");
-    private FunctionsAppFactory _app = new();
+    private ServingAppFactory _app = new();
     private HttpClient _client = null!;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -222,7 +222,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         // Each model file is ~360 KB (300×300 float weights); a 1 MB budget holds two.
         _client.Dispose();
         await _app.DisposeAsync();
-        _app = new FunctionsAppFactory(new Dictionary<string, string?> { ["Models:CacheMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        _app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:CacheMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         _client = _app.CreateClient();
         foreach (var version in new[] { "v1", "v2", "v3" })
         {

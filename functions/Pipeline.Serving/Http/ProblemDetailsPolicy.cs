@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Pipeline.Functions.Http;
+namespace Pipeline.Serving.Http;
 
 /// <summary>Every problem response carries a trace id; a 5xx from an unhandled exception never carries its message, stack trace or paths.</summary>
 public static class ProblemDetailsPolicy

@@ -1,15 +1,15 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Functions.Http;
+using Pipeline.Serving.Http;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Http;
+namespace Pipeline.Tests.Serving.Http;
 
 /// <summary>The served OpenAPI document describes exactly the mapped /api endpoints, and every one of them is exposed by a function.json.</summary>
 public sealed class OpenApiDocumentTests : IAsyncLifetime
 {
-    private readonly FunctionsAppFactory _app = new();
+    private readonly ServingAppFactory _app = new();
     private HttpClient _client = null!;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

@@ -1,5 +1,5 @@
 
-namespace Pipeline.Functions.Http;
+namespace Pipeline.Serving.Http;
 
 /// <summary>
 /// Serves the hand-written OpenAPI 3.1 document (<c>Http/openapi.json</c>, embedded): no reflection-based generator, so
@@ -11,7 +11,7 @@ public static class OpenApiDocument
 
     private static readonly Lazy<byte[]> Document = new(() =>
     {
-        using var stream = typeof(OpenApiDocument).Assembly.GetManifestResourceStream("Pipeline.Functions.openapi.json")
+        using var stream = typeof(OpenApiDocument).Assembly.GetManifestResourceStream("Pipeline.Serving.openapi.json")
             ?? throw new InvalidOperationException("The embedded OpenAPI document is missing from the build.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);

@@ -5,7 +5,7 @@ using Azure.Storage.Blobs.Models;
 using Pipeline.Contracts;
 using Pipeline.Storage;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>What exists in the <c>models</c> container: model names, their version folders, current pointers and manifests.</summary>
 public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry, TimeProvider time)

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Pipeline.Serving.Http;
 
-namespace Pipeline.Functions.Predict;
+namespace Pipeline.Serving.Predict;
 
 /// <summary>How models are found, cached and run (section <c>Models</c>). Validated at start-up.</summary>
 public sealed class ModelOptions
@@ -8,7 +10,7 @@ public sealed class ModelOptions
     public const string Section = "Models";
 
     /// <summary>How often <c>models/{name}/current.json</c> is checked (by ETag) for a new version.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan CurrentPollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most rows in one predict request; all of them go to ONNX Runtime in one <c>Run</c>.</summary>
@@ -32,11 +34,11 @@ public sealed class ModelOptions
     public long MaxModelBytes { get; set; } = 1024L * 1024 * 1024;
 
     /// <summary>Longest a predict request may take end to end (reading, loading, running); then 503 and the run is terminated.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a version that failed to load is not tried again when a request pins it with <c>?version=</c>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan FailedLoadRetryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -47,3 +49,7 @@ public sealed class ModelOptions
     [Range(1, 64)]
     public int IntraOpThreads { get; set; } = 1;
 }
+
+/// <summary>Validates <see cref="ModelOptions"/> from its DataAnnotations, generated at compile time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class ModelOptionsValidator : IValidateOptions<ModelOptions>;

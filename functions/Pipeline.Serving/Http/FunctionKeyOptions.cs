@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
-namespace Pipeline.Functions.Http;
+namespace Pipeline.Serving.Http;
 
 /// <summary>
 /// Section <c>Http</c>. In Azure the Functions host checks <c>x-functions-key</c> (function.json <c>authLevel</c>) before
@@ -12,6 +13,10 @@ public sealed class FunctionKeyOptions
     public const string Section = "Http";
 
     /// <summary>Key required in <c>x-functions-key</c> (or <c>?code=</c>) on <c>/api/*</c> except health and the OpenAPI document; unset = not checked here.</summary>
-    [MinLength(16)]
+    [StringLength(256, MinimumLength = 16)]
     public string? FunctionKey { get; set; }
 }
+
+/// <summary>Validates <see cref="FunctionKeyOptions"/>, generated at compile time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class FunctionKeyOptionsValidator : IValidateOptions<FunctionKeyOptions>;
