@@ -4,7 +4,8 @@
 //
 // Who needs what, and why:
 //   functions app  raw: read uploads (Blob Data Reader) · datasets: write processed data and manifests (Blob Data
-//                  Contributor) · models: read models for Predict (Blob Data Reader) · blob-created: the queue trigger
+//                  Contributor) · models: read models for Predict (Blob Data Reader), and write
+//                  only */current.json for the SetCurrent rollback function (Blob Data Contributor with an ABAC condition) · blob-created: the queue trigger
 //                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
 //                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
 //                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
@@ -61,6 +62,9 @@ var roles = {
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
+
+// ABAC: deny deletes; allow blob writes only where the blob path ends in /current.json.
+var currentPointerWritesOnly = '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete\'}))) AND ((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/current.json\'))'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -146,6 +150,21 @@ resource functionsModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: functionsPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The SetCurrent function (POST /api/models/{name}/current, admin key) moves a model's current.json for rollbacks.
+// Blob Data Contributor on `models`, narrowed by an ABAC condition: no deletes, and writes only to blobs named
+// */current.json, so the app still cannot change a model file or manifest.
+resource functionsModelsPointerWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+    conditionVersion: '2.0'
+    condition: currentPointerWritesOnly
   }
 }
 

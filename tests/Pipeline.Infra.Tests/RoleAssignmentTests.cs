@@ -19,6 +19,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("functions", BlobDataReader, "container:raw"),
         new("functions", BlobDataContributor, "container:datasets"),
         new("functions", BlobDataReader, "container:models"),
+        new("functions", BlobDataContributor, "container:models"),
         new("functions", BlobDataContributor, "container:app-package"),
         new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),
@@ -85,6 +86,20 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         {
             Assert.Equal("[not(empty(parameters('deployerPrincipalId')))]", assignment.Element.StringAt("condition"));
         }
+    }
+
+    [Fact]
+    public void FunctionsModelsContributor_IsConditionedToCurrentPointerWritesWithoutDeletes()
+    {
+        var writer = Assert.Single(Assignments, a => Describe(a) == new Grant("functions", BlobDataContributor, "container:models"));
+        var condition = writer.Template.StringAt("variables", "currentPointerWritesOnly");
+
+        Assert.Equal("2.0", writer.Properties.StringAt("conditionVersion"));
+        Assert.Equal("[variables('currentPointerWritesOnly')]", writer.Properties.StringAt("condition"));
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'})", condition, StringComparison.Ordinal);
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})", condition, StringComparison.Ordinal);
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'})", condition, StringComparison.Ordinal);
+        Assert.Contains("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike '*/current.json'", condition, StringComparison.Ordinal);
     }
 
     private static Grant Describe(TemplateResource assignment)

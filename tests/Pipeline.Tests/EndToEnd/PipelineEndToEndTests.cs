@@ -47,7 +47,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         {
             ["f1"] = r.Features[0], ["f2"] = r.Features[1], ["f3"] = r.Features[2], ["f4"] = r.Features[3],
         }).ToArray());
-        using var response = await pipeline.Client.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
+        using var response = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
@@ -116,7 +116,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
 
     private Task<JsonNode> WaitForModelAsync(string name, int versions) => WaitForAsync(async () =>
     {
-        using var response = await pipeline.Client.GetAsync(new Uri($"/api/models/{name}", UriKind.Relative), Cancellation);
+        using var response = await pipeline.ServingClient.GetAsync(new Uri($"/api/models/{name}", UriKind.Relative), Cancellation);
         if (response.StatusCode != HttpStatusCode.OK)
         {
             return null;
