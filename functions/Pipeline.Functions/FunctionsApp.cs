@@ -1,5 +1,6 @@
 using Pipeline.Functions.Predict;
 using Pipeline.Functions.Preprocess;
+using Pipeline.Functions.Runs;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions;
@@ -37,6 +38,7 @@ public static class FunctionsApp
         app.MapGet("/api/health", () => TypedResults.Ok("healthy"));
         app.MapPreprocessFunction();
         app.MapPredictApi();
+        app.MapRunsApi();
         return app;
     }
 }

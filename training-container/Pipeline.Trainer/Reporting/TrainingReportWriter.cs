@@ -141,7 +141,9 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
     {
         var plot = new Plot();
         var n = labels.Count;
-        var max = Math.Max(1, matrix.Cast<int>().Max());
+        // Correct cells shade against the largest correct count, errors against the largest error count, so a few errors still show.
+        var maxCorrect = Math.Max(1, Enumerable.Range(0, n).Max(k => matrix[k, k]));
+        var maxError = Math.Max(1, Enumerable.Range(0, n * n).Where(i => i / n != i % n).Select(i => matrix[i / n, i % n]).DefaultIfEmpty(0).Max());
         for (var actual = 0; actual < n; actual++)
         {
             for (var predicted = 0; predicted < n; predicted++)
@@ -149,7 +151,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
                 var count = matrix[actual, predicted];
                 var y = n - 1 - actual;
                 var cell = plot.Add.Rectangle(predicted, predicted + 1, y, y + 1);
-                var shade = (byte)(255 - (200 * count / max));
+                var shade = (byte)(255 - (180 * count / (actual == predicted ? maxCorrect : maxError)));
                 cell.FillColor = actual == predicted ? new Color(shade, 255, shade) : new Color(255, shade, shade);
                 cell.LineColor = Colors.Gray;
                 var text = plot.Add.Text(count.ToString(CultureInfo.InvariantCulture), predicted + 0.5, y + 0.5);
