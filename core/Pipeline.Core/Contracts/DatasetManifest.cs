@@ -34,6 +34,9 @@ public sealed class DatasetManifest
     public Dictionary<string, string> Splits { get; set; } = [];
 
     public List<string> Warnings { get; set; } = [];
+
+    /// <summary>From <c>dataset.json</c>: the trained version becomes current without the champion/challenger comparison.</summary>
+    public bool ForcePromotion { get; set; }
 }
 
 public sealed class SourceFile

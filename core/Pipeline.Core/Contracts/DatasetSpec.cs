@@ -14,4 +14,7 @@ public sealed class DatasetSpec
 
     /// <summary>Name of the model to publish; default: the dataset name.</summary>
     public string? Model { get; set; }
+
+    /// <summary>Make versions trained from this dataset current even when the current model scores better on the new test split.</summary>
+    public bool ForcePromotion { get; set; }
 }

@@ -13,4 +13,5 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(RejectionReport))]
 [JsonSerializable(typeof(ModelManifest))]
 [JsonSerializable(typeof(CurrentPointer))]
+[JsonSerializable(typeof(RunStatus))]
 public sealed partial class PipelineJson : JsonSerializerContext;

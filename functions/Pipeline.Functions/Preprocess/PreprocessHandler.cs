@@ -133,6 +133,7 @@ public sealed partial class PreprocessHandler(
                 ExcludedColumns = prepared.ExcludedColumns,
                 Rows = prepared.Rows,
                 Warnings = prepared.Warnings,
+                ForcePromotion = spec?.ForcePromotion ?? false,
             };
             await store.WriteVersionAsync(manifest, prepared, cancellationToken).ConfigureAwait(false);
             LogAccepted(logger, blobName, dataset, version, prepared.Rows.Used, prepared.Features.Count, prepared.Task);

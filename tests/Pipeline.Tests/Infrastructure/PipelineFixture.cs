@@ -72,6 +72,7 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Storage:ConnectionString"] = Azurite.ConnectionString,
             ["Trainer:MaxEpochs"] = "60",
             ["Trainer:Patience"] = "10",
+            ["Trainer:MaxTrials"] = "3",
             ["Worker:PollInterval"] = "00:00:00.200",
             ["Worker:RetryDelay"] = "00:00:01",
         }).Build();
