@@ -1,5 +1,4 @@
 using Pipeline.Functions.Preprocess;
-using Pipeline.Functions.Runs;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions;
@@ -33,7 +32,6 @@ public static class FunctionsApp
         // The Functions host treats any response on GET / as "the handler is ready". Never touches storage.
         app.MapGet("/", () => TypedResults.Ok("ready"));
         app.MapPreprocessFunction();
-        app.MapRunsApi();
         return app;
     }
 }

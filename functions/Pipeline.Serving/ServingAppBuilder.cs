@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Pipeline.Serving.Http;
 using Pipeline.Serving.Predict;
+using Pipeline.Serving.Runs;
 using Pipeline.Serving.Storage;
 
 namespace Pipeline.Serving;
@@ -56,6 +57,7 @@ public static class ServingAppBuilder
         app.MapHealth();
         app.MapOpenApiDocument();
         app.MapPredictApi();
+        app.MapRunsApi();
         return app;
     }
 }

@@ -74,8 +74,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(MappedApiOperations().Order(), declared.Order());
     }
 
-    /// <summary>An optional last segment (<c>models/{name?}</c>) matches with and without it.</summary>
-    private static IEnumerable<string> Expand(string route) => route.EndsWith("/{name?}", StringComparison.Ordinal)
-        ? [route[..^"/{name?}".Length], route.Replace("{name?}", "{name}", StringComparison.Ordinal)]
-        : [route];
+    /// <summary>An optional last segment (<c>models/{name?}</c>, <c>runs/{id?}</c>) matches with and without it.</summary>
+    private static IEnumerable<string> Expand(string route) =>
+        System.Text.RegularExpressions.Regex.Match(route, @"/\{(\w+)\?\}$") is { Success: true } optional
+            ? [route[..optional.Index], $"{route[..optional.Index]}/{{{optional.Groups[1].Value}}}"]
+            : [route];
 }

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Pipeline.Contracts;
 using Pipeline.Storage;
 
-namespace Pipeline.Functions.Runs;
+namespace Pipeline.Serving.Runs;
 
 /// <summary>
 /// The HTTP function <c>Runs</c>: training run status written by the trainer (<c>runs/{runId}/status.json</c>).

@@ -4,7 +4,7 @@ using Pipeline.Contracts;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Runs;
+namespace Pipeline.Tests.Serving.Runs;
 
 public class RunsApiTests
 {
@@ -32,7 +32,7 @@ public class RunsApiTests
         await Azurite.EnsureRunningAsync();
         var model = Azurite.UniqueName("runs");
         await WriteStatusAsync(new RunStatus { RunId = model + "-abc", Model = model, State = RunStates.Running, Stage = "searching", Trial = 2, Trials = 12, Epoch = 17, EtaSeconds = 42 }, latest: false);
-        await using var app = new FunctionsAppFactory();
+        await using var app = new ServingAppFactory();
 
         var (status, body, contentType) = await GetAsync(app.CreateClient(), $"/api/runs/{model}-abc");
 
@@ -50,7 +50,7 @@ public class RunsApiTests
         var model = Azurite.UniqueName("runs");
         await WriteStatusAsync(new RunStatus { RunId = model + "-old", Model = model, State = RunStates.Succeeded }, latest: true);
         await WriteStatusAsync(new RunStatus { RunId = model + "-new", Model = model, State = RunStates.Failed, Error = "one class only" }, latest: true);
-        await using var app = new FunctionsAppFactory();
+        await using var app = new ServingAppFactory();
 
         var (status, body, _) = await GetAsync(app.CreateClient(), $"/api/runs?model={model}");
 
@@ -67,7 +67,7 @@ public class RunsApiTests
     public async Task Get_UnknownOrMissing_IsAProblemDetails(string path, HttpStatusCode expected)
     {
         await Azurite.EnsureRunningAsync();
-        await using var app = new FunctionsAppFactory();
+        await using var app = new ServingAppFactory();
 
         var (status, body, contentType) = await GetAsync(app.CreateClient(), path);
 
