@@ -18,8 +18,13 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
     [
         new("functions", BlobDataReader, "container:raw"),
         new("functions", BlobDataContributor, "container:datasets"),
-        new("functions", BlobDataReader, "container:models"),
-        new("functions", BlobDataContributor, "container:models"),
+        new("serving", BlobDataReader, "container:models"),
+        new("serving", BlobDataReader, "container:runs"),
+        new("serving", BlobDataContributor, "container:models"),
+        new("serving", BlobDataContributor, "container:app-package-serving"),
+        new("serving", BlobDataOwner, "container:azure-webjobs-hosts"),
+        new("serving", BlobDataOwner, "container:azure-webjobs-secrets"),
+        new("serving", MonitoringMetricsPublisher, "appinsights"),
         new("functions", BlobDataContributor, "container:app-package"),
         new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),
@@ -89,9 +94,9 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
     }
 
     [Fact]
-    public void FunctionsModelsContributor_IsConditionedToCurrentPointerWritesWithoutDeletes()
+    public void ServingModelsContributor_IsConditionedToCurrentPointerWritesWithoutDeletes()
     {
-        var writer = Assert.Single(Assignments, a => Describe(a) == new Grant("functions", BlobDataContributor, "container:models"));
+        var writer = Assert.Single(Assignments, a => Describe(a) == new Grant("serving", BlobDataContributor, "container:models"));
         var condition = writer.Template.StringAt("variables", "currentPointerWritesOnly");
 
         Assert.Equal("2.0", writer.Properties.StringAt("conditionVersion"));
@@ -108,6 +113,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         var principal = assignment.Resolve(principalExpression) switch
         {
             var value when value.ComesFromModule("functions-identity") => "functions",
+            var value when value.ComesFromModule("serving-identity") => "serving",
             var value when value.ComesFromModule("trainer-identity") => "trainer",
             var value when value.ComesFromModule("eventgrid-identity") => "eventgrid",
             "[parameters('principalId')]" => "deployer",

@@ -1,18 +1,16 @@
 using System.Text.Json;
-using Azure;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using Pipeline.Contracts;
+using Pipeline.Serving.Storage;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Predict;
 
-/// <summary>What exists in the <c>models</c> container: model names, their version folders, current pointers and manifests.</summary>
-public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry, TimeProvider time)
+/// <summary>What exists in the model store: model names, their version folders, current pointers and manifests.</summary>
+public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, TimeProvider time)
 {
-    private sealed record VersionFolder(string Version, bool HasManifest, bool HasModel, DateTimeOffset LastModified);
+    private const int MaxDocumentBytes = 1024 * 1024;
 
-    private BlobContainerClient Models => blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+    private sealed record VersionFolder(string Version, bool HasManifest, bool HasModel, DateTimeOffset LastModified);
 
     public async Task<List<ModelSummary>> ListAsync(CancellationToken cancellationToken)
     {
@@ -85,10 +83,10 @@ public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry
     }
 
     /// <summary>
-    /// Moves <c>models/{name}/current.json</c> to <paramref name="version"/> (If-Match on the pointer read, so a
-    /// concurrent move is not overwritten) after loading it and passing the smoke prediction here. Returns the
-    /// previous version. Throws <see cref="ModelUnavailableException"/> for a broken version, and
-    /// <see cref="RequestFailedException"/> 412 when the pointer moved meanwhile.
+    /// Moves <c>{name}/current.json</c> to <paramref name="version"/> (conditional on the pointer's ETag as read, so a
+    /// concurrent move is not overwritten) after loading the version and passing its smoke prediction here. Returns
+    /// the previous version. Throws <see cref="ModelUnavailableException"/> for a broken version, and
+    /// <see cref="Azure.RequestFailedException"/> 412/409 when the pointer moved meanwhile.
     /// </summary>
     public async Task<(bool Found, string? Previous)> SetCurrentAsync(string name, string version, CancellationToken cancellationToken)
     {
@@ -97,26 +95,25 @@ public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry
             return (false, null);
         }
 
-        var blob = Models.GetBlobClient(StorageNames.CurrentPointerPath(name));
-        var existing = await ReadPointerAsync(blob, cancellationToken).ConfigureAwait(false);
-        var conditions = existing is { } e ? new BlobRequestConditions { IfMatch = e.ETag } : new BlobRequestConditions { IfNoneMatch = ETag.All };
-        await BlobJson.WriteAsync(blob, new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() }, PipelineJson.Default.CurrentPointer, conditions, cancellationToken).ConfigureAwait(false);
+        var path = StorageNames.CurrentPointerPath(name);
+        var existing = await store.ReadAsync(path, null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        var previous = existing is null ? null : TryParsePointer(existing.Content);
+        var content = JsonSerializer.SerializeToUtf8Bytes(new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() }, PipelineJson.Default.CurrentPointer);
+        await store.WriteAsync(path, content, existing?.ETag, cancellationToken).ConfigureAwait(false);
         registry.Invalidate(name);
-        return (true, existing?.Version);
+        return (true, previous);
     }
 
-    private static async Task<(string? Version, ETag ETag)?> ReadPointerAsync(BlobClient blob, CancellationToken cancellationToken)
+    private static string? TryParsePointer(byte[] content)
     {
         try
         {
-            var pointer = await BlobJson.ReadAsync(blob, PipelineJson.Default.CurrentPointer, cancellationToken).ConfigureAwait(false);
-            return pointer is { } p ? (p.Value.Version, p.ETag) : null;
+            var version = JsonSerializer.Deserialize(content, PipelineJson.Default.CurrentPointer)?.Version;
+            return ModelRegistry.IsValidVersion(version) ? version : null;
         }
         catch (JsonException)
         {
-            // A corrupt pointer is replaced (still with If-Match on its ETag).
-            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return (null, properties.Value.ETag);
+            return null; // a corrupt pointer is replaced (still conditionally on its ETag)
         }
     }
 
@@ -126,13 +123,13 @@ public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry
         {
             try
             {
-                var pointer = await BlobJson.ReadAsync(Models.GetBlobClient(StorageNames.CurrentPointerPath(name)), PipelineJson.Default.CurrentPointer, cancellationToken).ConfigureAwait(false);
-                if (pointer is { } p && ModelRegistry.IsValidVersion(p.Value.Version))
+                var file = await store.ReadAsync(StorageNames.CurrentPointerPath(name), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+                if (file is not null)
                 {
-                    return p.Value.Version;
+                    return TryParsePointer(file.Content);
                 }
             }
-            catch (Exception e) when (e is JsonException or InvalidDataException)
+            catch (InvalidDataException)
             {
                 return null;
             }
@@ -145,7 +142,8 @@ public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry
     {
         try
         {
-            return (await BlobJson.ReadAsync(Models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false))?.Value;
+            var file = await store.ReadAsync(StorageNames.ModelManifestPath(name, version), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+            return file is null ? null : JsonSerializer.Deserialize(file.Content, PipelineJson.Default.ModelManifest);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
@@ -158,41 +156,33 @@ public sealed class ModelCatalog(BlobServiceClient blobs, ModelRegistry registry
     {
         var result = new Dictionary<string, (bool HasPointer, List<VersionFolder> Versions)>(StringComparer.Ordinal);
         var folders = new Dictionary<(string, string), VersionFolder>();
-        try
+        await foreach (var item in store.ListAsync(name is null ? null : name + "/", cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var item in Models.GetBlobsAsync(new GetBlobsOptions { Prefix = name is null ? null : name + "/" }, cancellationToken).ConfigureAwait(false))
+            var parts = item.Path.Split('/');
+            if (!StorageNames.IsValidName(parts[0]))
             {
-                var parts = item.Name.Split('/');
-                if (!StorageNames.IsValidName(parts[0]))
-                {
-                    continue;
-                }
-
-                if (!result.TryGetValue(parts[0], out var entry))
-                {
-                    entry = (false, []);
-                }
-
-                if (parts.Length == 2 && parts[1] == StorageNames.CurrentPointerFile)
-                {
-                    entry.HasPointer = true;
-                }
-                else if (parts.Length == 3 && parts[2] is StorageNames.ManifestFile or StorageNames.ModelFile && ModelRegistry.IsValidVersion(parts[1]))
-                {
-                    var modified = item.Properties.LastModified ?? DateTimeOffset.MinValue;
-                    var key = (parts[0], parts[1]);
-                    var folder = folders.TryGetValue(key, out var f) ? f : new VersionFolder(parts[1], false, false, modified);
-                    folder = parts[2] == StorageNames.ManifestFile ? folder with { HasManifest = true } : folder with { HasModel = true };
-                    folder = folder with { LastModified = modified > folder.LastModified ? modified : folder.LastModified };
-                    folders[key] = folder;
-                }
-
-                result[parts[0]] = entry;
+                continue;
             }
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return result; // no models container yet
+
+            if (!result.TryGetValue(parts[0], out var entry))
+            {
+                entry = (false, []);
+            }
+
+            if (parts.Length == 2 && parts[1] == StorageNames.CurrentPointerFile)
+            {
+                entry.HasPointer = true;
+            }
+            else if (parts.Length == 3 && parts[2] is StorageNames.ManifestFile or StorageNames.ModelFile && ModelRegistry.IsValidVersion(parts[1]))
+            {
+                var key = (parts[0], parts[1]);
+                var folder = folders.TryGetValue(key, out var f) ? f : new VersionFolder(parts[1], false, false, item.LastModified);
+                folder = parts[2] == StorageNames.ManifestFile ? folder with { HasManifest = true } : folder with { HasModel = true };
+                folder = folder with { LastModified = item.LastModified > folder.LastModified ? item.LastModified : folder.LastModified };
+                folders[key] = folder;
+            }
+
+            result[parts[0]] = entry;
         }
 
         foreach (var ((model, _), folder) in folders)

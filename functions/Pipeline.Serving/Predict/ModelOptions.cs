@@ -9,6 +9,12 @@ public sealed class ModelOptions
 {
     public const string Section = "Models";
 
+    /// <summary>
+    /// A local folder to serve models from instead of the <c>models</c> container, in the same layout
+    /// (<c>{model}/current.json</c>, <c>{model}/{version}/model.onnx</c>, …). Unset: blob storage (<c>Storage</c> section).
+    /// </summary>
+    public string? Path { get; set; }
+
     /// <summary>How often <c>models/{name}/current.json</c> is checked (by ETag) for a new version.</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan CurrentPollInterval { get; set; } = TimeSpan.FromSeconds(5);

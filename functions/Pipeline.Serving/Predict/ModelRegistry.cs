@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Azure;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Pipeline.Contracts;
 using Pipeline.Serving.Http;
+using Pipeline.Serving.Storage;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Predict;
@@ -27,7 +26,7 @@ public sealed record ServedModel(string Name, string? TargetVersion, string? Ser
 /// </summary>
 public sealed partial class ModelRegistry : IDisposable
 {
-    private sealed record Served(string? TargetVersion, ETag? ETag, DateTimeOffset CheckedAt, string? ServedVersion, ModelProblem? Problem);
+    private sealed record Served(string? TargetVersion, string? ETag, DateTimeOffset CheckedAt, string? ServedVersion, ModelProblem? Problem);
 
     private enum PointerState
     {
@@ -38,7 +37,9 @@ public sealed partial class ModelRegistry : IDisposable
 
     private const int Stripes = 32;
 
-    private readonly BlobServiceClient _blobs;
+    private const int MaxDocumentBytes = 1024 * 1024;
+
+    private readonly IModelStore _store;
     private readonly IOptions<ModelOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ModelRegistry> _logger;
@@ -51,9 +52,9 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
     private long _cacheBytes;
 
-    public ModelRegistry(BlobServiceClient blobs, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRegistry> logger)
+    public ModelRegistry(IModelStore store, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRegistry> logger)
     {
-        _blobs = blobs;
+        _store = store;
         _options = options;
         _time = time;
         _logger = logger;
@@ -69,8 +70,6 @@ public sealed partial class ModelRegistry : IDisposable
         };
         _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
     }
-
-    private BlobContainerClient Models => _blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
 
     /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
     public static bool IsValidVersion(string? version) =>
@@ -216,7 +215,7 @@ public sealed partial class ModelRegistry : IDisposable
 
             var now = _time.GetUtcNow();
             string? target;
-            ETag? etag;
+            string? etag;
             try
             {
                 var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
@@ -227,9 +226,14 @@ public sealed partial class ModelRegistry : IDisposable
                     _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
                 };
             }
-            catch (Exception e) when (e is RequestFailedException or InvalidDataException && cached?.ServedVersion is not null)
+            catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
             {
-                var reason = e is RequestFailedException r ? $"storage answered {r.Status} reading current.json" : e.Message;
+                var reason = e switch
+                {
+                    RequestFailedException r => $"storage answered {r.Status} reading current.json",
+                    IOException => "the models folder could not be read",
+                    _ => e.Message,
+                };
                 LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
                 return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
             }
@@ -266,9 +270,14 @@ public sealed partial class ModelRegistry : IDisposable
                 _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
                     ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
             }
-            catch (Exception e) when (e is ModelUnavailableException or RequestFailedException)
+            catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
             {
-                var reason = e is ModelUnavailableException u ? u.Reason : $"storage answered {((RequestFailedException)e).Status} while loading it.";
+                var reason = e switch
+                {
+                    ModelUnavailableException u => u.Reason,
+                    RequestFailedException r => $"storage answered {r.Status} while loading it.",
+                    _ => "the models folder could not be read while loading it.",
+                };
                 var problem = new ModelProblem(target, reason, now);
                 if (cached?.ServedVersion is { } kept)
                 {
@@ -302,44 +311,36 @@ public sealed partial class ModelRegistry : IDisposable
         return served;
     }
 
-    /// <summary>The version current.json names, <see cref="PointerState.Unchanged"/> on 304, <see cref="PointerState.Missing"/> on 404.</summary>
-    private async Task<(PointerState, string?, ETag?)> ReadPointerAsync(string name, ETag? knownETag, CancellationToken cancellationToken)
+    /// <summary>The version current.json names, <see cref="PointerState.Unchanged"/> when its ETag is still <paramref name="knownETag"/>, <see cref="PointerState.Missing"/> when there is none.</summary>
+    private async Task<(PointerState, string?, string?)> ReadPointerAsync(string name, string? knownETag, CancellationToken cancellationToken)
     {
-        var blob = Models.GetBlobClient(StorageNames.CurrentPointerPath(name));
-        try
-        {
-            var conditions = knownETag is { } etag ? new BlobRequestConditions { IfNoneMatch = etag } : null;
-            var result = await blob.DownloadContentAsync(new BlobDownloadOptions { Conditions = conditions }, cancellationToken).ConfigureAwait(false);
-            if (result.GetRawResponse().Status == 304)
-            {
-                return (PointerState.Unchanged, null, null); // the SDK answers a met If-None-Match without a value
-            }
-
-            CurrentPointer? pointer;
-            try
-            {
-                pointer = JsonSerializer.Deserialize(result.Value.Content.ToMemory().Span, PipelineJson.Default.CurrentPointer);
-            }
-            catch (JsonException)
-            {
-                throw new InvalidDataException($"models/{name}/current.json is not valid JSON.");
-            }
-
-            if (!IsValidVersion(pointer?.Version))
-            {
-                throw new InvalidDataException($"models/{name}/current.json does not name a valid version.");
-            }
-
-            return (PointerState.Found, pointer!.Version, result.Value.Details.ETag);
-        }
-        catch (RequestFailedException e) when (e.Status == 304)
-        {
-            return (PointerState.Unchanged, null, null);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
+        var file = await _store.ReadAsync(StorageNames.CurrentPointerPath(name), knownETag, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        if (file is null)
         {
             return (PointerState.Missing, null, null);
         }
+
+        if (file.Unchanged)
+        {
+            return (PointerState.Unchanged, null, null);
+        }
+
+        CurrentPointer? pointer;
+        try
+        {
+            pointer = JsonSerializer.Deserialize(file.Content, PipelineJson.Default.CurrentPointer);
+        }
+        catch (JsonException)
+        {
+            throw new InvalidDataException($"models/{name}/current.json is not valid JSON.");
+        }
+
+        if (!IsValidVersion(pointer?.Version))
+        {
+            throw new InvalidDataException($"models/{name}/current.json does not name a valid version.");
+        }
+
+        return (PointerState.Found, pointer!.Version, file.ETag);
     }
 
     /// <summary>Without current.json (bring-your-own models), the version folder whose model or manifest was written last.</summary>
@@ -347,21 +348,13 @@ public sealed partial class ModelRegistry : IDisposable
     {
         string? newest = null;
         var newestAt = DateTimeOffset.MinValue;
-        try
+        await foreach (var item in _store.ListAsync(name + "/", cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var item in Models.GetBlobsAsync(new GetBlobsOptions { Prefix = name + "/" }, cancellationToken).ConfigureAwait(false))
+            var parts = item.Path.Split('/');
+            if (parts.Length == 3 && parts[2] is StorageNames.ModelFile or StorageNames.ManifestFile && IsValidVersion(parts[1]) && item.LastModified > newestAt)
             {
-                var parts = item.Name.Split('/');
-                if (parts.Length == 3 && parts[2] is StorageNames.ModelFile or StorageNames.ManifestFile && IsValidVersion(parts[1]) &&
-                    item.Properties.LastModified is { } at && at > newestAt)
-                {
-                    (newest, newestAt) = (parts[1], at);
-                }
+                (newest, newestAt) = (parts[1], item.LastModified);
             }
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return null; // no models container yet
         }
 
         return newest;
@@ -369,10 +362,15 @@ public sealed partial class ModelRegistry : IDisposable
 
     private async Task<LoadedModel?> LoadAsync(string name, string version, CancellationToken cancellationToken)
     {
-        ModelManifest? manifest;
+        ModelManifest? manifest = null;
         try
         {
-            manifest = (await BlobJson.ReadAsync(Models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false))?.Value;
+            var file = await _store.ReadAsync(StorageNames.ModelManifestPath(name, version), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+            if (file is not null)
+            {
+                manifest = JsonSerializer.Deserialize(file.Content, PipelineJson.Default.ModelManifest)
+                    ?? throw new InvalidDataException("manifest.json holds JSON null.");
+            }
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
@@ -385,32 +383,25 @@ public sealed partial class ModelRegistry : IDisposable
             throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which is not a file of the version folder.");
         }
 
-        byte[] onnx;
+        StoredFile? onnx;
         try
         {
-            var download = await Models.GetBlobClient($"{name}/{version}/{artifact}").DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var content = download.Value;
-            var length = content.Details.ContentLength;
-            if (length > _options.Value.MaxModelBytes)
-            {
-                throw new ModelUnavailableException(name, version, $"{artifact} is {length} bytes; Models:MaxModelBytes is {_options.Value.MaxModelBytes}.");
-            }
-
-            onnx = new byte[length];
-            await content.Content.ReadExactlyAsync(onnx, cancellationToken).ConfigureAwait(false);
+            onnx = await _store.ReadAsync($"{name}/{version}/{artifact}", null, _options.Value.MaxModelBytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException e) when (e.Status == 404)
+        catch (InvalidDataException e)
         {
-            if (manifest is null)
-            {
-                return null; // neither manifest nor model: no such version
-            }
-
-            throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which does not exist.", e);
+            throw new ModelUnavailableException(name, version, $"{e.Message} (Models:MaxModelBytes)", e);
         }
 
-        var model = LoadedModel.Load(name, version, manifest, onnx, _sessionOptions, _time.GetUtcNow());
-        LogLoaded(_logger, name, version, onnx.LongLength, model.Source);
+        if (onnx is null)
+        {
+            return manifest is null
+                ? null // neither manifest nor model: no such version
+                : throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which does not exist.");
+        }
+
+        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow());
+        LogLoaded(_logger, name, version, onnx.Content.LongLength, model.Source);
         return model;
     }
 

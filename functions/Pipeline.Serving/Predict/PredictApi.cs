@@ -77,10 +77,10 @@ public static partial class PredictApi
         {
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model unavailable");
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or IOException && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
         {
             LogStorageFailed(logger, e, name);
-            return TypedResults.Problem($"Model storage could not be read (status {e.Status}); try again.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable");
+            return TypedResults.Problem("Model storage could not be read; try again.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable");
         }
         catch (Exception e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or OnnxRuntimeException)
         {

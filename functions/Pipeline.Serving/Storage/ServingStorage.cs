@@ -7,14 +7,23 @@ using Pipeline.Storage;
 namespace Pipeline.Serving.Storage;
 
 /// <summary>
-/// Registers the one <see cref="BlobServiceClient"/> serving needs from the <c>Storage</c> section (the same settings as
-/// the functions app: a connection string locally, <c>Storage__BlobServiceUri</c> + managed identity in Azure). Built
-/// directly rather than through Microsoft.Extensions.Azure, whose reflection-based configuration is not AOT-safe.
+/// Registers the <see cref="IModelStore"/>: a local folder when <c>Models:Path</c> is set, else the <c>models</c> container
+/// through the one <see cref="BlobServiceClient"/> serving needs, from the <c>Storage</c> section (the same settings as
+/// the functions app: a connection string locally, <c>Storage__BlobServiceUri</c> + managed identity in Azure). The
+/// client is built directly rather than through Microsoft.Extensions.Azure, whose reflection-based configuration is not
+/// AOT-safe.
 /// </summary>
 public static class ServingStorage
 {
     public static IServiceCollection AddServingStorage(this IServiceCollection services, IConfiguration configuration)
     {
+        if (configuration[$"{Predict.ModelOptions.Section}:{nameof(Predict.ModelOptions.Path)}"] is { Length: > 0 } folder)
+        {
+            services.AddSingleton<IModelStore>(new DirectoryModelStore(folder));
+            return services;
+        }
+
+        services.AddSingleton<IModelStore, BlobModelStore>();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, ServingStorageOptionsValidator>();
         services.AddSingleton(provider =>
@@ -42,7 +51,7 @@ public sealed class ServingStorageOptionsValidator : IValidateOptions<StorageOpt
     {
         ArgumentNullException.ThrowIfNull(options);
         return string.IsNullOrWhiteSpace(options.ConnectionString) && options.BlobServiceUri is null
-            ? ValidateOptionsResult.Fail("Set Storage:ConnectionString (local, e.g. UseDevelopmentStorage=true) or Storage:BlobServiceUri (Azure, managed identity).")
+            ? ValidateOptionsResult.Fail("Set Storage:ConnectionString (local, e.g. UseDevelopmentStorage=true), Storage:BlobServiceUri (Azure, managed identity), or Models:Path (a local folder of models).")
             : ValidateOptionsResult.Success;
     }
 }
