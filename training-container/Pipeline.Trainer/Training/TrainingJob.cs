@@ -104,7 +104,7 @@ public sealed partial class TrainingJob(
         torch.set_num_threads(o.Threads);
         var device = DeviceSelector.Select(o.Device, o.CudaBatchSizeMultiplier);
         var seed = request.Seed ?? o.Seed;
-        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience);
+        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize);
         LogTraining(logger, runId, request.Dataset, request.DatasetVersion, device.Reason, train.RowCount, features.Count, manifest.Task, budget.MaxTrials, budget.MaxSeconds);
 
         using var data = new TrainingData(manifest, train, validation, device.Device, device.PinMemory);
@@ -121,7 +121,7 @@ public sealed partial class TrainingJob(
             s.Stage = "searching";
             s.Device = device.Reason;
             s.Resumed = resumed is not null;
-            s.Trials = search.Trials.Count;
+            s.Trials = search.TotalTrials;
             s.MaxEpochs = budget.MaxEpochs;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -209,6 +209,7 @@ public sealed partial class TrainingJob(
                 LearningRate = best.LearningRate,
                 WeightDecay = best.WeightDecay,
                 Dropout = best.Dropout,
+                EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
                 Seed = seed,
                 Seconds = searchSeconds,
                 GpuSeconds = device.Cuda ? searchSeconds : 0,
@@ -273,6 +274,13 @@ public sealed partial class TrainingJob(
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
             Seconds = state.ElapsedSeconds,
+            Ensemble = state.EnsembleMembers.Count == 0 ? null : new EnsembleReport
+            {
+                Members = state.EnsembleMembers.Count,
+                ValidationLoss = state.EnsembleValidationLoss ?? double.NaN,
+                ValidationMetric = state.EnsembleValidationMetric ?? double.NaN,
+                Used = state.EnsembleUsed,
+            },
             Trials = [.. state.Completed.Select(t => new SearchTrial
             {
                 Index = t.Index,
@@ -288,6 +296,7 @@ public sealed partial class TrainingJob(
                 ValidationMetric = t.ValidationMetric,
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
+                EnsembleMember = t.EnsembleMember,
             })],
         };
     }
@@ -297,7 +306,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 

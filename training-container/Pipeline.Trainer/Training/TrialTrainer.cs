@@ -251,6 +251,16 @@ public sealed class TrialTrainer : IDisposable
         return new TrainedModel(definition, model, data.Device, state.Epoch, state.BestEpoch, state.BestLoss, state.Seconds);
     }
 
+    /// <summary>Validation loss and metric of a model given by <paramref name="state"/>'s best weights.</summary>
+    public static (double Loss, double Metric) Evaluate(TrainingData data, TrialState state)
+    {
+        using var model = Build(data, state);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var output = model.Module.forward(data.XValid);
+        return (data.Loss(output, data.YValid).item<float>(), data.Quality(output, data.ValidationTarget));
+    }
+
     /// <summary>A deterministic seed for (run seed, trial, epoch, batch); <see cref="HashCode"/> is randomized per process, so not that.</summary>
     private static int Mix(int seed, int trial, int epoch, int batch) =>
         unchecked((((((seed * 1_000_003) + trial) * 1_000_033) + epoch) * 1_000_037) + batch);
@@ -264,10 +274,10 @@ public sealed class TrialTrainer : IDisposable
     }
 
     /// <summary>Weights and biases of every layer, as plain arrays (weight row-major [out, in]).</summary>
-    internal static List<float[]> Snapshot(Mlp model) =>
+    public static List<float[]> Snapshot(Mlp model) =>
         model.Layers.SelectMany(l => new[] { l.weight!.cpu().data<float>().ToArray(), l.bias!.cpu().data<float>().ToArray() }).ToList();
 
-    internal static void Restore(Mlp model, List<float[]> weights)
+    public static void Restore(Mlp model, List<float[]> weights)
     {
         using var noGrad = no_grad();
         for (var i = 0; i < model.Layers.Count; i++)
