@@ -18,7 +18,7 @@ import torch
 
 def write(path, train_rows, validation_rows, features, classes):
     rng = np.random.default_rng(7)
-    centres = rng.normal(0, 2, size=(classes, features))
+    centres = rng.normal(0, 0.5, size=(classes, features))
     with open(path, "wb") as f:
         f.write(struct.pack("<ii", train_rows, validation_rows))
         for rows in (train_rows, validation_rows):

@@ -100,7 +100,8 @@ public class ModelSearchTests
         }, stop.Token));
         Assert.Single(interrupted.State.Completed);
         Assert.Equal(3, interrupted.State.Current!.Epoch);
-        Assert.NotNull(interrupted.State.Current.OptimizerState);
+        Assert.NotNull(interrupted.State.Current.OptimizerMoments);
+        Assert.True(interrupted.State.Current.OptimizerStep > 0);
 
         await using var services = TestTrainer.Create();
         var store = services.GetRequiredService<CheckpointStore>();
