@@ -32,6 +32,12 @@ public sealed class TrainerOptions
     [Range(1, 10)]
     public int EnsembleSize { get; set; } = 3;
 
+    /// <summary>
+    /// After the search, train the chosen model again on train + validation (same epochs and learning-rate schedule, from the
+    /// same initialization) and serve that: model selection on validation, then all the data for the final fit.
+    /// </summary>
+    public bool RefitOnValidation { get; set; } = true;
+
     /// <summary><c>Auto</c> uses CUDA when available; <c>Cpu</c> or <c>Cuda</c> force one (Cuda fails the job when no GPU is visible).</summary>
     public DevicePreference Device { get; set; } = DevicePreference.Auto;
 

@@ -75,6 +75,11 @@ public sealed class SearchReport
 
     public double Seconds { get; set; }
 
+    /// <summary>Whether the served model was refit on train + validation after selection (then the manifest's validation metrics are in-sample; the trials' are not).</summary>
+    public bool RefitOnValidation { get; set; }
+
+    public double RefitSeconds { get; set; }
+
     public List<SearchTrial> Trials { get; set; } = [];
 
     /// <summary>The chosen configuration re-trained with other seeds and averaged; null when disabled or cut by the time budget.</summary>

@@ -45,6 +45,8 @@ public class TrainingJobTests
         Assert.True(search.Trials[3].EnsembleMember);
         Assert.Equal(search.Trials[search.Selected].HiddenLayers, search.Trials[3].HiddenLayers);
         Assert.Equal(2, search.Ensemble!.Members);
+        Assert.True(search.RefitOnValidation);
+        Assert.True(search.RefitSeconds > 0);
         Assert.Equal(search.Ensemble.Used ? 2 : 1, manifest.Training.EnsembleSize);
         Assert.Equal(search.Trials[search.Selected].HiddenLayers.Select(h => h * manifest.Training.EnsembleSize), manifest.Training.HiddenLayers);
         Assert.All(search.Trials, t => Assert.True(t.Epochs > 0 && t.Seconds > 0 && t.ValidationMetric > 0.5, t.StopReason));

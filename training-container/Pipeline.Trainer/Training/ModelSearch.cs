@@ -91,6 +91,9 @@ public sealed class SearchState
 
     /// <summary>Whether the averaged ensemble is the model (it had the lower validation loss).</summary>
     public bool EnsembleUsed { get; set; }
+
+    /// <summary>Seconds spent refitting the chosen model on train + validation (0 when not refit).</summary>
+    public double RefitSeconds { get; set; }
 }
 
 /// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
@@ -105,7 +108,7 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 3;
+    public const int SpaceVersion = 4;
 
     public SearchState State => state;
 
@@ -259,6 +262,60 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
         }
+    }
+
+    /// <summary>
+    /// Refits the chosen model (each ensemble member, if the ensemble is used) on <paramref name="combined"/> — train plus
+    /// validation — for the epochs and learning rates its trial needed to reach its best validation loss, from the same
+    /// initialization; returns the refit model. Deterministic, so an attempt stopped here simply refits again.
+    /// </summary>
+    public TrialState Refit(TrainingData combined, TrialState chosen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(combined);
+        ArgumentNullException.ThrowIfNull(chosen);
+        var members = state.EnsembleUsed ? state.EnsembleMembers : [state.Best];
+        var weights = new List<List<float[]>>();
+        double seconds = 0;
+        foreach (var member in members)
+        {
+            var outcome = state.Completed[member];
+            var schedule = outcome.History.Take(Math.Max(1, outcome.BestEpoch)).Select(h => h.LearningRate).ToList();
+            var refit = new TrialState
+            {
+                Index = outcome.Index,
+                HiddenLayers = outcome.HiddenLayers,
+                LearningRate = outcome.LearningRate,
+                WeightDecay = outcome.WeightDecay,
+                Dropout = outcome.Dropout,
+                BatchSize = outcome.BatchSize,
+            };
+            using (var trainer = new TrialTrainer(combined, refit, seed, schedule.Count, int.MaxValue, schedule))
+            {
+                trainer.Run(() => false, null, cancellationToken);
+            }
+
+            weights.Add(refit.BestWeights);
+            seconds += refit.Seconds;
+        }
+
+        state.RefitSeconds = seconds;
+        var best = state.Completed[state.Best];
+        return new TrialState
+        {
+            Index = chosen.Index,
+            HiddenLayers = chosen.HiddenLayers,
+            LearningRate = chosen.LearningRate,
+            WeightDecay = chosen.WeightDecay,
+            Dropout = chosen.Dropout,
+            BatchSize = chosen.BatchSize,
+            Epoch = chosen.Epoch,
+            BestEpoch = chosen.BestEpoch,
+            BestLoss = chosen.BestLoss,
+            BestMetric = chosen.BestMetric,
+            Seconds = chosen.Seconds + seconds,
+            History = chosen.History,
+            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.FeatureCount, best.HiddenLayers, combined.Outputs),
+        };
     }
 
     /// <summary>Remaining seconds, from the average seconds per epoch so far and the remaining trials at the epochs trials took on average.</summary>

@@ -138,6 +138,13 @@ public sealed partial class TrainingJob(
             throw;
         }
 
+        if (o.RefitOnValidation)
+        {
+            await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
+            using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory);
+            best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+
         using var trained = TrialTrainer.Build(data, best);
         var searchReport = SearchReportOf(search, budget, classification);
         var chosen = searchReport.Trials[searchReport.Selected];
@@ -182,7 +189,7 @@ public sealed partial class TrainingJob(
             () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
-        var searchSeconds = search.State.ElapsedSeconds;
+        var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
         var result = new ModelManifest
         {
             Model = run.Status.Model,
@@ -260,7 +267,11 @@ public sealed partial class TrainingJob(
         return evaluator.Run(test.RowMajor, test.Rows, test.Width);
     }
 
-    private static SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
+    private static DatasetSplit Concat(DatasetSplit first, DatasetSplit second) => new(
+        [.. first.Features.Zip(second.Features, (a, b) => (float[])[.. a, .. b])],
+        [.. first.Target, .. second.Target]);
+
+    private SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
     {
         var state = search.State;
         return new SearchReport
@@ -274,6 +285,8 @@ public sealed partial class TrainingJob(
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
             Seconds = state.ElapsedSeconds,
+            RefitSeconds = state.RefitSeconds,
+            RefitOnValidation = options.Value.RefitOnValidation,
             Ensemble = state.EnsembleMembers.Count == 0 ? null : new EnsembleReport
             {
                 Members = state.EnsembleMembers.Count,
@@ -306,7 +319,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 

@@ -86,9 +86,26 @@ public sealed class TrialTrainer : IDisposable
     private readonly Tensor _gradients;
     private readonly Tensor _moment1;
     private readonly Tensor _moment2;
+    private readonly IReadOnlyList<double>? _schedule;
 
-    public TrialTrainer(TrainingData data, TrialState state, int seed, int maxEpochs, int patience)
+    /// <param name="data">The splits, on the training device.</param>
+    /// <param name="state">The trial to train or continue.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="maxEpochs">Epoch limit.</param>
+    /// <param name="patience">Epochs without a better validation loss before stopping.</param>
+    /// <param name="schedule">
+    /// Refit mode: train exactly these epochs at these learning rates (a finished trial's schedule) without early stopping,
+    /// and keep the last weights; the validation split is then part of the training data, so it cannot choose an epoch.
+    /// </param>
+    public TrialTrainer(TrainingData data, TrialState state, int seed, int maxEpochs, int patience, IReadOnlyList<double>? schedule = null)
     {
+        _schedule = schedule;
+        if (schedule is not null)
+        {
+            maxEpochs = schedule.Count;
+            patience = int.MaxValue;
+        }
+
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(state);
         _data = data;
@@ -160,13 +177,18 @@ public sealed class TrialTrainer : IDisposable
                     break;
                 }
 
-                if (_state.Epoch - _state.BestEpoch >= _patience)
+                if (_schedule is null && _state.Epoch - _state.BestEpoch >= _patience)
                 {
                     _state.StopReason = $"early stopping: no better validation loss for {_patience} epochs";
                     break;
                 }
 
                 var epoch = _state.Epoch + 1;
+                if (_schedule is not null)
+                {
+                    _state.CurrentLearningRate = _schedule[epoch - 1];
+                }
+
                 var order = Enumerable.Range(0, rows).Select(i => (long)i).ToArray();
                 new Random(Mix(_seed, _state.Index, epoch, 0)).Shuffle(order);
                 using var permutation = tensor(order).to(_data.Device);
@@ -244,6 +266,19 @@ public sealed class TrialTrainer : IDisposable
         if (!double.IsFinite(validationLoss))
         {
             _state.StopReason = "validation loss diverged (NaN or infinite)";
+            return;
+        }
+
+        if (_schedule is not null)
+        {
+            if (epoch == _schedule.Count)
+            {
+                _state.BestLoss = validationLoss;
+                _state.BestMetric = metric;
+                _state.BestEpoch = epoch;
+                _state.BestWeights = Snapshot(_model);
+            }
+
             return;
         }
 
