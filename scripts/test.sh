@@ -5,8 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
-  echo "The ONNX checker tests need Debian's python3-onnx: apt-get install -y python3-onnx" >&2
+if ! /usr/bin/python3 -c "import onnx, sklearn" 2>/dev/null; then
+  echo "The ONNX checker and quality-bar tests need Debian's python3-onnx and python3-sklearn: apt-get install -y python3-onnx python3-sklearn" >&2
   exit 1
 fi
 

@@ -25,6 +25,19 @@ public sealed class TrainerOptions
     [Range(1.0, 7 * 24 * 3600.0)]
     public double MaxSeconds { get; set; } = 900;
 
+    /// <summary>
+    /// After the search, the chosen configuration is trained this many times in all (other seeds) and the average of the
+    /// networks is served when it has the lower validation loss; merged into one wider MLP. 1 disables it.
+    /// </summary>
+    [Range(1, 10)]
+    public int EnsembleSize { get; set; } = 3;
+
+    /// <summary>
+    /// After the search, train the chosen model again on train + validation (same epochs and learning-rate schedule, from the
+    /// same initialization) and serve that: model selection on validation, then all the data for the final fit.
+    /// </summary>
+    public bool RefitOnValidation { get; set; } = true;
+
     /// <summary><c>Auto</c> uses CUDA when available; <c>Cpu</c> or <c>Cuda</c> force one (Cuda fails the job when no GPU is visible).</summary>
     public DevicePreference Device { get; set; } = DevicePreference.Auto;
 

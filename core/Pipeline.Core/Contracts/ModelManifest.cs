@@ -75,7 +75,28 @@ public sealed class SearchReport
 
     public double Seconds { get; set; }
 
+    /// <summary>Whether the served model was refit on train + validation after selection (then the manifest's validation metrics are in-sample; the trials' are not).</summary>
+    public bool RefitOnValidation { get; set; }
+
+    public double RefitSeconds { get; set; }
+
     public List<SearchTrial> Trials { get; set; } = [];
+
+    /// <summary>The chosen configuration re-trained with other seeds and averaged; null when disabled or cut by the time budget.</summary>
+    public EnsembleReport? Ensemble { get; set; }
+}
+
+/// <summary>An average of the chosen configuration trained with several seeds, served as one wider MLP when it validates better.</summary>
+public sealed class EnsembleReport
+{
+    public int Members { get; set; }
+
+    public double ValidationLoss { get; set; }
+
+    public double ValidationMetric { get; set; }
+
+    /// <summary>Whether the ensemble is the served model (lower validation loss than the chosen trial alone).</summary>
+    public bool Used { get; set; }
 }
 
 public sealed class SearchTrial
@@ -106,6 +127,9 @@ public sealed class SearchTrial
     public double Seconds { get; set; }
 
     public string StopReason { get; set; } = "";
+
+    /// <summary>A re-run of the chosen configuration with another seed, for the ensemble.</summary>
+    public bool EnsembleMember { get; set; }
 }
 
 /// <summary>Champion/challenger decision for a version.</summary>
@@ -209,6 +233,9 @@ public sealed class TrainingSummary
     public double WeightDecay { get; set; }
 
     public double Dropout { get; set; }
+
+    /// <summary>Networks averaged in the served model (1 = a single network; see <see cref="SearchReport.Ensemble"/>).</summary>
+    public int EnsembleSize { get; set; } = 1;
 
     /// <summary>Seconds of the whole search (all trials, across attempts).</summary>
     public double Seconds { get; set; }

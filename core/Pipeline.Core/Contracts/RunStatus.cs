@@ -17,7 +17,7 @@ public sealed class RunStatus
     /// <summary><c>running</c>, <c>succeeded</c>, <c>failed</c> (will not be retried), <c>retrying</c> (an attempt failed) or <c>interrupted</c> (stopped; checkpointed, resumes on the next attempt).</summary>
     public string State { get; set; } = RunStates.Running;
 
-    /// <summary><c>loading</c>, <c>searching</c>, <c>exporting</c>, <c>quantizing</c>, <c>comparing</c>, <c>publishing</c>, <c>reporting</c>, <c>done</c>.</summary>
+    /// <summary><c>loading</c>, <c>searching</c>, <c>refitting</c>, <c>exporting</c>, <c>quantizing</c>, <c>comparing</c>, <c>publishing</c>, <c>reporting</c>, <c>done</c>.</summary>
     public string Stage { get; set; } = "";
 
     /// <summary>How many times the run was started (resumes included).</summary>

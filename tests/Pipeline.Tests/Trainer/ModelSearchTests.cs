@@ -100,7 +100,8 @@ public class ModelSearchTests
         }, stop.Token));
         Assert.Single(interrupted.State.Completed);
         Assert.Equal(3, interrupted.State.Current!.Epoch);
-        Assert.NotNull(interrupted.State.Current.OptimizerState);
+        Assert.NotNull(interrupted.State.Current.OptimizerMoments);
+        Assert.True(interrupted.State.Current.OptimizerStep > 0);
 
         await using var services = TestTrainer.Create();
         var store = services.GetRequiredService<CheckpointStore>();
@@ -117,5 +118,27 @@ public class ModelSearchTests
             resumed.State.Completed.Select(t => (t.Epochs, t.BestEpoch, t.ValidationLoss, t.History.Select(h => h.TrainLoss).ToList())));
         Assert.Equal(expected.Index, best.Index);
         Assert.Equal(expected.BestWeights, best.BestWeights);
+    }
+
+    [Fact]
+    public void Refit_ChosenModel_TrainsItsScheduleOnTrainPlusValidation_Deterministically()
+    {
+        var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(400, seed: 3);
+        using var data = new TrainingData(manifest, train, validation, CPU);
+        var combinedSplit = new Pipeline.Datasets.DatasetSplit(
+            [.. train.Features.Zip(validation.Features, (a, b) => (float[])[.. a, .. b])], [.. train.Target, .. validation.Target]);
+        using var combined = new TrainingData(manifest, combinedSplit, validation, CPU);
+        var search = CreateSut(data, SmallBudget);
+        var chosen = search.Run(null, TestContext.Current.CancellationToken);
+
+        var first = search.Refit(combined, chosen, TestContext.Current.CancellationToken);
+        var second = search.Refit(combined, chosen, TestContext.Current.CancellationToken);
+
+        Assert.Equal(first.BestWeights, second.BestWeights);
+        Assert.NotEqual(chosen.BestWeights, first.BestWeights);
+        Assert.Equal(chosen.HiddenLayers, first.HiddenLayers);
+        Assert.True(search.State.RefitSeconds > 0);
+        var (_, accuracy) = TrialTrainer.Evaluate(data, first);
+        Assert.True(accuracy > 0.9, $"refit model's validation accuracy {accuracy}");
     }
 }

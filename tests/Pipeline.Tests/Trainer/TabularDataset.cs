@@ -181,6 +181,7 @@ internal static class TestTrainer
         {
             ["Storage:ConnectionString"] = Azurite.ConnectionString,
             ["Trainer:MaxTrials"] = "3",
+            ["Trainer:EnsembleSize"] = "1",
             ["Trainer:MaxEpochs"] = "40",
             ["Trainer:Patience"] = "8",
             ["Trainer:StatusInterval"] = "00:00:00.200",

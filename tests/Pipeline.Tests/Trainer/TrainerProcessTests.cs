@@ -171,7 +171,8 @@ public class TrainerProcessTests
         var checkpoint = JsonNode.Parse((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).DownloadContentAsync(cancellation)).Value.Content.ToString())!;
         var checkpointEpoch = checkpoint["current"]!["epoch"]!.GetValue<int>();
         Assert.True(checkpointEpoch >= 5);
-        Assert.False(string.IsNullOrEmpty(checkpoint["current"]!["optimizerState"]!.GetValue<string>()));
+        Assert.Equal(2, checkpoint["current"]!["optimizerMoments"]!.AsArray().Count);
+        Assert.True(checkpoint["current"]!["optimizerStep"]!.GetValue<long>() > 0);
         var interrupted = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))!.Value.Value;
         Assert.Equal(RunStates.Interrupted, interrupted.State);
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);

@@ -35,16 +35,22 @@ public class TrainingJobTests
         var cancellation = TestContext.Current.CancellationToken;
         var name = Azurite.UniqueName("job");
         var request = await ThreeClass(name).UploadAsync(cancellation);
-        await using var services = TestTrainer.Create(("Trainer:GpuPricePerSecond", "0.001"));
+        await using var services = TestTrainer.Create(("Trainer:GpuPricePerSecond", "0.001"), ("Trainer:EnsembleSize", "2"));
 
         var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
 
         var search = manifest.Search!;
-        Assert.Equal(3, search.Trials.Count);
+        Assert.Equal(4, search.Trials.Count);
         Assert.Equal("linear", search.Trials[0].Kind);
+        Assert.True(search.Trials[3].EnsembleMember);
+        Assert.Equal(search.Trials[search.Selected].HiddenLayers, search.Trials[3].HiddenLayers);
+        Assert.Equal(2, search.Ensemble!.Members);
+        Assert.True(search.RefitOnValidation);
+        Assert.True(search.RefitSeconds > 0);
+        Assert.Equal(search.Ensemble.Used ? 2 : 1, manifest.Training.EnsembleSize);
+        Assert.Equal(search.Trials[search.Selected].HiddenLayers.Select(h => h * manifest.Training.EnsembleSize), manifest.Training.HiddenLayers);
         Assert.All(search.Trials, t => Assert.True(t.Epochs > 0 && t.Seconds > 0 && t.ValidationMetric > 0.5, t.StopReason));
-        Assert.Equal(search.Trials.MinBy(t => t.ValidationLoss)!.Index, search.Trials[search.Selected].Index);
-        Assert.Equal(search.Trials[search.Selected].HiddenLayers, manifest.Training.HiddenLayers);
+        Assert.Equal(search.Trials.Where(t => !t.EnsembleMember).MinBy(t => t.ValidationLoss)!.Index, search.Trials[search.Selected].Index);
         Assert.Equal("CPU", manifest.Training.Device);
         Assert.Equal(0, manifest.Training.GpuSeconds);
         Assert.Equal(0, manifest.Training.EstimatedCost);
@@ -72,10 +78,35 @@ public class TrainingJobTests
         Assert.Equal("done", status.Stage);
         Assert.Equal(manifest.Version, status.ModelVersion);
         Assert.True(status.Promoted);
-        Assert.Equal(3, status.Trials);
+        Assert.Equal(4, status.Trials);
         Assert.True(status.Epoch > 0);
         Assert.Equal(status.RunId, (await ReadAsync(StorageNames.RunsContainer, StorageNames.LatestRunPath(name), PipelineJson.Default.RunStatus))!.RunId);
         Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.RunsContainer).GetBlobClient(StorageNames.RunCheckpointPath(status.RunId)).ExistsAsync(cancellation)).Value);
+    }
+
+    [Fact]
+    public async Task RunAsync_VersionAlreadyPublished_ReturnsItWithoutTouchingItsFiles()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("again");
+        var request = await ThreeClass(name, rows: 300).UploadAsync(cancellation);
+        await using var services = TestTrainer.Create();
+        var job = services.GetRequiredService<TrainingJob>();
+        var first = await job.RunAsync(request, cancellation);
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        var files = await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{first.Version}/" }, cancellation)
+            .ToListAsync(cancellation);
+
+        // The same request again, as an at-least-once queue or a repeated upload event delivers it.
+        var second = await job.RunAsync(request, cancellation);
+
+        Assert.Equal(first.Version, second.Version);
+        Assert.Equal(first.Artifact, second.Artifact);
+        var after = await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{first.Version}/" }, cancellation)
+            .ToListAsync(cancellation);
+        Assert.Equal(files.Select(b => (b.Name, b.Properties.ETag)), after.Select(b => (b.Name, b.Properties.ETag)));
+        Assert.Contains(after, b => b.Name == StorageNames.ModelManifestPath(name, first.Version));
     }
 
     [Fact]

@@ -207,7 +207,9 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
         }
 
         var t = m.Training;
-        Line($"- **Chosen model:** {(t.HiddenLayers.Count == 0 ? "linear" : "MLP " + string.Join('×', t.HiddenLayers))}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
+        var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
+        var architecture = member.Count == 0 ? "linear" : "MLP " + string.Join('×', member);
+        Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} (other seeds), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
         Line($"- **Training:** {t.Seconds:F1} s on {t.Device} over {t.Attempts} attempt(s); GPU-seconds {t.GpuSeconds:F1}, estimated cost {t.EstimatedCost:F4}.");
         md.AppendLine();
         foreach (var (file, caption) in plots)
@@ -226,12 +228,17 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var trial in search.Trials)
             {
-                var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : "";
+                var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : trial.EnsembleMember ? " (re-run)" : "";
                 var model = trial.Kind == "linear" ? "linear" : "MLP " + string.Join('×', trial.HiddenLayers);
                 Line($"| {trial.Index + 1}{chosen} | {model} | {trial.LearningRate:G3} | {trial.WeightDecay:G3} | {trial.Dropout:G2} | {trial.BatchSize} | {trial.Epochs} ({trial.BestEpoch}) | {trial.ValidationLoss:F4} | {trial.ValidationMetric:F4} | {trial.Seconds:F1} | {trial.StopReason} |");
             }
 
             md.AppendLine();
+            if (search.Ensemble is { } ensemble)
+            {
+                Line($"Ensemble of the chosen configuration ({ensemble.Members} seeds): validation loss {ensemble.ValidationLoss:F4}, {search.Metric} {ensemble.ValidationMetric:F4} — {(ensemble.Used ? "served (lower validation loss than the chosen trial alone)" : "not served (the chosen trial alone validated better)")}.");
+                md.AppendLine();
+            }
         }
 
         if (confusion is not null)

@@ -1,7 +1,9 @@
 namespace Pipeline.Trainer.Training;
 
 /// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), and per-trial epochs and patience.</summary>
-public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience);
+/// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), per-trial epochs and patience, and how many
+/// seeds of the chosen configuration to average (1 = no ensemble).</summary>
+public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience, int EnsembleSize = 1);
 
 /// <summary>A finished (or budget-cut) trial and what it scored on the validation split.</summary>
 public sealed class TrialOutcome
@@ -29,6 +31,9 @@ public sealed class TrialOutcome
     public double Seconds { get; set; }
 
     public string StopReason { get; set; } = "";
+
+    /// <summary>A re-run of the chosen configuration with another seed, trained to be averaged with it.</summary>
+    public bool EnsembleMember { get; set; }
 
     public List<EpochRecord> History { get; set; } = [];
 
@@ -73,6 +78,22 @@ public sealed class SearchState
     public TrialState? Current { get; set; }
 
     public string? StoppedBy { get; set; }
+
+    /// <summary>Indexes into <see cref="Completed"/> of the ensemble: the chosen trial and its re-runs with other seeds.</summary>
+    public List<int> EnsembleMembers { get; set; } = [];
+
+    /// <summary>Best weights of each ensemble re-run, in <see cref="EnsembleMembers"/> order after the chosen trial.</summary>
+    public List<List<float[]>> EnsembleWeights { get; set; } = [];
+
+    public double? EnsembleValidationLoss { get; set; }
+
+    public double? EnsembleValidationMetric { get; set; }
+
+    /// <summary>Whether the averaged ensemble is the model (it had the lower validation loss).</summary>
+    public bool EnsembleUsed { get; set; }
+
+    /// <summary>Seconds spent refitting the chosen model on train + validation (0 when not refit).</summary>
+    public double RefitSeconds { get; set; }
 }
 
 /// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
@@ -87,14 +108,20 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 1;
+    public const int SpaceVersion = 4;
 
     public SearchState State => state;
 
     public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, data.TrainRows)
         .Select(t => t with { BatchSize = t.BatchSize * batchSizeMultiplier }).ToList();
 
-    /// <summary>Runs the remaining trials; returns the best trial's state (its best weights).</summary>
+    /// <summary>Trials plus ensemble re-runs: the total the progress shows.</summary>
+    public int TotalTrials => Trials.Count + budget.EnsembleSize - 1;
+
+    /// <summary>
+    /// Runs the remaining trials, then re-runs the chosen configuration with other seeds and keeps their average if it has the
+    /// lower validation loss; returns the model to export (its best weights).
+    /// </summary>
     public TrialState Run(Action<SearchProgress>? progress, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -103,7 +130,8 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         bool OutOfTime() => Elapsed() >= budget.MaxSeconds;
         try
         {
-            for (var index = state.Completed.Count; index < Trials.Count; index++)
+            var searched = state.Completed.Count(c => !c.EnsembleMember);
+            for (var index = searched; index < Trials.Count && state.StoppedBy is null; index++)
             {
                 if (state.Completed.Count > 0 && OutOfTime())
                 {
@@ -111,52 +139,19 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
                     break;
                 }
 
-                var p = Trials[index];
-                var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState
-                {
-                    Index = index,
-                    HiddenLayers = [.. p.HiddenLayers],
-                    LearningRate = p.LearningRate,
-                    WeightDecay = p.WeightDecay,
-                    Dropout = p.Dropout,
-                    BatchSize = p.BatchSize,
-                };
-                state.Current = trialState;
-                var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
-                try
-                {
-                    trainer.Run(OutOfTime, s =>
-                    {
-                        var last = s.History[^1];
-                        var eta = EstimateRemaining(Elapsed(), index, s.Epoch);
-                        progress?.Invoke(new SearchProgress(index + 1, Trials.Count, p, s.Epoch, budget.MaxEpochs, last.TrainLoss, last.ValidationLoss,
-                            Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), Elapsed(), eta));
-                    }, cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Stopped at a batch boundary: keep the running trial's weights and optimizer moments for the checkpoint.
-                    state.Current = trainer.Capture();
-                    throw;
-                }
-                finally
-                {
-                    trainer.Dispose();
-                }
-                var outcome = TrialOutcome.From(trialState);
-                state.Completed.Add(outcome);
-                if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
-                {
-                    state.Best = state.Completed.Count - 1;
-                    state.BestWeights = trialState.BestWeights;
-                }
+                RunTrial(index, Trials[index], member: false, OutOfTime, Elapsed, progress, cancellationToken);
+            }
 
-                state.Current = null;
-                if (trialState.StopReason == "time budget spent")
+            // Re-runs of the chosen configuration with other seeds (same hyperparameters, other initialization and batch order).
+            for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; member < budget.EnsembleSize && state.StoppedBy is null; member++)
+            {
+                if (OutOfTime())
                 {
-                    state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {Trials.Count}";
+                    state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) after {member - 1} ensemble re-run(s)";
                     break;
                 }
+
+                RunTrial(Trials.Count + member - 1, state.Completed[state.Best].Parameters, member: true, OutOfTime, Elapsed, progress, cancellationToken);
             }
         }
         finally
@@ -164,9 +159,9 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             state.ElapsedSeconds = Elapsed();
         }
 
-        state.StoppedBy ??= $"all {Trials.Count} trials";
+        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var best = state.Completed[state.Best];
-        return new TrialState
+        var single = new TrialState
         {
             Index = best.Index,
             HiddenLayers = best.HiddenLayers,
@@ -182,6 +177,145 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             History = best.History,
             BestWeights = state.BestWeights,
         };
+        if (state.EnsembleWeights.Count == 0)
+        {
+            return single;
+        }
+
+        var members = state.EnsembleWeights.Prepend(state.BestWeights).ToList();
+        var ensemble = new TrialState
+        {
+            Index = single.Index,
+            HiddenLayers = [.. best.HiddenLayers.Select(h => h * members.Count)],
+            LearningRate = single.LearningRate,
+            WeightDecay = single.WeightDecay,
+            Dropout = single.Dropout,
+            BatchSize = single.BatchSize,
+            Epoch = single.Epoch,
+            BestEpoch = single.BestEpoch,
+            Seconds = state.EnsembleMembers.Sum(i => state.Completed[i].Seconds),
+            History = single.History,
+            BestWeights = EnsembleMerger.Merge(members, data.FeatureCount, best.HiddenLayers, data.Outputs),
+        };
+        (ensemble.BestLoss, ensemble.BestMetric) = TrialTrainer.Evaluate(data, ensemble);
+        state.EnsembleValidationLoss = ensemble.BestLoss;
+        state.EnsembleValidationMetric = ensemble.BestMetric;
+        state.EnsembleUsed = ensemble.BestLoss < single.BestLoss;
+        return state.EnsembleUsed ? ensemble : single;
+    }
+
+    private void RunTrial(int index, TrialParameters p, bool member, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
+    {
+        var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState
+        {
+            Index = index,
+            HiddenLayers = [.. p.HiddenLayers],
+            LearningRate = p.LearningRate,
+            WeightDecay = p.WeightDecay,
+            Dropout = p.Dropout,
+            BatchSize = p.BatchSize,
+        };
+        state.Current = trialState;
+        var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
+        try
+        {
+            trainer.Run(outOfTime, s =>
+            {
+                var last = s.History[^1];
+                var eta = EstimateRemaining(elapsed(), index, s.Epoch);
+                progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, budget.MaxEpochs, last.TrainLoss, last.ValidationLoss,
+                    Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), eta));
+            }, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped at a batch boundary: keep the running trial's weights and optimizer moments for the checkpoint.
+            state.Current = trainer.Capture();
+            throw;
+        }
+        finally
+        {
+            trainer.Dispose();
+        }
+
+        var outcome = TrialOutcome.From(trialState);
+        outcome.EnsembleMember = member;
+        state.Completed.Add(outcome);
+        state.Current = null;
+        if (member)
+        {
+            if (state.EnsembleMembers.Count == 0)
+            {
+                state.EnsembleMembers.Add(state.Best);
+            }
+
+            state.EnsembleMembers.Add(state.Completed.Count - 1);
+            state.EnsembleWeights.Add(trialState.BestWeights);
+        }
+        else if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
+        {
+            state.Best = state.Completed.Count - 1;
+            state.BestWeights = trialState.BestWeights;
+        }
+
+        if (trialState.StopReason == "time budget spent")
+        {
+            state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
+        }
+    }
+
+    /// <summary>
+    /// Refits the chosen model (each ensemble member, if the ensemble is used) on <paramref name="combined"/> — train plus
+    /// validation — for the epochs and learning rates its trial needed to reach its best validation loss, from the same
+    /// initialization; returns the refit model. Deterministic, so an attempt stopped here simply refits again.
+    /// </summary>
+    public TrialState Refit(TrainingData combined, TrialState chosen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(combined);
+        ArgumentNullException.ThrowIfNull(chosen);
+        var members = state.EnsembleUsed ? state.EnsembleMembers : [state.Best];
+        var weights = new List<List<float[]>>();
+        double seconds = 0;
+        foreach (var member in members)
+        {
+            var outcome = state.Completed[member];
+            var schedule = outcome.History.Take(Math.Max(1, outcome.BestEpoch)).Select(h => h.LearningRate).ToList();
+            var refit = new TrialState
+            {
+                Index = outcome.Index,
+                HiddenLayers = outcome.HiddenLayers,
+                LearningRate = outcome.LearningRate,
+                WeightDecay = outcome.WeightDecay,
+                Dropout = outcome.Dropout,
+                BatchSize = outcome.BatchSize,
+            };
+            using (var trainer = new TrialTrainer(combined, refit, seed, schedule.Count, int.MaxValue, schedule))
+            {
+                trainer.Run(() => false, null, cancellationToken);
+            }
+
+            weights.Add(refit.BestWeights);
+            seconds += refit.Seconds;
+        }
+
+        state.RefitSeconds = seconds;
+        var best = state.Completed[state.Best];
+        return new TrialState
+        {
+            Index = chosen.Index,
+            HiddenLayers = chosen.HiddenLayers,
+            LearningRate = chosen.LearningRate,
+            WeightDecay = chosen.WeightDecay,
+            Dropout = chosen.Dropout,
+            BatchSize = chosen.BatchSize,
+            Epoch = chosen.Epoch,
+            BestEpoch = chosen.BestEpoch,
+            BestLoss = chosen.BestLoss,
+            BestMetric = chosen.BestMetric,
+            Seconds = chosen.Seconds + seconds,
+            History = chosen.History,
+            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.FeatureCount, best.HiddenLayers, combined.Outputs),
+        };
     }
 
     /// <summary>Remaining seconds, from the average seconds per epoch so far and the remaining trials at the epochs trials took on average.</summary>
@@ -195,7 +329,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
         var perEpoch = elapsed / epochsDone;
         var typicalEpochs = state.Completed.Count > 0 ? state.Completed.Average(c => c.Epochs) : Math.Min(budget.MaxEpochs, budget.Patience * 3);
-        var remaining = Math.Max(0, typicalEpochs - epochInTrial) + ((Trials.Count - trial - 1) * typicalEpochs);
+        var remaining = Math.Max(0, typicalEpochs - epochInTrial) + ((TotalTrials - trial - 1) * typicalEpochs);
         return Math.Min(remaining * perEpoch, Math.Max(0, budget.MaxSeconds - elapsed));
     }
 }

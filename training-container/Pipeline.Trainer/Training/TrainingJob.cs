@@ -80,6 +80,18 @@ public sealed partial class TrainingJob(
             throw new TrainingFailedException($"datasets/{request.Dataset}/{request.DatasetVersion}/manifest.json is not a dataset manifest: {e.Message}", e);
         }
 
+        // Queue delivery is at-least-once (and Event Grid may announce an upload twice): a version that is already published
+        // is complete and immutable; training it again would overwrite its files under readers. Nothing to do.
+        var published = await BlobJson.ReadAsync(
+            blobs.GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient(StorageNames.ModelManifestPath(run.Status.Model, manifest.Version)),
+            PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false);
+        if (published is { } existing)
+        {
+            LogAlreadyPublished(logger, run.Status.Model, manifest.Version);
+            await run.UpdateAsync(s => { s.Stage = "already published"; s.ModelVersion = manifest.Version; }, cancellationToken).ConfigureAwait(false);
+            return existing.Value;
+        }
+
         var classification = manifest.Task == TaskKind.Classification;
         if (classification && manifest.Labels.Count < 2)
         {
@@ -104,7 +116,7 @@ public sealed partial class TrainingJob(
         torch.set_num_threads(o.Threads);
         var device = DeviceSelector.Select(o.Device, o.CudaBatchSizeMultiplier);
         var seed = request.Seed ?? o.Seed;
-        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience);
+        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize);
         LogTraining(logger, runId, request.Dataset, request.DatasetVersion, device.Reason, train.RowCount, features.Count, manifest.Task, budget.MaxTrials, budget.MaxSeconds);
 
         using var data = new TrainingData(manifest, train, validation, device.Device, device.PinMemory);
@@ -121,7 +133,7 @@ public sealed partial class TrainingJob(
             s.Stage = "searching";
             s.Device = device.Reason;
             s.Resumed = resumed is not null;
-            s.Trials = search.Trials.Count;
+            s.Trials = search.TotalTrials;
             s.MaxEpochs = budget.MaxEpochs;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -136,6 +148,13 @@ public sealed partial class TrainingJob(
             using var saving = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await checkpoints.SaveAsync(runId, search.State, saving.Token).ConfigureAwait(false);
             throw;
+        }
+
+        if (o.RefitOnValidation)
+        {
+            await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
+            using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory);
+            best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
 
         using var trained = TrialTrainer.Build(data, best);
@@ -182,7 +201,7 @@ public sealed partial class TrainingJob(
             () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
-        var searchSeconds = search.State.ElapsedSeconds;
+        var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
         var result = new ModelManifest
         {
             Model = run.Status.Model,
@@ -209,6 +228,7 @@ public sealed partial class TrainingJob(
                 LearningRate = best.LearningRate,
                 WeightDecay = best.WeightDecay,
                 Dropout = best.Dropout,
+                EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
                 Seed = seed,
                 Seconds = searchSeconds,
                 GpuSeconds = device.Cuda ? searchSeconds : 0,
@@ -259,7 +279,11 @@ public sealed partial class TrainingJob(
         return evaluator.Run(test.RowMajor, test.Rows, test.Width);
     }
 
-    private static SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
+    private static DatasetSplit Concat(DatasetSplit first, DatasetSplit second) => new(
+        [.. first.Features.Zip(second.Features, (a, b) => (float[])[.. a, .. b])],
+        [.. first.Target, .. second.Target]);
+
+    private SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
     {
         var state = search.State;
         return new SearchReport
@@ -273,6 +297,15 @@ public sealed partial class TrainingJob(
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
             Seconds = state.ElapsedSeconds,
+            RefitSeconds = state.RefitSeconds,
+            RefitOnValidation = options.Value.RefitOnValidation,
+            Ensemble = state.EnsembleMembers.Count == 0 ? null : new EnsembleReport
+            {
+                Members = state.EnsembleMembers.Count,
+                ValidationLoss = state.EnsembleValidationLoss ?? double.NaN,
+                ValidationMetric = state.EnsembleValidationMetric ?? double.NaN,
+                Used = state.EnsembleUsed,
+            },
             Trials = [.. state.Completed.Select(t => new SearchTrial
             {
                 Index = t.Index,
@@ -288,6 +321,7 @@ public sealed partial class TrainingJob(
                 ValidationMetric = t.ValidationMetric,
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
+                EnsembleMember = t.EnsembleMember,
             })],
         };
     }
@@ -297,7 +331,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -342,6 +376,9 @@ public sealed partial class TrainingJob(
 
         return data;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is already published; this request changes nothing")]
+    private static partial void LogAlreadyPublished(ILogger logger, string model, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: training {Dataset} version {Version} on {Device}: {Rows} rows, {Features} features, {Task}; budget {MaxTrials} trials, {MaxSeconds} s")]
     private static partial void LogTraining(ILogger logger, string runId, string dataset, string version, string device, int rows, int features, string task, int maxTrials, double maxSeconds);

@@ -53,16 +53,22 @@ public sealed class TrialState
 
     public List<float[]> BestWeights { get; set; } = [];
 
-    /// <summary>TorchSharp's serialized AdamW state, filled when checkpointing.</summary>
-    public byte[]? OptimizerState { get; set; }
+    /// <summary>AdamW first and second moments (flat, parameter order), filled when checkpointing.</summary>
+    public List<float[]>? OptimizerMoments { get; set; }
+
+    /// <summary>AdamW steps taken (for the bias corrections).</summary>
+    public long OptimizerStep { get; set; }
 
     public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize);
 }
 
 /// <summary>
-/// Trains one trial: AdamW, mini-batches in a seeded per-epoch order, validation loss after every epoch, learning rate
+/// Trains one trial: AdamW (decoupled weight decay, as <c>torch.optim.AdamW</c>), mini-batches in a seeded per-epoch order, validation loss after every epoch, learning rate
 /// halved when it plateaus, early stopping with the best weights kept. Stops at batch boundaries when cancelled, so
 /// <see cref="Capture"/> can checkpoint it and a new <see cref="TrialTrainer"/> can resume it bit for bit (CPU).
+/// All parameters live in one flat tensor (each layer's weight and bias are views into it) and so do their gradients, so
+/// an optimizer step is a handful of tensor operations on two flat buffers instead of a dozen per parameter: small MLPs
+/// spend a large share of each batch in per-operation overhead.
 /// </summary>
 public sealed class TrialTrainer : IDisposable
 {
@@ -72,11 +78,34 @@ public sealed class TrialTrainer : IDisposable
     private readonly int _seed;
     private readonly int _maxEpochs;
     private readonly int _patience;
+    private const double Beta1 = 0.9;
+    private const double Beta2 = 0.999;
+    private const double Epsilon = 1e-8;
     private readonly Mlp _model;
-    private readonly OptimizerHelper _optimizer;
+    private readonly Tensor _parameters;
+    private readonly Tensor _gradients;
+    private readonly Tensor _moment1;
+    private readonly Tensor _moment2;
+    private readonly IReadOnlyList<double>? _schedule;
 
-    public TrialTrainer(TrainingData data, TrialState state, int seed, int maxEpochs, int patience)
+    /// <param name="data">The splits, on the training device.</param>
+    /// <param name="state">The trial to train or continue.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="maxEpochs">Epoch limit.</param>
+    /// <param name="patience">Epochs without a better validation loss before stopping.</param>
+    /// <param name="schedule">
+    /// Refit mode: train exactly these epochs at these learning rates (a finished trial's schedule) without early stopping,
+    /// and keep the last weights; the validation split is then part of the training data, so it cannot choose an epoch.
+    /// </param>
+    public TrialTrainer(TrainingData data, TrialState state, int seed, int maxEpochs, int patience, IReadOnlyList<double>? schedule = null)
     {
+        _schedule = schedule;
+        if (schedule is not null)
+        {
+            maxEpochs = schedule.Count;
+            patience = int.MaxValue;
+        }
+
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(state);
         _data = data;
@@ -87,7 +116,6 @@ public sealed class TrialTrainer : IDisposable
         random.manual_seed(Mix(seed, state.Index, 0, 0));
         _model = new Mlp(data.FeatureCount, state.HiddenLayers, data.Outputs, state.Dropout);
         _model.to(data.Device);
-        _optimizer = optim.AdamW(_model.parameters(), state.LearningRate, weight_decay: state.WeightDecay);
         if (state.CurrentLearningRate <= 0)
         {
             state.CurrentLearningRate = state.LearningRate;
@@ -98,20 +126,34 @@ public sealed class TrialTrainer : IDisposable
             Restore(_model, weights);
         }
 
-        if (state.OptimizerState is { } optimizerState)
+        // One flat buffer for the parameters and one for their gradients; every parameter (and its .grad) becomes a view.
+        var parameters = _model.parameters().ToList();
+        var total = parameters.Sum(p => p.numel());
+        _parameters = zeros(total, device: data.Device);
+        _gradients = zeros(total, device: data.Device);
+        using (no_grad())
         {
-            using var reader = new BinaryReader(new MemoryStream(optimizerState));
-            _optimizer.load_state_dict(reader);
+            long offset = 0;
+            foreach (var parameter in parameters)
+            {
+                var count = parameter.numel();
+                using var slot = _parameters.narrow(0, offset, count);
+                slot.copy_(parameter.detach().reshape(count));
+                parameter.set_(slot.view(parameter.shape));
+                parameter.grad = _gradients.narrow(0, offset, count).view(parameter.shape);
+                offset += count;
+            }
         }
 
+        _moment1 = state.OptimizerMoments is { } moments ? tensor(moments[0]).to(data.Device) : zeros(total, device: data.Device);
+        _moment2 = state.OptimizerMoments is { } m2 ? tensor(m2[1]).to(data.Device) : zeros(total, device: data.Device);
         if (state.BestWeights.Count == 0)
         {
             state.BestWeights = Snapshot(_model);
         }
 
-        SetLearningRate(state.CurrentLearningRate);
         state.Weights = null;
-        state.OptimizerState = null;
+        state.OptimizerMoments = null;
     }
 
     public TrialState State => _state;
@@ -135,15 +177,21 @@ public sealed class TrialTrainer : IDisposable
                     break;
                 }
 
-                if (_state.Epoch - _state.BestEpoch >= _patience)
+                if (_schedule is null && _state.Epoch - _state.BestEpoch >= _patience)
                 {
                     _state.StopReason = $"early stopping: no better validation loss for {_patience} epochs";
                     break;
                 }
 
                 var epoch = _state.Epoch + 1;
+                if (_schedule is not null)
+                {
+                    _state.CurrentLearningRate = _schedule[epoch - 1];
+                }
+
                 var order = Enumerable.Range(0, rows).Select(i => (long)i).ToArray();
                 new Random(Mix(_seed, _state.Index, epoch, 0)).Shuffle(order);
+                using var permutation = tensor(order).to(_data.Device);
                 _model.train();
                 for (var b = _state.Batch; b < batches; b++)
                 {
@@ -161,11 +209,11 @@ public sealed class TrialTrainer : IDisposable
 
                     using var scope = NewDisposeScope();
                     var start = b * batchSize;
-                    var index = tensor(order.AsSpan(start, Math.Min(batchSize, rows - start)).ToArray()).to(_data.Device);
+                    var index = permutation.narrow(0, start, Math.Min(batchSize, rows - start));
                     var loss = _data.Loss(_model.forward(_data.XTrain.index_select(0, index)), _data.YTrain.index_select(0, index));
-                    _optimizer.zero_grad();
+                    _gradients.zero_();
                     loss.backward();
-                    _optimizer.step();
+                    Step();
                     _state.RunningLoss += loss.item<float>();
                     _state.Batch = b + 1;
                 }
@@ -178,6 +226,25 @@ public sealed class TrialTrainer : IDisposable
         {
             _state.Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
+    }
+
+    /// <summary>One AdamW step on the flat buffers, the arithmetic of <c>torch.optim.AdamW</c> (no amsgrad).</summary>
+    private void Step()
+    {
+        using var noGrad = no_grad();
+        var step = ++_state.OptimizerStep;
+        var rate = _state.CurrentLearningRate;
+        if (_state.WeightDecay > 0)
+        {
+            _parameters.mul_(1 - (rate * _state.WeightDecay));
+        }
+
+        _moment1.mul_(Beta1).add_(_gradients, alpha: 1 - Beta1);
+        _moment2.mul_(Beta2).addcmul_(_gradients, _gradients, value: 1 - Beta2);
+        var correction1 = 1 - Math.Pow(Beta1, step);
+        var correction2 = 1 - Math.Pow(Beta2, step);
+        using var denominator = _moment2.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
+        _parameters.addcdiv_(_moment1, denominator, -rate / correction1);
     }
 
     private void EndEpoch(int epoch, int batches)
@@ -202,6 +269,19 @@ public sealed class TrialTrainer : IDisposable
             return;
         }
 
+        if (_schedule is not null)
+        {
+            if (epoch == _schedule.Count)
+            {
+                _state.BestLoss = validationLoss;
+                _state.BestMetric = metric;
+                _state.BestEpoch = epoch;
+                _state.BestWeights = Snapshot(_model);
+            }
+
+            return;
+        }
+
         if (validationLoss < _state.BestLoss - MinimumImprovement)
         {
             _state.BestLoss = validationLoss;
@@ -214,7 +294,6 @@ public sealed class TrialTrainer : IDisposable
         {
             // Reduce on plateau: halve the learning rate, then give it a fresh plateau window.
             _state.CurrentLearningRate /= 2;
-            SetLearningRate(_state.CurrentLearningRate);
             _state.Plateau = 0;
         }
     }
@@ -223,13 +302,7 @@ public sealed class TrialTrainer : IDisposable
     public TrialState Capture()
     {
         _state.Weights = Snapshot(_model);
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            _optimizer.save_state_dict(writer);
-        }
-
-        _state.OptimizerState = buffer.ToArray();
+        _state.OptimizerMoments = [_moment1.cpu().data<float>().ToArray(), _moment2.cpu().data<float>().ToArray()];
         return _state;
     }
 
@@ -251,23 +324,32 @@ public sealed class TrialTrainer : IDisposable
         return new TrainedModel(definition, model, data.Device, state.Epoch, state.BestEpoch, state.BestLoss, state.Seconds);
     }
 
+    /// <summary>Validation loss and metric of a model given by <paramref name="state"/>'s best weights.</summary>
+    public static (double Loss, double Metric) Evaluate(TrainingData data, TrialState state)
+    {
+        using var model = Build(data, state);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var output = model.Module.forward(data.XValid);
+        return (data.Loss(output, data.YValid).item<float>(), data.Quality(output, data.ValidationTarget));
+    }
+
     /// <summary>A deterministic seed for (run seed, trial, epoch, batch); <see cref="HashCode"/> is randomized per process, so not that.</summary>
     private static int Mix(int seed, int trial, int epoch, int batch) =>
         unchecked((((((seed * 1_000_003) + trial) * 1_000_033) + epoch) * 1_000_037) + batch);
 
-    private void SetLearningRate(double rate)
+    /// <summary>Weights and biases of every layer, as plain arrays (weight row-major [out, in]).</summary>
+    public static List<float[]> Snapshot(Mlp model) =>
+        model.Layers.SelectMany(l => new[] { Values(l.weight!), Values(l.bias!) }).ToList();
+
+    /// <summary>A parameter's values; a copy first, since parameters may be views into a flat buffer.</summary>
+    private static float[] Values(Tensor parameter)
     {
-        foreach (var group in _optimizer.ParamGroups)
-        {
-            group.LearningRate = rate;
-        }
+        using var copy = parameter.detach().cpu().contiguous().clone();
+        return copy.data<float>().ToArray();
     }
 
-    /// <summary>Weights and biases of every layer, as plain arrays (weight row-major [out, in]).</summary>
-    internal static List<float[]> Snapshot(Mlp model) =>
-        model.Layers.SelectMany(l => new[] { l.weight!.cpu().data<float>().ToArray(), l.bias!.cpu().data<float>().ToArray() }).ToList();
-
-    internal static void Restore(Mlp model, List<float[]> weights)
+    public static void Restore(Mlp model, List<float[]> weights)
     {
         using var noGrad = no_grad();
         for (var i = 0; i < model.Layers.Count; i++)
@@ -282,7 +364,10 @@ public sealed class TrialTrainer : IDisposable
 
     public void Dispose()
     {
-        _optimizer.Dispose();
         _model.Dispose();
+        _parameters.Dispose();
+        _gradients.Dispose();
+        _moment1.Dispose();
+        _moment2.Dispose();
     }
 }
