@@ -5,7 +5,8 @@
         --target 'name|port|cwd|ENV=1 ENV2=2|command args...' [--target ...]
 
 Each run starts the command, POSTs the body to /api/models/<model>/predict as fast as connections are accepted, and
-records the time from just before exec to the first 200, and the process's peak resident memory (VmHWM) then.
+records the time from just before exec to the first 200, the CPU time the process had used by then (sum of its threads'
+/proc schedstat: less sensitive than wall time to other load on the machine), and its peak resident memory (VmHWM).
 Prints one line per target: median, min and max over the runs. Standard library only (Debian's python3).
 """
 import argparse, http.client, os, shlex, signal, statistics, subprocess, sys, time
@@ -30,12 +31,19 @@ def one_run(port, cwd, env, command, body, key, model):
                 time.sleep(0.001)
             except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
                 time.sleep(0.0005)
+        cpu = 0
+        for task in os.listdir(f"/proc/{process.pid}/task"):
+            try:
+                with open(f"/proc/{process.pid}/task/{task}/schedstat") as schedstat:
+                    cpu += int(schedstat.read().split()[0])
+            except FileNotFoundError:
+                pass  # the thread ended meanwhile
         peak = 0
         with open(f"/proc/{process.pid}/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     peak = int(line.split()[1]) / 1024
-        return elapsed * 1000, peak
+        return elapsed * 1000, cpu / 1e6, peak
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -64,10 +72,11 @@ def main():
         for name, port, cwd, env, command in targets:
             results[name].append(one_run(port, cwd, env, command, body, args.key, args.model))
     for name, samples in results.items():
-        times = [t for t, _ in samples]
-        peaks = [p for _, p in samples]
+        times = [t for t, _, _ in samples]
+        cpus = [c for _, c, _ in samples]
+        peaks = [p for _, _, p in samples]
         print(f"{name:<22} median {statistics.median(times):7.1f} ms  min {min(times):7.1f}  max {max(times):7.1f}  "
-              f"peak RSS median {statistics.median(peaks):6.1f} MB  (n={len(times)})")
+              f"CPU median {statistics.median(cpus):7.1f} ms  peak RSS median {statistics.median(peaks):6.1f} MB  (n={len(times)})")
 
 if __name__ == "__main__":
     sys.exit(main())
