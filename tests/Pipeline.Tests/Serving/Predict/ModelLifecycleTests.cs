@@ -114,6 +114,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     public async Task Predict_HotSwitchUnderConcurrentLoad_NoRequestFails()
     {
         await WaitForVersionAsync("v1");
+        var v1 = _app.Services.GetRequiredService<ModelRegistry>().Peek(_model, "v1")!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
@@ -148,7 +149,8 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         Assert.True(versions.GetValueOrDefault("v1") > 0, "no request was served by v1");
         Assert.True(versions.GetValueOrDefault("v2") > 0, "no request was served by v2");
         var registry = _app.Services.GetRequiredService<ModelRegistry>();
-        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch (disposed once drained)
+        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch...
+        Assert.True(v1.IsDisposed, "v1's session was not disposed after its requests drained"); // ...and disposed once drained
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class ResilientModelStoreTests
             using var response = await client.PostAsync(new Uri("/api/models/anything/predict", UriKind.Relative),
                 new StringContent("""{"rows":[{"a":1}]}""", Encoding.UTF8, "application/json"), Cancellation);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             problems.Add(JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!);
         }
 
