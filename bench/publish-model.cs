@@ -1,7 +1,7 @@
 #!/usr/bin/env -S dotnet run
-// Publishes the benchmark model to Azurite (or the storage in $STORAGE): models/{name}/v1/model.onnx + manifest.json +
-// current.json, a seeded 20 → 64 → 64 → 3 MLP exported with the project's own exporter. Also writes bench/out/model.onnx
-// and bench/out/body.json (one request body) for the other peers.
+// Publishes the benchmark model, a seeded 20 → 64 → 64 → 3 MLP exported with the project's own exporter, to Azurite (or
+// the storage in $STORAGE): models/{name}/v1/model.onnx + manifest.json + current.json; writes the same layout under
+// bench/out/models/ (the "local disk" case) and a request body of <rows> rows to bench/out/body-<rows>.json.
 //   dotnet run bench/publish-model.cs -- [model-name] [rows-per-request]
 #:project ../core/Pipeline.Core/Pipeline.Core.csproj
 #:property TreatWarningsAsErrors=false
@@ -36,7 +36,11 @@ await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.CurrentPointerPat
 
 var outDir = Path.Combine(AppContext.GetData("EntryPointFileDirectoryPath") as string ?? ".", "out");
 Directory.CreateDirectory(outDir);
-File.WriteAllBytes(Path.Combine(outDir, "model.onnx"), onnx);
+var local = Path.Combine(outDir, "models", name);
+Directory.CreateDirectory(Path.Combine(local, "v1"));
+File.WriteAllBytes(Path.Combine(local, "v1", StorageNames.ModelFile), onnx);
+File.WriteAllBytes(Path.Combine(local, "v1", StorageNames.ManifestFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, PipelineJson.Default.ModelManifest));
+File.WriteAllBytes(Path.Combine(local, StorageNames.CurrentPointerFile), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new CurrentPointer { Version = "v1" }, PipelineJson.Default.CurrentPointer));
 var body = new StringBuilder("{\"rows\":[");
 for (var r = 0; r < rows; r++)
 {
@@ -46,4 +50,4 @@ for (var r = 0; r < rows; r++)
 }
 
 File.WriteAllText(Path.Combine(outDir, $"body-{rows}.json"), body.Append("]}").ToString());
-Console.WriteLine($"published models/{name}/v1 ({onnx.Length} bytes); wrote {outDir}/model.onnx and body-{rows}.json");
+Console.WriteLine($"published models/{name}/v1 ({onnx.Length} bytes) to storage and {local}; wrote body-{rows}.json");

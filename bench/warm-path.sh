@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Warm-path before/after: the same model and body against two builds of the functions app, interleaved, with wrk.
 #   bench/warm-path.sh BEFORE_DIR AFTER_DIR [rows] [rounds]
-# Each DIR holds a built Pipeline.Functions.dll (e.g. artifacts/bin/Pipeline.Functions/release_linux-x64). Needs Azurite
-# and `dotnet run bench/publish-model.cs -- bench <rows>` first. Prints requests/s and latency percentiles per run.
+# Each DIR holds a JIT build of the app serving predict: Pipeline.Serving.dll (artifacts/bin/Pipeline.Serving/
+# release_linux-x64), or Pipeline.Functions.dll for builds from before the serving app was split off (e.g. commit 41e3460,
+# extracted with `git archive 41e3460 | tar -x -C /tmp/before` and built with `dotnet build functions/Pipeline.Functions
+# -c Release`). Needs Azurite and `dotnet run bench/publish-model.cs -- bench <rows>` first. Prints requests/s and latency.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 before="$1"; after="$2"; rows="${3:-1}"; rounds="${4:-3}"
@@ -12,7 +14,7 @@ export BODY="$here/out/body-$rows.json" KEY="$key"
 start() { # dir port
   (cd "$1" && ASPNETCORE_URLS="http://127.0.0.1:$2" Storage__ConnectionString=UseDevelopmentStorage=true \
      Http__FunctionKey="$key" Models__CurrentPollInterval=01:00:00 Logging__LogLevel__Default=Warning DOTNET_gcServer=0 \
-     exec dotnet Pipeline.Functions.dll >/dev/null 2>&1) &
+     exec dotnet "$(ls Pipeline.Serving.dll 2>/dev/null || echo Pipeline.Functions.dll)" >/dev/null 2>&1) &
   echo $!
 }
 wait_ready() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.1; done; return 1; }

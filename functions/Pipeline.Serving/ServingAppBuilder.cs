@@ -58,6 +58,17 @@ public static class ServingAppBuilder
         app.MapOpenApiDocument();
         app.MapPredictApi();
         app.MapRunsApi();
+
+        if (app.Configuration.GetValue<bool>("Bench:NoOp"))
+        {
+            // The HTTP floor for bench/run.sh: same server, middleware and key check; reads the body; no model.
+            app.MapPost("/api/bench/noop", async (HttpRequest request, CancellationToken cancellationToken) =>
+            {
+                await request.Body.CopyToAsync(Stream.Null, cancellationToken);
+                return TypedResults.Text("{\"ok\":true}", "application/json");
+            });
+        }
+
         return app;
     }
 }

@@ -17,17 +17,43 @@ public sealed class FunctionKeyMiddleware(RequestDelegate next, IOptions<Functio
     public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (_key is null || !path.StartsWithSegments("/api") || AnonymousPaths.Any(p => path.Equals(p, StringComparison.OrdinalIgnoreCase)))
+        if (_key is null || !path.StartsWithSegments("/api") || IsAnonymous(path))
         {
             return next(context);
         }
 
         var given = context.Request.Headers[HeaderName].FirstOrDefault() ?? context.Request.Query["code"].FirstOrDefault();
-        if (given is not null && given.Length <= 256 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), _key))
+        if (given is not null && given.Length <= 256 && Matches(given))
         {
             return next(context);
         }
 
+        return UnauthorizedAsync(context, given);
+    }
+
+    private static bool IsAnonymous(PathString path)
+    {
+        foreach (var anonymous in AnonymousPaths)
+        {
+            if (path.Equals(anonymous, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Constant-time comparison, without allocating (keys are at most 256 characters).</summary>
+    private bool Matches(string given)
+    {
+        Span<byte> bytes = stackalloc byte[256 * 3];
+        var length = Encoding.UTF8.GetBytes(given, bytes);
+        return CryptographicOperations.FixedTimeEquals(bytes[..length], _key);
+    }
+
+    private Task UnauthorizedAsync(HttpContext context, string? given)
+    {
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         return problems.WriteAsync(new ProblemDetailsContext
         {

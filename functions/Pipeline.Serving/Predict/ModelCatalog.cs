@@ -99,8 +99,8 @@ public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, Time
         var existing = await store.ReadAsync(path, null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
         var previous = existing is null ? null : TryParsePointer(existing.Content);
         var content = JsonSerializer.SerializeToUtf8Bytes(new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() }, PipelineJson.Default.CurrentPointer);
-        await store.WriteAsync(path, content, existing?.ETag, cancellationToken).ConfigureAwait(false);
-        registry.Invalidate(name);
+        var etag = await store.WriteAsync(path, content, existing?.ETag, cancellationToken).ConfigureAwait(false);
+        await registry.PromoteAsync(name, version, etag, cancellationToken).ConfigureAwait(false);
         return (true, previous);
     }
 

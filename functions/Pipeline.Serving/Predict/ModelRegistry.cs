@@ -19,7 +19,8 @@ public sealed record ServedModel(string Name, string? TargetVersion, string? Ser
 /// <summary>
 /// Loads model versions lazily and keeps their sessions in an LRU cache bounded by <see cref="ModelOptions.CacheMemoryBytes"/>.
 /// The default version of a model follows <c>models/{name}/current.json</c> (or, without one, the newest version
-/// folder), re-checked by ETag at most every <see cref="ModelOptions.CurrentPollInterval"/>. A new version is switched
+/// folder), re-checked by ETag at most every <see cref="ModelOptions.CurrentPollInterval"/>, in the background once a
+/// version is being served (requests never wait for that check). A new version is switched
 /// to only after it loaded and answered a smoke prediction; until then, and while storage fails, the version already
 /// served keeps serving and the problem is reported by <see cref="Snapshot"/>. Requests in flight keep the session
 /// they leased; a replaced or evicted session is disposed when its last lease ends.
@@ -46,6 +47,8 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ConcurrentDictionary<string, Served> _served = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Name, string Version), LoadedModel> _cache = new();
     private readonly ConcurrentDictionary<(string Name, string Version), ModelProblem> _failed = new();
+    private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _cacheLock = new();
     private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly SemaphoreSlim[] _loadGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
@@ -88,9 +91,15 @@ public sealed partial class ModelRegistry : IDisposable
             var target = version;
             if (target is null)
             {
-                if (!_served.TryGetValue(name, out var served) || IsStale(served))
+                if (!_served.TryGetValue(name, out var served) || (IsStale(served) && served.ServedVersion is null))
                 {
+                    // Nothing to serve yet: this request waits for storage.
                     served = await RefreshAsync(name, cancellationToken).ConfigureAwait(false);
+                }
+                else if (IsStale(served))
+                {
+                    // Serve what we have; check current.json off the request path (one check per model at a time).
+                    RefreshInBackground(name);
                 }
 
                 if (served is null)
@@ -178,13 +187,54 @@ public sealed partial class ModelRegistry : IDisposable
         }
     }
 
-    /// <summary>Makes the next default-version request re-read <c>current.json</c> (after this instance moved it).</summary>
-    public void Invalidate(string name)
+    /// <summary>
+    /// Serves <paramref name="version"/> (already loaded and smoke-tested) by default from now on, after this instance
+    /// moved <c>current.json</c> to it (its new ETag is <paramref name="pointerETag"/>); the previous version is retired.
+    /// </summary>
+    public async Task PromoteAsync(string name, string version, string pointerETag, CancellationToken cancellationToken)
     {
-        if (_served.TryGetValue(name, out var served))
+        var gate = _refreshGates[Stripe(name)];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            _served.TryUpdate(name, served with { CheckedAt = DateTimeOffset.MinValue, ETag = null }, served);
+            _served.TryGetValue(name, out var previous);
+            Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
+            if (previous?.ServedVersion is { } old && old != version)
+            {
+                Evict(name, old);
+            }
+
+            LogServing(_logger, name, version);
         }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void RefreshInBackground(string name)
+    {
+        if (!_refreshing.TryAdd(name, 0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RefreshAsync(name, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // RefreshAsync keeps the served version on every storage or model failure; anything else is logged here.
+                LogBackgroundRefreshFailed(_logger, e, name);
+            }
+            finally
+            {
+                _refreshing.TryRemove(name, out _);
+            }
+        });
     }
 
     /// <summary>The loaded session of a version, if this instance has one (not leased: for reporting only).</summary>
@@ -438,6 +488,8 @@ public sealed partial class ModelRegistry : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
+        _stopping.Dispose();
         foreach (var model in _cache.Values)
         {
             model.Retire();
@@ -453,6 +505,9 @@ public sealed partial class ModelRegistry : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Model} version {Version} ({Bytes} bytes, contract from {Source})")]
     private static partial void LogLoaded(ILogger logger, string model, string version, long bytes, string source);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checking models/{Model}/current.json failed unexpectedly; still serving the version loaded")]
+    private static partial void LogBackgroundRefreshFailed(ILogger logger, Exception exception, string model);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {Model} version {Version}")]
     private static partial void LogServing(ILogger logger, string model, string version);

@@ -80,6 +80,7 @@ public static partial class PredictApi
         catch (Exception e) when (e is RequestFailedException or IOException && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
         {
             LogStorageFailed(logger, e, name);
+            context.Response.Headers.RetryAfter = "5";
             return TypedResults.Problem("Model storage could not be read; try again.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable");
         }
         catch (Exception e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or OnnxRuntimeException)

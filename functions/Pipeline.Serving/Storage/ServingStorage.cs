@@ -11,7 +11,7 @@ namespace Pipeline.Serving.Storage;
 /// through the one <see cref="BlobServiceClient"/> serving needs, from the <c>Storage</c> section (the same settings as
 /// the functions app: a connection string locally, <c>Storage__BlobServiceUri</c> + managed identity in Azure). The
 /// client is built directly rather than through Microsoft.Extensions.Azure, whose reflection-based configuration is not
-/// AOT-safe.
+/// AOT-safe. Either store is wrapped in a circuit breaker (<see cref="ResilientModelStore"/>).
 /// </summary>
 public static class ServingStorage
 {
@@ -19,11 +19,11 @@ public static class ServingStorage
     {
         if (configuration[$"{Predict.ModelOptions.Section}:{nameof(Predict.ModelOptions.Path)}"] is { Length: > 0 } folder)
         {
-            services.AddSingleton<IModelStore>(new DirectoryModelStore(folder));
+            services.AddSingleton<IModelStore>(provider => Resilient(provider, new DirectoryModelStore(folder)));
             return services;
         }
 
-        services.AddSingleton<IModelStore, BlobModelStore>();
+        services.AddSingleton<IModelStore>(provider => Resilient(provider, new BlobModelStore(provider.GetRequiredService<BlobServiceClient>())));
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, ServingStorageOptionsValidator>();
         services.AddSingleton(provider =>
@@ -42,6 +42,9 @@ public static class ServingStorage
         });
         return services;
     }
+
+    private static ResilientModelStore Resilient(IServiceProvider provider, IModelStore store) =>
+        new(store, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<ResilientModelStore>>());
 }
 
 /// <summary>Serving needs the blob endpoint only (no queues): a connection string, or <c>Storage:BlobServiceUri</c>.</summary>

@@ -59,6 +59,30 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Keeps predicting (each answer must come from <paramref name="servedVersion"/>) until health reports a problem
+    /// for this model; the current.json check runs in the background, so the problem shows up a little after a request.
+    /// </summary>
+    private async Task<(JsonNode Health, JsonNode Entry)> WaitForProblemAsync(string servedVersion)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var (status, body) = await PredictAsync();
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(servedVersion, body!["version"]!.GetValue<string>());
+            var health = await GetJsonAsync("/api/health");
+            var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == _model);
+            if (entry?["problem"] is not null)
+            {
+                return (health, entry);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "health never reported the problem");
+            await Task.Delay(100, Cancellation);
+        }
+    }
+
     [Fact]
     public async Task Predict_VersionQuery_PinsThatVersion()
     {
@@ -90,6 +114,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     public async Task Predict_HotSwitchUnderConcurrentLoad_NoRequestFails()
     {
         await WaitForVersionAsync("v1");
+        var v1 = _app.Services.GetRequiredService<ModelRegistry>().Peek(_model, "v1")!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
@@ -124,7 +149,8 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         Assert.True(versions.GetValueOrDefault("v1") > 0, "no request was served by v1");
         Assert.True(versions.GetValueOrDefault("v2") > 0, "no request was served by v2");
         var registry = _app.Services.GetRequiredService<ModelRegistry>();
-        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch (disposed once drained)
+        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch...
+        Assert.True(v1.IsDisposed, "v1's session was not disposed after its requests drained"); // ...and disposed once drained
     }
 
     [Fact]
@@ -134,14 +160,9 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
 
         await TestModels.UploadAsync(_model, "v2/model.onnx", Encoding.UTF8.GetBytes("this is not an ONNX graph"));
         await TestModels.MoveCurrentAsync(_model, "v2");
-        await Task.Delay(1200, Cancellation); // two poll intervals
-        var (status, body) = await PredictAsync();
-        var health = await GetJsonAsync("/api/health");
+        var (health, entry) = await WaitForProblemAsync(servedVersion: "v1");
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("v1", body!["version"]!.GetValue<string>());
         Assert.Equal("degraded", health["status"]!.GetValue<string>());
-        var entry = health["models"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == _model)!;
         Assert.Equal("v1", entry["servedVersion"]!.GetValue<string>());
         Assert.Equal("v2", entry["problem"]!["version"]!.GetValue<string>());
         Assert.Contains("ONNX Runtime cannot load", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -154,15 +175,14 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         await WaitForVersionAsync("v1");
 
         await TestModels.PublishAsync(_model, "v2", TestModels.NaNOnZeros());
-        await Task.Delay(1200, Cancellation);
-        var (_, during) = await PredictAsync();
-        var problem = (await GetJsonAsync("/api/health"))["models"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == _model)!["problem"];
+        var (_, entry) = await WaitForProblemAsync(servedVersion: "v1");
+        var problem = entry["problem"];
 
         await TestModels.PublishAsync(_model, "v3", TestModels.TwoClass(bias: -10));
         var after = await WaitForVersionAsync("v3");
         var health = await GetJsonAsync("/api/health");
 
-        Assert.Equal("v1", during!["version"]!.GetValue<string>());
+        Assert.Equal("v2", problem!["version"]!.GetValue<string>());
         Assert.Contains("non-finite", problem!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("low", after["predictions"]![0]!["label"]!.GetValue<string>());
         Assert.Equal("healthy", health["status"]!.GetValue<string>());
