@@ -20,6 +20,7 @@ public static class FunctionsApp
 
         builder.Services.AddOptions<PreprocessOptions>().BindConfiguration(PreprocessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddSingleton<DatasetDebouncer>();
         builder.Services.AddSingleton<PreprocessHandler>();
 
         builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
