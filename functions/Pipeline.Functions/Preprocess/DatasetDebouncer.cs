@@ -116,7 +116,7 @@ public sealed partial class DatasetDebouncer(
     {
         var copy = JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(blobEvent, PipelineJson.Default.BlobCreatedEvent), PipelineJson.Default.BlobCreatedEvent)!;
         copy.DebounceToken = token;
-        var queue = queues.GetQueueClient(StorageNames.BlobCreatedQueue);
+        var queue = queues.GetQueueClient(options.Value.BlobCreatedQueue);
         // A second of slack so the copy arrives after the quiet period, not at its edge.
         var delay = wait + TimeSpan.FromSeconds(1);
         await queue.SendMessageAsync(BinaryData.FromObjectAsJson(copy, PipelineJson.Default.BlobCreatedEvent), delay, timeToLive: null, cancellationToken).ConfigureAwait(false);

@@ -74,6 +74,10 @@ public sealed class PreprocessOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The queue the Preprocess trigger listens on (its function.json): the debounce queues its delayed copies of events there.</summary>
+    [Required]
+    public string BlobCreatedQueue { get; set; } = Pipeline.Storage.StorageNames.BlobCreatedQueue;
+
     /// <summary>Local folder for downloaded files and Parquet splits while a version is built; default: the system temp folder.</summary>
     public string? WorkDirectory { get; set; }
 }
