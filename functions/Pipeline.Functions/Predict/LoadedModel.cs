@@ -26,7 +26,11 @@ public sealed class LoadedModel : IDisposable
 
         var outputShape = _session.OutputMetadata[manifest.OutputName].Dimensions;
         OutputWidth = outputShape.Length == 2 && outputShape[1] > 0 ? outputShape[1] : 1;
+        Encoder = manifest.Encodings.Count > 0 ? new Pipeline.Datasets.FeatureEncoder(manifest.Encodings) : null;
     }
+
+    /// <summary>Encodes predict requests' raw columns into the model's features; null for models whose rows carry the features.</summary>
+    public Pipeline.Datasets.FeatureEncoder? Encoder { get; }
 
     public ModelManifest Manifest { get; }
 

@@ -46,7 +46,7 @@ public static class PredictApi
         try
         {
             var manifest = model.Manifest;
-            var (features, rows) = PredictRequestReader.Parse(body, manifest.Features, options.Value.MaxRows);
+            var (features, rows) = PredictRequestReader.Parse(body, manifest.Features, options.Value.MaxRows, model.Encoder);
             var output = model.Run(features, rows);
             return TypedResults.Json(new PredictResponse
             {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Pipeline.Datasets;
 
 namespace Pipeline.Functions.Predict;
 
@@ -42,8 +43,17 @@ public static class PredictRequestReader
         }
     }
 
-    public static (float[] Features, int Rows) Parse(ReadOnlyMemory<byte> body, IReadOnlyList<string> features, int maxRows)
+    /// <summary>
+    /// With an <paramref name="encoder"/> (models trained on encoded columns), rows carry the raw columns: numbers, category
+    /// strings, booleans, dates or null, encoded as in training; unknown categories go to "other".
+    /// </summary>
+    public static (float[] Features, int Rows) Parse(ReadOnlyMemory<byte> body, IReadOnlyList<string> features, int maxRows, FeatureEncoder? encoder = null)
     {
+        if (encoder is not null)
+        {
+            features = encoder.Columns.Select(c => c.Column).ToList();
+        }
+
         JsonDocument document;
         try
         {
@@ -84,9 +94,9 @@ public static class PredictRequestReader
                 index[features[i]] = i;
             }
 
-            var width = features.Count;
+            var width = encoder?.Width ?? features.Count;
             var values = new float[count * width];
-            var seen = new bool[width];
+            var seen = new bool[features.Count];
             var r = 0;
             foreach (var row in rows.EnumerateArray())
             {
@@ -109,6 +119,18 @@ public static class PredictRequestReader
                         throw BadRequest("Duplicate feature", $"Row {r} gives feature '{property.Name}' more than once.");
                     }
 
+                    if (encoder is not null)
+                    {
+                        if (!encoder.TryEncode(f, property.Value, values.AsSpan((r * width) + encoder.OffsetOf(f), encoder.WidthOf(f))))
+                        {
+                            throw BadRequest("Invalid feature value", $"Row {r} column '{property.Name}' is {encoder.Columns[f].Kind}; got {Describe(property.Value)} that does not read as one: {property.Value.GetRawText()}.");
+                        }
+
+                        seen[f] = true;
+                        present++;
+                        continue;
+                    }
+
                     if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetDouble(out var number) ||
                         !double.IsFinite(number) || Math.Abs(number) > float.MaxValue)
                     {
@@ -120,7 +142,7 @@ public static class PredictRequestReader
                     values[(r * width) + f] = (float)number;
                 }
 
-                if (present != width)
+                if (present != features.Count)
                 {
                     var missing = features.Where((_, i) => !seen[i]);
                     throw BadRequest("Missing feature", $"Row {r} is missing feature(s): {string.Join(", ", missing)}.");
