@@ -18,7 +18,7 @@ public static class RawValues
     /// <summary>Empty, <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>null</c>, <c>none</c>, <c>?</c> and <c>-</c> (any case) are missing.</summary>
     public static bool IsMissing(ReadOnlySpan<char> value)
     {
-        if (value.Length > 4)
+        if (value.Length > 4 || (value.Length > 0 && char.IsAsciiDigit(value[0])))
         {
             return false;
         }
@@ -156,11 +156,64 @@ public static class RawValues
             return false;
         }
 
+        if (TryParseIsoDateTime(value, out result))
+        {
+            return true;
+        }
+
         if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out result))
         {
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>Fast path for <c>yyyy-MM-dd</c> with an optional <c>T</c>/space time <c>HH:mm[:ss]</c> and optional <c>Z</c> (UTC).</summary>
+    private static bool TryParseIsoDateTime(ReadOnlySpan<char> value, out DateTime result)
+    {
+        result = default;
+        if (value.Length is not (10 or 16 or 17 or 19 or 20) || value[4] != '-' || value[7] != '-')
+        {
+            return false;
+        }
+
+        if (!TwoDigits(value, 0, out var century) || !TwoDigits(value, 2, out var yy) || !TwoDigits(value, 5, out var month) || !TwoDigits(value, 8, out var day))
+        {
+            return false;
+        }
+
+        int hour = 0, minute = 0, second = 0;
+        if (value.Length > 10)
+        {
+            var time = value[10..];
+            if (time[^1] == 'Z')
+            {
+                time = time[..^1];
+            }
+
+            if (time.Length is not (6 or 9) || time[0] is not ('T' or ' ') || time[3] != ':' || !TwoDigits(time, 1, out hour) || !TwoDigits(time, 4, out minute) ||
+                (time.Length == 9 && (time[6] != ':' || !TwoDigits(time, 7, out second))))
+            {
+                return false;
+            }
+        }
+
+        var year = (century * 100) + yy;
+        if (month is < 1 or > 12 || day < 1 || year < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        result = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc);
+        return true;
+    }
+
+    private static bool TwoDigits(ReadOnlySpan<char> value, int at, out int result)
+    {
+        var tens = value[at] - '0';
+        var ones = value[at + 1] - '0';
+        result = (tens * 10) + ones;
+        return (uint)tens <= 9 && (uint)ones <= 9;
     }
 }

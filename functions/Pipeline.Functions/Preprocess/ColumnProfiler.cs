@@ -14,7 +14,7 @@ internal sealed class ColumnProfiler
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly int _maxDistinct;
     private readonly double[] _reservoir;
-    private readonly Random _random;
+    private ulong _random;
     private readonly string? _decimalSeparator;
     private readonly string? _thousandsSeparator;
     private double _previous = double.NaN;
@@ -26,7 +26,7 @@ internal sealed class ColumnProfiler
         Declared = declared;
         _maxDistinct = maxDistinct;
         _reservoir = new double[reservoirSize];
-        _random = new Random(seed);
+        _random = (ulong)seed | 1;
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         _decimalSeparator = declared?.DecimalSeparator;
         _thousandsSeparator = declared?.ThousandsSeparator;
@@ -116,12 +116,7 @@ internal sealed class ColumnProfiler
 
         Present++;
         TotalLength += value.Length;
-        if (value.Contains(' '))
-        {
-            WithSpace++;
-        }
-
-        if (value.SequenceEqual(targetText))
+        if (IdenticalToTarget == Present - 1 && value.SequenceEqual(targetText))
         {
             IdenticalToTarget++;
         }
@@ -160,6 +155,11 @@ internal sealed class ColumnProfiler
         else
         {
             Consecutive = false;
+            if (value.Contains(' '))
+            {
+                WithSpace++;
+            }
+
             if (FirstNonNumber is null)
             {
                 FirstNonNumber = value.Length > 40 ? value[..40].ToString() + "…" : value.ToString();
@@ -276,7 +276,11 @@ internal sealed class ColumnProfiler
         }
         else
         {
-            var j = _random.NextInt64(_reservoirSeen);
+            // xorshift64*: Random.NextInt64 on a seeded (compatibility) Random is slow on this hot path.
+            _random ^= _random >> 12;
+            _random ^= _random << 25;
+            _random ^= _random >> 27;
+            var j = (long)(((_random * 0x2545F4914F6CDD1DUL) >> 11) % (ulong)_reservoirSeen);
             if (j < _reservoir.Length)
             {
                 _reservoir[j] = value;

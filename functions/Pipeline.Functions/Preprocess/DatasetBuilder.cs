@@ -115,8 +115,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         ValidationReport report, HashSet<int> excluded, CancellationToken cancellationToken)
     {
         Pass1? pass = null;
-        var hashes = new HashSet<ulong>();
-        var hash = new XxHash64();
+        var hashes = new RowHashSet();
         for (var f = 0; f < files.Count; f++)
         {
             if (excluded.Contains(f))
@@ -194,15 +193,14 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
                     if (pass.DuplicatesChecked < options.MaxDuplicateCheckRows)
                     {
-                        hash.Reset();
+                        var rowHash = 0x1FUL;
                         for (var c = 0; c < ordinals.Length; c++)
                         {
-                            hash.Append(MemoryMarshal.AsBytes(reader.GetField(ordinals[c])));
-                            hash.Append([0x1f]);
+                            rowHash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(reader.GetField(ordinals[c])), (long)rowHash);
                         }
 
                         pass.DuplicatesChecked++;
-                        if (!hashes.Add(hash.GetCurrentHashAsUInt64()))
+                        if (!hashes.Add(rowHash == 0 ? 1 : rowHash))
                         {
                             pass.Duplicates++;
                         }
@@ -365,8 +363,14 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     _slots[i] = i;
                 }
 
-                var mixed = Mix(_key ^ ((ulong)_seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(_row / SplitBlock) * 0xBF58476D1CE4E5B9UL));
-                new Random((int)(mixed & 0x7FFFFFFF)).Shuffle(_slots);
+                // Fisher-Yates with a SplitMix64 stream seeded by (seed, file, block): deterministic across runs and platforms.
+                var state = _key ^ ((ulong)_seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(_row / SplitBlock) * 0xBF58476D1CE4E5B9UL);
+                for (var i = SplitBlock - 1; i > 0; i--)
+                {
+                    state += 0x9E3779B97F4A7C15UL;
+                    var j = (int)(Mix(state) % (ulong)(i + 1));
+                    (_slots[i], _slots[j]) = (_slots[j], _slots[i]);
+                }
             }
 
             _row++;
@@ -379,6 +383,46 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
             return z ^ (z >> 31);
+        }
+    }
+
+    /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, half full at most.</summary>
+    private sealed class RowHashSet
+    {
+        private ulong[] _slots = new ulong[1 << 16];
+        private int _count;
+
+        public bool Add(ulong hash)
+        {
+            if (_count * 2 >= _slots.Length)
+            {
+                var old = _slots;
+                _slots = new ulong[old.Length * 2];
+                _count = 0;
+                foreach (var h in old)
+                {
+                    if (h != 0)
+                    {
+                        Add(h);
+                    }
+                }
+            }
+
+            var mask = _slots.Length - 1;
+            for (var i = (int)(hash & (ulong)mask); ; i = (i + 1) & mask)
+            {
+                if (_slots[i] == hash)
+                {
+                    return false;
+                }
+
+                if (_slots[i] == 0)
+                {
+                    _slots[i] = hash;
+                    _count++;
+                    return true;
+                }
+            }
         }
     }
 }

@@ -40,7 +40,8 @@ public sealed partial class DatasetDebouncer(
         }
 
         var now = time.GetUtcNow();
-        var wait = lastModified + quiet - now;
+        // Last-Modified has whole seconds: count from the end of that second.
+        var wait = lastModified + TimeSpan.FromSeconds(1) + quiet - now;
         var marker = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient($"{dataset}/{MarkerFile}");
         if (blobEvent.DebounceToken is { } token)
         {

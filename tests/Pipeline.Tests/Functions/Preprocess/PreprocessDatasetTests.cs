@@ -90,24 +90,33 @@ public class PreprocessDatasetTests
         // One delayed copy for the whole burst, invisible until the files have been quiet for the quiet period.
         Assert.Equal(1, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         Assert.Empty((await queue.ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
-        Azure.Storage.Queues.Models.QueueMessage? copy = null;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (copy is null && DateTime.UtcNow < deadline)
+        // Deliver the copy as the host would once it is visible; a copy that comes early re-queues itself (at most a few times).
+        JsonNode? request = null;
+        var deliveries = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (request is null && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250, Cancellation);
-            copy = (await queue.ReceiveMessagesAsync(1, cancellationToken: Cancellation)).Value.SingleOrDefault();
+            var copy = (await queue.ReceiveMessagesAsync(1, cancellationToken: Cancellation)).Value.SingleOrDefault();
+            if (copy is null)
+            {
+                continue;
+            }
+
+            deliveries++;
+            var (status, reply) = await Invocations.PostAsync(client, "Preprocess", Invocations.Queue("blobEvent", copy.Body.ToString(), (int)copy.DequeueCount));
+            Assert.Equal(System.Net.HttpStatusCode.OK, status);
+            await queue.DeleteMessageAsync(copy.MessageId, copy.PopReceipt, Cancellation);
+            request = reply!["Outputs"]!["trainRequest"];
         }
 
-        Assert.NotNull(copy);
-        var (status, built) = await Invocations.PostAsync(client, "Preprocess", Invocations.Queue("blobEvent", copy.Body.ToString(), (int)copy.DequeueCount));
-        Assert.Equal(System.Net.HttpStatusCode.OK, status);
-        var request = built!["Outputs"]!["trainRequest"];
         Assert.NotNull(request);
+        Assert.InRange(deliveries, 1, 3);
         var manifest = await ManifestAsync(name, request["datasetVersion"]!.GetValue<string>());
         Assert.Equal(5, manifest.Sources.Count);
         Assert.Equal(300, manifest.Rows.Used);
         Assert.False((await Datasets.GetBlobClient($"{name}/{Pipeline.Functions.Preprocess.DatasetDebouncer.MarkerFile}").ExistsAsync(Cancellation)).Value);
-        Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount - 1);
+        Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         await queue.DeleteAsync(Cancellation);
     }
 }
