@@ -268,6 +268,11 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
     private static string[] CheckHeader(IReadOnlyList<string> header)
     {
+        if (header.Count == 0)
+        {
+            throw new DatasetRejectedException("no-columns", "The first row names no columns.", 1);
+        }
+
         var names = new string[header.Count];
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < names.Length; i++)
