@@ -280,7 +280,7 @@ internal sealed class ColumnProfiler
             _random ^= _random >> 12;
             _random ^= _random << 25;
             _random ^= _random >> 27;
-            var j = (long)(((_random * 0x2545F4914F6CDD1DUL) >> 11) % (ulong)_reservoirSeen);
+            var j = (long)Math.BigMul(_random * 0x2545F4914F6CDD1DUL, (ulong)_reservoirSeen, out _);
             if (j < _reservoir.Length)
             {
                 _reservoir[j] = value;
