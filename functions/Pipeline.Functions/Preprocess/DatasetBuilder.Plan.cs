@@ -76,7 +76,13 @@ public sealed partial class DatasetBuilder
                 continue;
             }
 
-            var (kind, reason) = ignore.Contains(column.Name) ? ("ignore", "ignored by dataset.json") : Infer(column);
+            var (kind, reason) = Infer(column);
+            if (ignore.Contains(column.Name))
+            {
+                profile.Type = kind;
+                (kind, reason) = ("ignore", "ignored by dataset.json");
+            }
+
             var encoding = kind switch
             {
                 ColumnKinds.Numeric => EncodeNumeric(column, trainRows, features),

@@ -86,6 +86,7 @@ public class DatasetBuilderTests
         Assert.Equal(["no", "yes"], data.Labels);
         Assert.Equal(["x1", "x2"], data.Features.Select(f => f.Name));
         Assert.Contains(data.ExcludedColumns, c => c.Name == "id" && c.Reason == "ignored by dataset.json");
+        Assert.Equal((ColumnKinds.Identifier, "excluded"), data.Report.Columns.Where(c => c.Name == "id").Select(c => (c.Type, c.Role)).Single());
     }
 
     [Theory]
