@@ -31,7 +31,7 @@ if (jobFile is null)
 {
     builder.Services.AddHostedService<TrainingWorker>();
     await builder.Build().RunAsync();
-    return 0;
+    return Environment.ExitCode;
 }
 
 using var host = builder.Build();
@@ -53,8 +53,8 @@ catch (Exception e) when (e is TrainingFailedException or JsonException or IOExc
 }
 catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
 {
-    logger.LogWarning("Training job {JobFile} stopped before it finished; nothing was published", jobFile);
-    return 3;
+    logger.LogWarning("Training job {JobFile} stopped before it finished; checkpointed, nothing was published", jobFile);
+    return TrainingWorker.InterruptedExitCode;
 }
 finally
 {

@@ -1,6 +1,8 @@
 using Pipeline.Storage;
 using Pipeline.Trainer.Publishing;
 using Pipeline.Trainer.Quantization;
+using Pipeline.Trainer.Reporting;
+using Pipeline.Trainer.Runs;
 using Pipeline.Trainer.Training;
 using Pipeline.Trainer.Worker;
 
@@ -18,6 +20,9 @@ public static class TrainerHost
         services.AddOptions<QuantizationOptions>().Bind(configuration.GetSection(QuantizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<QuantizationStep>();
         services.AddSingleton<ModelPublisher>();
+        services.AddSingleton<ChampionChallenger>();
+        services.AddSingleton<CheckpointStore>();
+        services.AddSingleton<TrainingReportWriter>();
         services.AddSingleton<TrainingJob>();
         services.AddSingleton<TrainRequestConsumer>();
         return services;

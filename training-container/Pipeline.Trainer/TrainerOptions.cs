@@ -17,6 +17,33 @@ public sealed class TrainerOptions
     [Range(1, 100_000)]
     public int MaxEpochs { get; set; } = 200;
 
+    /// <summary>Search budget: most trials (architectures and optimizer settings) to train; a training request may lower or raise it.</summary>
+    [Range(1, 1_000)]
+    public int MaxTrials { get; set; } = 12;
+
+    /// <summary>Search budget: wall-clock seconds of training across attempts; the search stops between batches when it is spent.</summary>
+    [Range(1.0, 7 * 24 * 3600.0)]
+    public double MaxSeconds { get; set; } = 900;
+
+    /// <summary><c>Auto</c> uses CUDA when available; <c>Cpu</c> or <c>Cuda</c> force one (Cuda fails the job when no GPU is visible).</summary>
+    public DevicePreference Device { get; set; } = DevicePreference.Auto;
+
+    /// <summary>On CUDA, batch sizes of the search are multiplied by this (a GPU is underused by CPU-sized batches).</summary>
+    [Range(1, 64)]
+    public int CudaBatchSizeMultiplier { get; set; } = 4;
+
+    /// <summary>Price of one GPU-second (e.g. serverless T4/A100 per-second rate), for the cost estimate in the manifest.</summary>
+    [Range(0.0, 100.0)]
+    public double GpuPricePerSecond { get; set; }
+
+    /// <summary>Champion/challenger: the new version is promoted when its test metric ≥ the current model's − this (absolute, e.g. 0.01 = 1 point).</summary>
+    [Range(0.0, 1.0)]
+    public double PromotionTolerance { get; set; } = 0.005;
+
+    /// <summary>How often the run status document is rewritten while training.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Epochs without a better validation loss before training stops.</summary>
     [Range(1, 10_000)]
     public int Patience { get; set; } = 20;
@@ -39,6 +66,13 @@ public sealed class TrainerOptions
     /// <summary>Largest tolerated difference between the TorchSharp model and its ONNX export on the test split.</summary>
     [Range(0.0, 1.0)]
     public double MaxOnnxDifference { get; set; } = 1e-4;
+}
+
+public enum DevicePreference
+{
+    Auto,
+    Cpu,
+    Cuda,
 }
 
 public sealed class WorkerOptions

@@ -15,6 +15,9 @@ public sealed class DatasetSpec
     /// <summary>Name of the model to publish; default: the dataset name.</summary>
     public string? Model { get; set; }
 
+    /// <summary>Make versions trained from this dataset current even when the current model scores better on the new test split.</summary>
+    public bool ForcePromotion { get; set; }
+
     /// <summary>Per-column overrides of the inferred type, by column name (case-insensitive).</summary>
     public Dictionary<string, ColumnSpec> Columns { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 

@@ -48,6 +48,96 @@ public sealed class ModelManifest
 
     /// <summary>The int8 candidates, their measured numbers and the gate's decision; null when quantization was not run.</summary>
     public QuantizationReport? Quantization { get; set; }
+
+    /// <summary>Model selection: budget, every trial with its parameters, score and time, and the one chosen.</summary>
+    public SearchReport? Search { get; set; }
+
+    /// <summary>Champion/challenger: whether this version became current, and why.</summary>
+    public PromotionReport? Promotion { get; set; }
+
+    /// <summary>Files of the training report in the version folder (<c>report.md</c> and its plots).</summary>
+    public List<string> Report { get; set; } = [];
+}
+
+/// <summary>The model search of a version.</summary>
+public sealed class SearchReport
+{
+    public int MaxTrials { get; set; }
+
+    public double MaxSeconds { get; set; }
+
+    public int MaxEpochs { get; set; }
+
+    public int Patience { get; set; }
+
+    /// <summary>What ended the search: all trials, or the time budget.</summary>
+    public string StoppedBy { get; set; } = "";
+
+    /// <summary>The criterion trials are ranked by: lowest validation loss (cross-entropy or MSE on the standardized target).</summary>
+    public string SelectedBy { get; set; } = "";
+
+    /// <summary>Validation metric reported per trial: <c>accuracy</c> or <c>r2</c>.</summary>
+    public string Metric { get; set; } = "";
+
+    /// <summary>Index of the chosen trial in <see cref="Trials"/>.</summary>
+    public int Selected { get; set; }
+
+    public double Seconds { get; set; }
+
+    public List<SearchTrial> Trials { get; set; } = [];
+}
+
+public sealed class SearchTrial
+{
+    public int Index { get; set; }
+
+    /// <summary><c>linear</c> or <c>mlp</c>.</summary>
+    public string Kind { get; set; } = "";
+
+    public List<int> HiddenLayers { get; set; } = [];
+
+    public double LearningRate { get; set; }
+
+    public double WeightDecay { get; set; }
+
+    public double Dropout { get; set; }
+
+    public int BatchSize { get; set; }
+
+    public int Epochs { get; set; }
+
+    public int BestEpoch { get; set; }
+
+    public double ValidationLoss { get; set; }
+
+    public double ValidationMetric { get; set; }
+
+    public double Seconds { get; set; }
+
+    public string StopReason { get; set; } = "";
+}
+
+/// <summary>Champion/challenger decision for a version.</summary>
+public sealed class PromotionReport
+{
+    public bool Promoted { get; set; }
+
+    public string Reason { get; set; } = "";
+
+    /// <summary>Set by <c>dataset.json</c> or the training request.</summary>
+    public bool Forced { get; set; }
+
+    /// <summary><c>accuracy</c> or <c>r2</c>, on this version's test split, of each model's served artifact.</summary>
+    public string Metric { get; set; } = "";
+
+    public double Tolerance { get; set; }
+
+    public double Challenger { get; set; }
+
+    /// <summary>The version that was current when this one was trained, if any.</summary>
+    public string? ChampionVersion { get; set; }
+
+    public double? Champion { get; set; }
 }
 
 /// <summary>What the quantization gate measured and decided for a model version.</summary>
@@ -125,7 +215,24 @@ public sealed class TrainingSummary
 
     public int Seed { get; set; }
 
+    public double WeightDecay { get; set; }
+
+    public double Dropout { get; set; }
+
+    /// <summary>Seconds of the whole search (all trials, across attempts).</summary>
     public double Seconds { get; set; }
+
+    /// <summary>Seconds on a CUDA device (0 on CPU) and their estimated cost at the configured price per GPU-second.</summary>
+    public double GpuSeconds { get; set; }
+
+    public double GpuPricePerSecond { get; set; }
+
+    public double EstimatedCost { get; set; }
+
+    public string? RunId { get; set; }
+
+    /// <summary>Attempts it took (more than 1 when a checkpoint was resumed).</summary>
+    public int Attempts { get; set; } = 1;
 
     /// <summary>Largest absolute difference between TorchSharp and ONNX Runtime outputs on the test split.</summary>
     public double OnnxMaxAbsDiff { get; set; }

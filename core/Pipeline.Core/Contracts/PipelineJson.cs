@@ -15,4 +15,5 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(PendingBuild))]
 [JsonSerializable(typeof(ModelManifest))]
 [JsonSerializable(typeof(CurrentPointer))]
+[JsonSerializable(typeof(RunStatus))]
 public sealed partial class PipelineJson : JsonSerializerContext;

@@ -16,4 +16,16 @@ public sealed class TrainRequest
     public int? MaxEpochs { get; set; }
 
     public int? Seed { get; set; }
+
+    /// <summary>Search budget: most trials to run.</summary>
+    public int? MaxTrials { get; set; }
+
+    /// <summary>Search budget: wall-clock seconds of training across attempts.</summary>
+    public double? MaxSeconds { get; set; }
+
+    /// <summary>Publish as current even if the current model scores better on this version's test split.</summary>
+    public bool? ForcePromotion { get; set; }
+
+    /// <summary>Id of the run (status at <c>runs/{runId}/status.json</c>); default: derived from the request, so every attempt of a message shares it.</summary>
+    public string? RunId { get; set; }
 }

@@ -15,6 +15,7 @@ public sealed class FeatureEncoder
     private readonly ColumnEncoding[] _columns;
     private readonly int[] _offsets;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>[] _categories;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _columnIndex;
 
     public FeatureEncoder(IReadOnlyList<ColumnEncoding> columns)
     {
@@ -49,7 +50,17 @@ public sealed class FeatureEncoder
         }
 
         FeatureNames = names;
+        var columnIndex = new Dictionary<string, int>(_columns.Length, StringComparer.Ordinal);
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            columnIndex.TryAdd(_columns[c].Column, c);
+        }
+
+        _columnIndex = columnIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    /// <summary>The index of raw column <paramref name="name"/>, or -1.</summary>
+    public int ColumnIndex(ReadOnlySpan<char> name) => _columnIndex.TryGetValue(name, out var index) ? index : -1;
 
     public IReadOnlyList<ColumnEncoding> Columns => _columns;
 
@@ -147,6 +158,49 @@ public sealed class FeatureEncoder
                 return Encode(column, value.GetRawText().AsSpan(), destination) || encoding.Kind == ColumnKinds.Categorical;
             case JsonValueKind.String:
                 var text = value.GetString().AsSpan().Trim();
+                if (encoding.Kind == ColumnKinds.Categorical)
+                {
+                    Encode(column, text, destination);
+                    return true;
+                }
+
+                return Encode(column, text, destination) || RawValues.IsMissing(text);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="TryEncode(int, JsonElement, Span{float})"/> for a <see cref="Utf8JsonReader"/> positioned on the value
+    /// (same rules); arrays and objects are refused without being skipped.
+    /// </summary>
+    public bool TryEncode(int column, ref Utf8JsonReader reader, Span<float> destination)
+    {
+        var encoding = _columns[column];
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                Impute(encoding, destination);
+                return true;
+            case JsonTokenType.True or JsonTokenType.False when encoding.Kind is ColumnKinds.Boolean or ColumnKinds.Numeric:
+                destination[0] = reader.TokenType == JsonTokenType.True ? 1 : 0;
+                return true;
+            case JsonTokenType.True or JsonTokenType.False when encoding.Kind is ColumnKinds.Categorical:
+                Encode(column, reader.TokenType == JsonTokenType.True ? "true" : "false", destination);
+                return true;
+            case JsonTokenType.Number when encoding.Kind is ColumnKinds.Numeric:
+                if (reader.TryGetDouble(out var number) && double.IsFinite(number) && Math.Abs(number) <= float.MaxValue)
+                {
+                    destination[0] = (float)number;
+                    return true;
+                }
+
+                return false;
+            case JsonTokenType.Number when encoding.Kind is ColumnKinds.Categorical or ColumnKinds.Boolean:
+                var raw = System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
+                return Encode(column, raw, destination) || encoding.Kind == ColumnKinds.Categorical;
+            case JsonTokenType.String:
+                var text = reader.GetString().AsSpan().Trim();
                 if (encoding.Kind == ColumnKinds.Categorical)
                 {
                     Encode(column, text, destination);

@@ -26,6 +26,22 @@ public static class StorageNames
 
     public static string CurrentPointerPath(string model) => $"{model}/{CurrentPointerFile}";
 
+    public const string RunStatusFile = "status.json";
+    public const string CheckpointFile = "checkpoint.json";
+    public const string LatestRunsFolder = "latest";
+
+    /// <summary><c>runs/{runId}/status.json</c>.</summary>
+    public static string RunStatusPath(string runId) => $"{runId}/{RunStatusFile}";
+
+    /// <summary><c>runs/{runId}/checkpoint.json</c>: search progress, weights and optimizer state of an interrupted run.</summary>
+    public static string RunCheckpointPath(string runId) => $"{runId}/{CheckpointFile}";
+
+    /// <summary><c>runs/latest/{model}.json</c>: the status of the model's most recent run.</summary>
+    public static string LatestRunPath(string model) => $"{LatestRunsFolder}/{model}.json";
+
+    /// <summary>Run ids: a valid name (see <see cref="IsValidName"/>) that is not <see cref="LatestRunsFolder"/>.</summary>
+    public static bool IsValidRunId(string? runId) => IsValidName(runId) && runId != LatestRunsFolder;
+
     /// <summary>Dataset and model names: 1–63 characters of lower-case letters, digits, '-' and '_', starting with a letter or digit.</summary>
     public static bool IsValidName(string? name) =>
         !string.IsNullOrEmpty(name) && name.Length <= 63 && char.IsAsciiLetterOrDigit(name[0]) &&

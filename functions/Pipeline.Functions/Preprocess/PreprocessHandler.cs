@@ -164,6 +164,7 @@ public sealed partial class PreprocessHandler(
                 Rows = prepared.Rows,
                 Warnings = prepared.Warnings,
                 Encodings = prepared.Encodings,
+                ForcePromotion = spec?.ForcePromotion ?? false,
             };
             await store.WriteVersionAsync(manifest, prepared, cancellationToken).ConfigureAwait(false);
             LogAccepted(logger, blobName, dataset, version, used.Count, prepared.Rows.Used, prepared.Features.Count, prepared.Task);

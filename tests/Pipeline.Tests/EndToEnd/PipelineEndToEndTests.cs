@@ -48,7 +48,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         {
             ["f1"] = r.Features[0], ["f2"] = r.Features[1], ["f3"] = r.Features[2], ["f4"] = r.Features[3],
         }).ToArray());
-        using var response = await pipeline.Client.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
+        using var response = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
@@ -141,7 +141,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         }
 
         rows.Add(JsonNode.Parse("""{"colour":"ultraviolet","member":null,"joined":"2025-01-01","score":0.5}"""));
-        using var response = await pipeline.Client.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
+        using var response = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var predictions = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!["predictions"]!.AsArray();
@@ -149,7 +149,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         Assert.True(accuracy >= 0.9, $"accuracy from raw categorical values {accuracy:P1}");
         Assert.Contains(predictions[^1]!["label"]!.GetValue<string>(), classes);
 
-        using var wrong = await pipeline.Client.PostAsJsonAsync($"/api/models/{name}/predict",
+        using var wrong = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict",
             new JsonObject { ["rows"] = new JsonArray(JsonNode.Parse("""{"colour":"red","member":"maybe","joined":"2025-01-01","score":1}""")) }, Cancellation);
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
     }
@@ -168,14 +168,15 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
 
     private Task<JsonNode> WaitForModelAsync(string name, int versions) => WaitForAsync(async () =>
     {
-        using var response = await pipeline.Client.GetAsync(new Uri($"/api/models/{name}", UriKind.Relative), Cancellation);
+        using var response = await pipeline.ServingClient.GetAsync(new Uri($"/api/models/{name}", UriKind.Relative), Cancellation);
         if (response.StatusCode != HttpStatusCode.OK)
         {
             return null;
         }
 
         var model = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-        return model["versions"]!.AsArray().Count >= versions ? model : null;
+        // A version folder can be listed before current.json names it (promotion comes last): wait for both.
+        return model["versions"]!.AsArray().Count >= versions && model["current"] is JsonObject ? model : null;
     });
 
     private async Task<JsonNode> WaitForAsync(Func<Task<JsonNode?>> probe)

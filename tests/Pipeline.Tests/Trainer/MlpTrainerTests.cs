@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;
 
+[Collection(TorchDeterminism.Name)]
 public class MlpTrainerTests
 {
     private static readonly TrainingSettings Settings = new([32, 32], MaxEpochs: 60, Patience: 10, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 1e-4, Seed: 7);

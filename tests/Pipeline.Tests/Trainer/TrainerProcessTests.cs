@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pipeline.Contracts;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
+using Pipeline.Trainer.Runs;
 
 namespace Pipeline.Tests.Trainer;
 
@@ -49,7 +53,12 @@ public class TrainerProcessTests
 
         await using var app = new FunctionsAppFactory();
         var reply = await Invocations.PreprocessAsync(app.CreateClient(), $"{name}/data.csv");
-        var request = reply["Outputs"]!["trainRequest"]!.AsObject();
+        if (reply["Outputs"]?["trainRequest"] is not JsonObject request)
+        {
+            Assert.Fail($"Preprocess returned no training request: {reply.ToJsonString()}");
+            return;
+        }
+
         using var directory = new TempDirectory();
         var jobFile = directory.File("job.json");
         await File.WriteAllTextAsync(jobFile, request.ToJsonString(), cancellation);
@@ -90,5 +99,110 @@ public class TrainerProcessTests
         Assert.Equal(request["datasetVersion"]!.GetValue<string>(), version);
         Assert.True((await models.GetBlobClient($"{name}/{version}/{StorageNames.ModelFile}").ExistsAsync(cancellation)).Value);
         Assert.True((await models.GetBlobClient(StorageNames.ModelManifestPath(name, version)).ExistsAsync(cancellation)).Value);
+    }
+
+    /// <summary>Collects a process's stdout and stderr as it runs.</summary>
+    private static StringBuilder Capture(Process process)
+    {
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return output;
+    }
+
+    [Fact]
+    public async Task Sigterm_CheckpointsWithinSecondsAndExitsNonZero_AndTheNextAttemptResumes()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var blobs = Azurite.Blobs();
+        var name = Azurite.UniqueName("sigterm");
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 9);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+        await using var app = new FunctionsAppFactory();
+        var reply = await Invocations.PreprocessAsync(app.CreateClient(), $"{name}/data.csv");
+        var requestJson = reply["Outputs"]!["trainRequest"]!.ToJsonString();
+        var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
+        using var directory = new TempDirectory();
+        var jobFile = directory.File("job.json");
+        await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+
+        // One trial that only the time budget ends (16 s across attempts), so the run spans both attempts.
+        (string, string)[] settings =
+        [
+            ("Trainer__MaxTrials", "1"), ("Trainer__MaxEpochs", "100000"), ("Trainer__Patience", "10000"),
+            ("Trainer__MaxSeconds", "16"), ("Trainer__StatusInterval", "00:00:00.300"),
+        ];
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
+        using (var first = Start(jobFile, settings))
+        {
+            var output = Capture(first);
+            RunStatus? status = null;
+            var deadline = Stopwatch.StartNew();
+            while (status is not { Stage: "searching", Epoch: >= 5 })
+            {
+                lock (output)
+                {
+                    Assert.False(first.HasExited, $"the trainer ended before it could be stopped:\n{output}");
+                }
+
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"no training progress in the run status:\n{output}");
+                await Task.Delay(200, cancellation);
+                status = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value;
+            }
+
+            Process.Start("kill", ["-TERM", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            var stopping = Stopwatch.StartNew();
+            using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            exited.CancelAfter(TimeSpan.FromSeconds(15));
+            await first.WaitForExitAsync(exited.Token);
+            lock (output)
+            {
+                Assert.True(first.ExitCode == 3, $"exit {first.ExitCode}:\n{output}");
+            }
+
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"took {stopping.Elapsed} to checkpoint and exit");
+        }
+
+        var checkpoint = JsonNode.Parse((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).DownloadContentAsync(cancellation)).Value.Content.ToString())!;
+        var checkpointEpoch = checkpoint["current"]!["epoch"]!.GetValue<int>();
+        Assert.True(checkpointEpoch >= 5);
+        Assert.False(string.IsNullOrEmpty(checkpoint["current"]!["optimizerState"]!.GetValue<string>()));
+        var interrupted = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))!.Value.Value;
+        Assert.Equal(RunStates.Interrupted, interrupted.State);
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        await models.CreateIfNotExistsAsync(cancellationToken: cancellation);
+        Assert.False((await models.GetBlobClient(StorageNames.CurrentPointerPath(name)).ExistsAsync(cancellation)).Value);
+
+        // Attempt 2 resumes: same trial, epochs continue from the checkpoint, and the budget counts both attempts.
+        using var second = Start(jobFile, settings);
+        var secondOutput = Capture(second);
+        using (var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
+        {
+            finished.CancelAfter(TimeSpan.FromSeconds(90));
+            await second.WaitForExitAsync(finished.Token);
+        }
+
+        lock (secondOutput)
+        {
+            Assert.True(second.ExitCode == 0, $"exit {second.ExitCode}:\n{secondOutput}");
+            Assert.Contains("resuming from a checkpoint", secondOutput.ToString(), StringComparison.Ordinal);
+        }
+
+        var version = JsonNode.Parse((await models.GetBlobClient(StorageNames.CurrentPointerPath(name)).DownloadContentAsync(cancellation)).Value.Content.ToString())!["version"]!.GetValue<string>();
+        var manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellation))!.Value.Value;
+        Assert.Equal(2, manifest.Training.Attempts);
+        Assert.True(manifest.Search!.Trials[0].Epochs > checkpointEpoch);
+        Assert.Contains("time budget", manifest.Search.StoppedBy, StringComparison.Ordinal);
+        Assert.InRange(manifest.Training.Seconds, 16, 30);
+        var done = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))!.Value.Value;
+        Assert.Equal(RunStates.Succeeded, done.State);
+        Assert.True(done.Resumed);
+        Assert.Equal(2, done.Attempt);
+        Assert.False((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).ExistsAsync(cancellation)).Value);
     }
 }

@@ -17,7 +17,8 @@ public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider
     /// <param name="manifest">The version's manifest; <see cref="ModelManifest.Artifact"/> must be one of <paramref name="artifacts"/>.</param>
     /// <param name="artifacts">File name in the version folder → bytes.</param>
     /// <param name="cancellationToken">Cancels the uploads.</param>
-    public async Task PublishAsync(ModelManifest manifest, IReadOnlyDictionary<string, byte[]> artifacts, CancellationToken cancellationToken)
+    /// <param name="makeCurrent">Move <c>current.json</c> to this version (false: publish it as a candidate only).</param>
+    public async Task PublishAsync(ModelManifest manifest, IReadOnlyDictionary<string, byte[]> artifacts, CancellationToken cancellationToken, bool makeCurrent = true)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(artifacts);
@@ -32,14 +33,29 @@ public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider
         foreach (var (file, bytes) in artifacts)
         {
             await models.GetBlobClient($"{folder}/{file}").UploadAsync(new BinaryData(bytes),
-                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } }, cancellationToken).ConfigureAwait(false);
+                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ContentType(file) } }, cancellationToken).ConfigureAwait(false);
         }
 
         await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.ModelManifestPath(manifest.Model, manifest.Version)), manifest,
             PipelineJson.Default.ModelManifest, null, cancellationToken).ConfigureAwait(false);
+        if (!makeCurrent)
+        {
+            LogCandidate(logger, manifest.Model, manifest.Version);
+            return;
+        }
+
         await MovePointerAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(manifest.Model)), manifest.Version, cancellationToken).ConfigureAwait(false);
         LogPublished(logger, manifest.Model, manifest.Version);
     }
+
+    private static string ContentType(string file) => Path.GetExtension(file).ToLowerInvariant() switch
+    {
+        ".md" => "text/markdown; charset=utf-8",
+        ".png" => "image/png",
+        ".svg" => "image/svg+xml",
+        ".json" => "application/json",
+        _ => "application/octet-stream",
+    };
 
     /// <summary>Replaces the pointer only if nobody changed it since it was read (If-Match / If-None-Match: *).</summary>
     private async Task MovePointerAsync(BlobClient pointerBlob, string version, CancellationToken cancellationToken)
@@ -63,6 +79,9 @@ public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Published model {Model} version {Version} and moved current.json to it")]
     private static partial void LogPublished(ILogger logger, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Published model {Model} version {Version} as a candidate; current.json unchanged")]
+    private static partial void LogCandidate(ILogger logger, string model, string version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Pointer} changed while being moved (attempt {Attempt}); reading it again")]
     private static partial void LogPointerRace(ILogger logger, string pointer, int attempt);

@@ -72,7 +72,38 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         }
 
         var measurable = built.Where(b => b.Bytes is not null).ToList();
-        var measured = CandidateMeasurer.Measure([.. measurable.Select(b => b.Bytes!)], inputName, outputName, test, o, cancellationToken);
+        IReadOnlyList<(CandidateMeasurement? Measurement, string? Error)> measured;
+        try
+        {
+            measured = CandidateMeasurer.Measure([.. measurable.Select(b => b.Bytes!)], inputName, outputName, test, o, cancellationToken);
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+        {
+            // The fp32 reference itself could not be measured (it was verified before, so this is unexpected): serve it unmeasured.
+            LogMeasurementFailed(logger, e.Message);
+            return new QuantizationOutcome(
+                new Dictionary<string, byte[]>(StringComparer.Ordinal) { [StorageNames.ModelFile] = fp32 },
+                StorageNames.ModelFile,
+                null,
+                new QuantizationReport
+                {
+                    Policy = o.Policy.ToString(),
+                    Served = QuantizationGate.Fp32,
+                    Reason = $"fp32 served unmeasured: the candidates could not be measured ({e.Message}).",
+                    QualityMetric = test.QualityMetric,
+                    MaxRelativeQualityLoss = o.MaxRelativeQualityLoss,
+                    Candidates = [.. built.Select(b => new ArtifactCandidate
+                    {
+                        Name = b.Name,
+                        Artifact = b.Name == QuantizationGate.Fp32 ? StorageNames.ModelFile : null,
+                        Description = b.Description,
+                        Bytes = b.Bytes?.LongLength,
+                        Verdict = b.Name == QuantizationGate.Fp32 ? "served; unmeasured" : "not measured",
+                        Error = b.Error ?? (b.Name == QuantizationGate.Fp32 ? null : e.Message),
+                    })],
+                });
+        }
+
         var results = new Dictionary<string, (CandidateMeasurement? Measurement, string? Error)>(StringComparer.Ordinal);
         for (var i = 0; i < measurable.Count; i++)
         {
@@ -170,6 +201,9 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Quantization gate serves {Candidate}: {Reason}")]
     private static partial void LogDecision(ILogger logger, string candidate, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quantization candidates could not be measured; serving fp32: {Error}")]
+    private static partial void LogMeasurementFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "int8 candidate {Candidate} could not be built: {Error}")]
     private static partial void LogCandidateFailed(ILogger logger, string candidate, string error);

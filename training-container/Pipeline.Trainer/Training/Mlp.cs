@@ -4,12 +4,16 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Trainer.Training;
 
-/// <summary>A multilayer perceptron: Linear layers with ReLU between them, on standardized inputs.</summary>
+/// <summary>
+/// A multilayer perceptron: Linear layers with ReLU between them, on standardized inputs; no hidden layers is a linear model.
+/// Dropout after each hidden ReLU acts only in training mode, so the exported graph (Gemm + Relu) is the same with or without it.
+/// </summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<Linear> _layers = new();
+    private readonly double _dropout;
 
-    public Mlp(int inputs, IReadOnlyList<int> hidden, int outputs) : base(nameof(Mlp))
+    public Mlp(int inputs, IReadOnlyList<int> hidden, int outputs, double dropout = 0) : base(nameof(Mlp))
     {
         var width = inputs;
         foreach (var size in hidden.Append(outputs))
@@ -18,6 +22,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             width = size;
         }
 
+        _dropout = dropout;
         RegisterComponents();
     }
 
@@ -29,7 +34,16 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         for (var i = 0; i < _layers.Count; i++)
         {
             var next = _layers[i].forward(x);
-            x = i < _layers.Count - 1 ? nn.functional.relu(next) : next;
+            if (i < _layers.Count - 1)
+            {
+                next = nn.functional.relu(next);
+                if (_dropout > 0 && training)
+                {
+                    next = nn.functional.dropout(next, _dropout, training: true);
+                }
+            }
+
+            x = next;
         }
 
         return x;

@@ -7,80 +7,185 @@ using Pipeline.Onnx;
 using Pipeline.Storage;
 using Pipeline.Trainer.Publishing;
 using Pipeline.Trainer.Quantization;
+using Pipeline.Trainer.Runs;
+using Pipeline.Trainer.Reporting;
+using System.Globalization;
 using TorchSharp;
 
 namespace Pipeline.Trainer.Training;
 
-/// <summary>One training request, end to end: load the dataset version, train, export ONNX, verify it in ONNX Runtime, publish.</summary>
+/// <summary>
+/// One training request, end to end: load the dataset version, search for the best model within the budget (resuming a
+/// checkpoint if an earlier attempt was stopped), export ONNX, verify it in ONNX Runtime, quantize behind the gate, compare
+/// with the current model, write the report, publish. The run's status document follows every stage.
+/// </summary>
 public sealed partial class TrainingJob(
     BlobServiceClient blobs,
     ModelPublisher publisher,
     QuantizationStep quantization,
+    ChampionChallenger championChallenger,
+    CheckpointStore checkpoints,
+    TrainingReportWriter reports,
     IOptions<TrainerOptions> options,
     TimeProvider time,
     ILogger<TrainingJob> logger)
 {
     public async Task<ModelManifest> RunAsync(TrainRequest request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         if (!StorageNames.IsValidName(request.Dataset) || string.IsNullOrWhiteSpace(request.DatasetVersion))
         {
             throw new TrainingFailedException($"The request names no valid dataset and version (dataset '{request.Dataset}', version '{request.DatasetVersion}').");
         }
 
+        var runId = RunIds.For(request);
+        var model = StorageNames.IsValidName(request.Model) ? request.Model : request.Dataset;
+        await using var run = await RunTracker.StartAsync(blobs, runId, request, model, options.Value.StatusInterval, time, logger, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await RunAsync(request, run, cancellationToken).ConfigureAwait(false);
+            await run.FinishAsync(RunStates.Succeeded, null, CancellationToken.None).ConfigureAwait(false);
+            return result;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await run.FinishAsync(RunStates.Interrupted, "stopped before it finished (shutdown or lost message); the next attempt resumes from the checkpoint", CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        catch (TrainingFailedException e)
+        {
+            await run.FinishAsync(RunStates.Failed, e.Message, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e)
+        {
+            await run.FinishAsync(RunStates.Retrying, $"{e.GetType().Name}: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<ModelManifest> RunAsync(TrainRequest request, RunTracker run, CancellationToken cancellationToken)
+    {
+        var runId = run.Status.RunId;
         var datasets = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer);
-        var manifest = (await BlobJson.ReadAsync(datasets.GetBlobClient(StorageNames.DatasetManifestPath(request.Dataset, request.DatasetVersion)),
-            PipelineJson.Default.DatasetManifest, cancellationToken).ConfigureAwait(false))?.Value
-            ?? throw new TrainingFailedException($"Dataset {request.Dataset} version {request.DatasetVersion} does not exist (datasets/{request.Dataset}/{request.DatasetVersion}/manifest.json).");
+        DatasetManifest manifest;
+        try
+        {
+            manifest = (await BlobJson.ReadAsync(datasets.GetBlobClient(StorageNames.DatasetManifestPath(request.Dataset, request.DatasetVersion)),
+                PipelineJson.Default.DatasetManifest, cancellationToken).ConfigureAwait(false))?.Value
+                ?? throw new TrainingFailedException($"Dataset {request.Dataset} version {request.DatasetVersion} does not exist (datasets/{request.Dataset}/{request.DatasetVersion}/manifest.json).");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        {
+            throw new TrainingFailedException($"datasets/{request.Dataset}/{request.DatasetVersion}/manifest.json is not a dataset manifest: {e.Message}", e);
+        }
+
+        var classification = manifest.Task == TaskKind.Classification;
+        if (classification && manifest.Labels.Count < 2)
+        {
+            throw new TrainingFailedException($"Dataset {manifest.Dataset} version {manifest.Version} has {manifest.Labels.Count} class(es) ({string.Join(", ", manifest.Labels)}); classification needs at least two.");
+        }
+
+        if (!classification && manifest.TargetStats is null)
+        {
+            throw new TrainingFailedException($"Dataset {manifest.Dataset} version {manifest.Version} is a regression dataset without target statistics.");
+        }
 
         var features = manifest.Features.Select(f => f.Name).ToList();
         var train = await ReadSplitAsync(datasets, manifest, "train", features, cancellationToken).ConfigureAwait(false);
         var validation = await ReadSplitAsync(datasets, manifest, "validation", features, cancellationToken).ConfigureAwait(false);
         var test = await ReadSplitAsync(datasets, manifest, "test", features, cancellationToken).ConfigureAwait(false);
+        if (classification && train.Target.Distinct().Count() < 2)
+        {
+            throw new TrainingFailedException($"The train split of {manifest.Dataset} version {manifest.Version} holds one class only ({manifest.Labels[(int)train.Target[0]]}); nothing to learn.");
+        }
 
         var o = options.Value;
         torch.set_num_threads(o.Threads);
-        var settings = new TrainingSettings(o.EffectiveHiddenLayers, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.BatchSize, o.LearningRate, o.WeightDecay, request.Seed ?? o.Seed);
-        var device = MlpTrainer.SelectDevice();
-        LogTraining(logger, request.Dataset, request.DatasetVersion, device.type.ToString(), train.RowCount, features.Count, manifest.Task);
-        using var trained = await Task.Run(() => MlpTrainer.Train(manifest, train, validation, settings, device, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var device = DeviceSelector.Select(o.Device, o.CudaBatchSizeMultiplier);
+        var seed = request.Seed ?? o.Seed;
+        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience);
+        LogTraining(logger, runId, request.Dataset, request.DatasetVersion, device.Reason, train.RowCount, features.Count, manifest.Task, budget.MaxTrials, budget.MaxSeconds);
 
-        var model = string.IsNullOrEmpty(request.Model) ? manifest.Model : request.Model;
+        using var data = new TrainingData(manifest, train, validation, device.Device, device.PinMemory);
+        var fingerprint = Fingerprint(manifest, budget, seed, device);
+        var resumed = await checkpoints.LoadAsync(runId, fingerprint, cancellationToken).ConfigureAwait(false);
+        if (resumed is not null)
+        {
+            LogResuming(logger, runId, resumed.Completed.Count, resumed.Current?.Epoch ?? 0);
+        }
+
+        var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier);
+        await run.UpdateAsync(s =>
+        {
+            s.Stage = "searching";
+            s.Device = device.Reason;
+            s.Resumed = resumed is not null;
+            s.Trials = search.Trials.Count;
+            s.MaxEpochs = budget.MaxEpochs;
+        }, cancellationToken).ConfigureAwait(false);
+
+        TrialState best;
+        try
+        {
+            best = await Task.Run(() => search.Run(run.Report, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped (SIGTERM, lost message): save where the search is, within a few seconds, so the next attempt continues.
+            using var saving = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await checkpoints.SaveAsync(runId, search.State, saving.Token).ConfigureAwait(false);
+            throw;
+        }
+
+        using var trained = TrialTrainer.Build(data, best);
+        var searchReport = SearchReportOf(search, budget, classification);
+        var chosen = searchReport.Trials[searchReport.Selected];
+        LogSelected(logger, runId, chosen.Index + 1, best.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric);
+
+        await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
         var onnx = OnnxMlpExporter.Export(trained.Definition, new Dictionary<string, string>
         {
-            ["model"] = model,
+            ["model"] = run.Status.Model,
             ["dataset"] = manifest.Dataset,
             ["datasetVersion"] = manifest.Version,
         });
-        var classification = manifest.Task == TaskKind.Classification;
         var outputName = classification ? OnnxMlpExporter.ProbabilitiesOutput : OnnxMlpExporter.ValueOutput;
         var width = classification ? manifest.Labels.Count : 1;
-        using var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, outputName);
-
-        Dictionary<string, double> Evaluate(DatasetSplit split, out double maxDifference)
+        float[] testOutput;
+        Dictionary<string, double> validationMetrics, testMetrics;
+        double onnxDifference;
+        using (var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, outputName))
         {
-            var rows = MlpTrainer.ToRowMajor(split);
-            var served = evaluator.Run(rows, split.RowCount, features.Count);
-            var reference = trained.Predict(rows, split.RowCount);
-            maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
-            return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
+            Dictionary<string, double> Evaluate(DatasetSplit split, out double maxDifference, out float[] served)
+            {
+                var rows = MlpTrainer.ToRowMajor(split);
+                served = evaluator.Run(rows, split.RowCount, features.Count);
+                var reference = trained.Predict(rows, split.RowCount);
+                maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
+                return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
+            }
+
+            validationMetrics = Evaluate(validation, out _, out _);
+            testMetrics = Evaluate(test, out onnxDifference, out testOutput);
         }
 
-        var validationMetrics = Evaluate(validation, out _);
-        var testMetrics = Evaluate(test, out var onnxDifference);
         var tolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(trained.Definition.TargetStd) + Math.Abs(trained.Definition.TargetMean)));
         if (onnxDifference > tolerance)
         {
             throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
         }
 
+        await run.StageAsync("quantizing", cancellationToken).ConfigureAwait(false);
         var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
         var quantized = await Task.Run(
-            () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, settings.Seed, cancellationToken),
+            () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
             cancellationToken).ConfigureAwait(false);
 
+        var searchSeconds = search.State.ElapsedSeconds;
         var result = new ModelManifest
         {
-            Model = model,
+            Model = run.Status.Model,
             Version = manifest.Version,
             CreatedAt = time.GetUtcNow(),
             Dataset = manifest.Dataset,
@@ -98,21 +203,104 @@ public sealed partial class TrainingJob(
             TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
             Training = new TrainingSummary
             {
-                Device = device.type.ToString(),
-                HiddenLayers = [.. settings.HiddenLayers],
-                Epochs = trained.Epochs,
-                BestEpoch = trained.BestEpoch,
-                BatchSize = settings.BatchSize,
-                LearningRate = settings.LearningRate,
-                Seed = settings.Seed,
-                Seconds = trained.Seconds,
+                Device = device.Type.ToString(),
+                HiddenLayers = [.. best.HiddenLayers],
+                Epochs = best.Epoch,
+                BestEpoch = best.BestEpoch,
+                BatchSize = best.BatchSize,
+                LearningRate = best.LearningRate,
+                WeightDecay = best.WeightDecay,
+                Dropout = best.Dropout,
+                Seed = seed,
+                Seconds = searchSeconds,
+                GpuSeconds = device.Cuda ? searchSeconds : 0,
+                GpuPricePerSecond = o.GpuPricePerSecond,
+                EstimatedCost = device.Cuda ? searchSeconds * o.GpuPricePerSecond : 0,
                 OnnxMaxAbsDiff = onnxDifference,
+                RunId = runId,
+                Attempts = run.Status.Attempt,
             },
             Quantization = quantized.Report,
+            Search = searchReport,
         };
-        await publisher.PublishAsync(result, quantized.Artifacts, cancellationToken).ConfigureAwait(false);
-        LogTrained(logger, model, result.Version, trained.Epochs, trained.Seconds, result.Artifact, string.Join(", ", result.TestMetrics.Select(m => $"{m.Key}={m.Value:F4}")));
+
+        await run.StageAsync("comparing", cancellationToken).ConfigureAwait(false);
+        var quality = result.TestMetrics[testSet.QualityMetric];
+        result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
+            manifest.ForcePromotion || request.ForcePromotion == true, cancellationToken).ConfigureAwait(false);
+
+        await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
+        var servedOutput = quantized.Served == StorageNames.ModelFile ? testOutput : null;
+        var reportFiles = reports.Write(result, search.State, best, testSet, servedOutput ?? RunServed(quantized, result, testSet));
+        result.Report = [.. reportFiles.Keys.Order(StringComparer.Ordinal)];
+        var artifacts = new Dictionary<string, byte[]>(quantized.Artifacts, StringComparer.Ordinal);
+        foreach (var (file, bytes) in reportFiles)
+        {
+            artifacts[file] = bytes;
+        }
+
+        await run.StageAsync("publishing", cancellationToken).ConfigureAwait(false);
+        await publisher.PublishAsync(result, artifacts, cancellationToken, makeCurrent: result.Promotion.Promoted).ConfigureAwait(false);
+        await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
+        await run.UpdateAsync(s =>
+        {
+            s.ModelVersion = result.Version;
+            s.Promoted = result.Promotion.Promoted;
+            s.PromotionReason = result.Promotion.Reason;
+            s.ElapsedSeconds = searchSeconds;
+        }, cancellationToken).ConfigureAwait(false);
+        LogTrained(logger, result.Model, result.Version, searchReport.Trials.Count, searchSeconds, result.Artifact,
+            string.Join(", ", result.TestMetrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key}={m.Value:F4}"))), result.Promotion.Promoted);
         return result;
+    }
+
+    /// <summary>The served artifact's outputs on the test split (for the report's confusion matrix / predicted-vs-actual plot).</summary>
+    private static float[] RunServed(QuantizationOutcome quantized, ModelManifest manifest, EvaluationSet test)
+    {
+        using var evaluator = new OnnxEvaluator(quantized.Artifacts[quantized.Served], manifest.InputName, manifest.OutputName);
+        return evaluator.Run(test.RowMajor, test.Rows, test.Width);
+    }
+
+    private static SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
+    {
+        var state = search.State;
+        return new SearchReport
+        {
+            MaxTrials = budget.MaxTrials,
+            MaxSeconds = budget.MaxSeconds,
+            MaxEpochs = budget.MaxEpochs,
+            Patience = budget.Patience,
+            StoppedBy = state.StoppedBy ?? "",
+            SelectedBy = classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)",
+            Metric = classification ? "accuracy" : "r2",
+            Selected = state.Best,
+            Seconds = state.ElapsedSeconds,
+            Trials = [.. state.Completed.Select(t => new SearchTrial
+            {
+                Index = t.Index,
+                Kind = t.HiddenLayers.Count == 0 ? "linear" : "mlp",
+                HiddenLayers = [.. t.HiddenLayers],
+                LearningRate = t.LearningRate,
+                WeightDecay = t.WeightDecay,
+                Dropout = t.Dropout,
+                BatchSize = t.BatchSize,
+                Epochs = t.Epochs,
+                BestEpoch = t.BestEpoch,
+                ValidationLoss = double.IsFinite(t.ValidationLoss) ? t.ValidationLoss : double.MaxValue,
+                ValidationMetric = t.ValidationMetric,
+                Seconds = t.Seconds,
+                StopReason = t.StopReason,
+            })],
+        };
+    }
+
+    /// <summary>What a checkpoint must match to be resumed: the dataset version, budget, seed, search space and device.</summary>
+    private string Fingerprint(DatasetManifest manifest, SearchBudget budget, int seed, DeviceChoice device)
+    {
+        var o = options.Value;
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
     private static async Task<DatasetSplit> ReadSplitAsync(BlobContainerClient datasets, DatasetManifest manifest, string split, List<string> features, CancellationToken cancellationToken)
@@ -157,9 +345,15 @@ public sealed partial class TrainingJob(
         return data;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Training {Dataset} version {Version} on {Device}: {Rows} rows, {Features} features, {Task}")]
-    private static partial void LogTraining(ILogger logger, string dataset, string version, string device, int rows, int features, string task);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: training {Dataset} version {Version} on {Device}: {Rows} rows, {Features} features, {Task}; budget {MaxTrials} trials, {MaxSeconds} s")]
+    private static partial void LogTraining(ILogger logger, string runId, string dataset, string version, string device, int rows, int features, string task, int maxTrials, double maxSeconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} trained in {Epochs} epochs ({Seconds:F1} s); serving {Artifact}, test {Metrics}")]
-    private static partial void LogTrained(ILogger logger, string model, string version, int epochs, double seconds, string artifact, string metrics);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: resuming from a checkpoint ({Trials} trials done, current trial at epoch {Epoch})")]
+    private static partial void LogResuming(ILogger logger, string runId, int trials, int epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}")]
+    private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Trials} trials in {Seconds:F1} s; serving {Artifact}, test {Metrics}; current: {Promoted}")]
+    private static partial void LogTrained(ILogger logger, string model, string version, int trials, double seconds, string artifact, string metrics, bool promoted);
 }

@@ -17,6 +17,7 @@ namespace Pipeline.Trainer.Worker;
 /// </summary>
 public sealed partial class TrainRequestConsumer(
     QueueServiceClient queues,
+    Azure.Storage.Blobs.BlobServiceClient blobs,
     TrainingJob job,
     IOptions<WorkerOptions> options,
     TimeProvider time,
@@ -66,7 +67,19 @@ public sealed partial class TrainRequestConsumer(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Shutting down: the message reappears when its visibility lapses and another attempt resumes it.
+            // Shutting down (SIGTERM): the job checkpointed; make the message visible now so the next attempt resumes it at once.
+            var popReceipt = await heartbeat.StopAsync().ConfigureAwait(false);
+            try
+            {
+                using var release = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: release.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+            {
+                LogReleaseFailed(logger, e, message.MessageId);
+            }
+
+            LogInterrupted(logger, message.MessageId);
             throw;
         }
         catch (Exception e) when (e is not OperationCanceledException || heartbeat.Lost.IsCancellationRequested)
@@ -94,6 +107,7 @@ public sealed partial class TrainRequestConsumer(
 
     private async Task PoisonAsync(QueueClient queue, QueueMessage message, string popReceipt, string error, CancellationToken cancellationToken)
     {
+        await RecordFailureAsync(message, error, cancellationToken).ConfigureAwait(false);
         var poison = queues.GetQueueClient(StorageNames.Poison(queue.Name));
         await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         JsonNode? original;
@@ -117,6 +131,50 @@ public sealed partial class TrainRequestConsumer(
         await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
         await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         LogPoisoned(logger, message.MessageId, poison.Name, error);
+    }
+
+    /// <summary>Marks the run of a poisoned request failed (the job itself records failures it sees; this covers attempts that died).</summary>
+    private async Task RecordFailureAsync(QueueMessage message, string error, CancellationToken cancellationToken)
+    {
+        TrainRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize(message.Body.ToMemory().Span, PipelineJson.Default.TrainRequest);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        if (request is null || !StorageNames.IsValidName(request.Dataset))
+        {
+            return;
+        }
+
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var runId = Runs.RunIds.For(request);
+        try
+        {
+            var existing = (await BlobJson.ReadAsync(runs.GetBlobClient(StorageNames.RunStatusPath(runId)), PipelineJson.Default.RunStatus, cancellationToken).ConfigureAwait(false))?.Value;
+            var status = existing ?? new RunStatus
+            {
+                RunId = runId,
+                Model = StorageNames.IsValidName(request.Model) ? request.Model : request.Dataset,
+                Dataset = request.Dataset,
+                DatasetVersion = request.DatasetVersion,
+                StartedAt = time.GetUtcNow(),
+            };
+            status.State = RunStates.Failed;
+            status.Error = error;
+            status.UpdatedAt = time.GetUtcNow();
+            await runs.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await BlobJson.WriteAsync(runs.GetBlobClient(StorageNames.RunStatusPath(runId)), status, PipelineJson.Default.RunStatus, null, cancellationToken).ConfigureAwait(false);
+            await BlobJson.WriteAsync(runs.GetBlobClient(StorageNames.LatestRunPath(status.Model)), status, PipelineJson.Default.RunStatus, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RequestFailedException or InvalidDataException or JsonException)
+        {
+            LogReleaseFailed(logger, e, message.MessageId);
+        }
     }
 
     /// <summary>Renews the message's invisibility while work goes on; signals <see cref="Lost"/> if it can no longer do so.</summary>
@@ -185,6 +243,12 @@ public sealed partial class TrainRequestConsumer(
             _lost.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} interrupted by shutdown; checkpointed and released for the next attempt")]
+    private static partial void LogInterrupted(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release or record message {MessageId}")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Received message {MessageId} (attempt {Attempt})")]
     private static partial void LogReceived(ILogger logger, string messageId, long attempt);

@@ -10,6 +10,9 @@ public sealed partial class TrainingWorker(
     TimeProvider time,
     ILogger<TrainingWorker> logger) : BackgroundService
 {
+    /// <summary>Process exit code when stopped in the middle of a job.</summary>
+    public const int InterruptedExitCode = 3;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, options.Value.QueueName, options.Value.Once);
@@ -17,7 +20,18 @@ public sealed partial class TrainingWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var processed = await consumer.ProcessOneAsync(stoppingToken);
+                bool processed;
+                try
+                {
+                    processed = await consumer.ProcessOneAsync(stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    // Stopped mid-job (SIGTERM): the job checkpointed. Exit non-zero so the platform sees the replica did not finish.
+                    Environment.ExitCode = InterruptedExitCode;
+                    throw;
+                }
+
                 if (options.Value.Once)
                 {
                     break;

@@ -113,6 +113,20 @@ public sealed class QuantizationStepTests
     }
 
     [Fact]
+    public void Run_MeasurementFails_ServesFp32UnmeasuredAndSaysWhy()
+    {
+        var (onnx, train, trainRows, test) = Trained.Value;
+        var wrongShape = test with { Classes = 2 }; // the model has 3 outputs: ONNX Runtime rejects the bound output buffer
+
+        var outcome = CreateSut().Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, wrongShape, seed: 1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(StorageNames.ModelFile, outcome.Served);
+        Assert.Same(onnx, Assert.Single(outcome.Artifacts).Value);
+        Assert.StartsWith("fp32 served unmeasured", outcome.Report!.Reason, StringComparison.Ordinal);
+        Assert.All(outcome.Report.Candidates.Skip(1), c => Assert.Equal("not measured", c.Verdict));
+    }
+
+    [Fact]
     public void Run_Disabled_PublishesOnlyFp32WithoutMeasuring()
     {
         var (onnx, train, trainRows, test) = Trained.Value;

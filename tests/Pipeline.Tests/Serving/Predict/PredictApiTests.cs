@@ -6,12 +6,12 @@ using Pipeline.Onnx;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
-namespace Pipeline.Tests.Functions.Predict;
+namespace Pipeline.Tests.Serving.Predict;
 
 /// <summary>The Predict and Models HTTP functions against a model published to Azurite (built with the project's exporter).</summary>
 public class PredictApiTests : IAsyncLifetime
 {
-    private readonly FunctionsAppFactory _app = new();
+    private readonly ServingAppFactory _app = new();
     private readonly string _model = Azurite.UniqueName("predict");
     private HttpClient _client = null!;
 

@@ -1,0 +1,121 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Tests.Infrastructure;
+using Pipeline.Trainer.Runs;
+using Pipeline.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace Pipeline.Tests.Trainer;
+
+[Collection(TorchDeterminism.Name)]
+public class ModelSearchTests
+{
+    private static readonly SearchBudget SmallBudget = new(MaxTrials: 3, MaxSeconds: 3600, MaxEpochs: 12, Patience: 5);
+
+    private static TrainingData Data(int rows = 400, int seed = 3)
+    {
+        var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(rows, seed);
+        return new TrainingData(manifest, train, validation, CPU);
+    }
+
+    private static ModelSearch CreateSut(TrainingData data, SearchBudget budget, SearchState? state = null, TimeProvider? time = null) =>
+        new(data, budget, seed: 5, state ?? new SearchState { Fingerprint = "test" }, time ?? TimeProvider.System);
+
+    [Fact]
+    public void Trials_StartWithALinearModel_AndVaryEverySearchedSetting()
+    {
+        var trials = SearchSpace.Trials(24, seed: 1, trainRows: 2000);
+
+        Assert.True(trials[0].Linear);
+        Assert.Equal(24, trials.Count);
+        Assert.True(trials.Select(t => t.HiddenLayers.Count).Distinct().Count() >= 3, "depth");
+        Assert.True(trials.Select(t => t.HiddenLayers.Count > 0 ? t.HiddenLayers[0] : 0).Distinct().Count() >= 3, "width");
+        Assert.True(trials.Select(t => t.LearningRate).Distinct().Count() >= 5, "learning rate");
+        Assert.True(trials.Select(t => t.WeightDecay).Distinct().Count() >= 5, "weight decay");
+        Assert.True(trials.Select(t => t.Dropout).Distinct().Count() >= 3, "dropout");
+        Assert.True(trials.Select(t => t.BatchSize).Distinct().Count() >= 3, "batch size");
+        Assert.Equal(trials.Select(t => t.ToString()), SearchSpace.Trials(24, seed: 1, trainRows: 2000).Select(t => t.ToString()));
+        Assert.NotEqual(trials[^1].ToString(), SearchSpace.Trials(24, seed: 2, trainRows: 2000)[^1].ToString());
+    }
+
+    [Fact]
+    public void Trials_TinyTrainingSet_CapsTheBatchSize()
+    {
+        Assert.All(SearchSpace.Trials(12, seed: 1, trainRows: 200), t => Assert.True(t.BatchSize <= 25, t.ToString()));
+    }
+
+    [Fact]
+    public void Run_SameDataAndSettings_GivesTheSameModelAndTrialTable()
+    {
+        using var data = Data();
+
+        var first = CreateSut(data, SmallBudget);
+        var firstBest = first.Run(null, TestContext.Current.CancellationToken);
+        var second = CreateSut(data, SmallBudget);
+        var secondBest = second.Run(null, TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, first.State.Completed.Count);
+        Assert.Equal(first.State.Completed.Select(t => (t.Epochs, t.ValidationLoss)), second.State.Completed.Select(t => (t.Epochs, t.ValidationLoss)));
+        Assert.Equal(firstBest.Index, secondBest.Index);
+        Assert.Equal(firstBest.BestWeights, secondBest.BestWeights);
+        Assert.Equal(first.State.Completed.MinBy(t => t.ValidationLoss)!.Index, firstBest.Index);
+        Assert.Equal("all 3 trials", first.State.StoppedBy);
+    }
+
+    [Fact]
+    public void Run_TimeBudgetSpent_StopsTheSearchAndKeepsTheBestEpochSoFar()
+    {
+        using var data = Data();
+        var time = new FakeTimeProvider();
+        var search = CreateSut(data, SmallBudget with { MaxTrials = 5, MaxEpochs = 100, Patience = 100, MaxSeconds = 5 }, time: time);
+
+        // Every epoch "takes" one second.
+        var best = search.Run(_ => time.Advance(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken);
+
+        var trial = Assert.Single(search.State.Completed);
+        Assert.Equal(5, trial.Epochs);
+        Assert.Equal("time budget spent", trial.StopReason);
+        Assert.Contains("time budget", search.State.StoppedBy, StringComparison.Ordinal);
+        Assert.InRange(best.BestEpoch, 1, 5);
+    }
+
+    [Fact]
+    public async Task Run_CancelledMidTrial_ResumesFromItsCheckpointToTheSameModel()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        using var data = Data();
+        var uninterrupted = CreateSut(data, SmallBudget);
+        var expected = uninterrupted.Run(null, cancellation);
+
+        // Stop in the second trial after its third epoch, checkpoint through blob storage, resume in a new search.
+        using var stop = new CancellationTokenSource();
+        var interrupted = CreateSut(data, SmallBudget);
+        Assert.ThrowsAny<OperationCanceledException>(() => interrupted.Run(p =>
+        {
+            if (p.Trial == 2 && p.Epoch == 3)
+            {
+                stop.Cancel();
+            }
+        }, stop.Token));
+        Assert.Single(interrupted.State.Completed);
+        Assert.Equal(3, interrupted.State.Current!.Epoch);
+        Assert.NotNull(interrupted.State.Current.OptimizerState);
+
+        await using var services = TestTrainer.Create();
+        var store = services.GetRequiredService<CheckpointStore>();
+        var runId = Azurite.UniqueName("search");
+        await store.SaveAsync(runId, interrupted.State, cancellation);
+        Assert.Null(await store.LoadAsync(runId, "another fingerprint", cancellation));
+        var restored = await store.LoadAsync(runId, "test", cancellation);
+
+        var resumed = CreateSut(data, SmallBudget, restored);
+        var best = resumed.Run(null, cancellation);
+
+        Assert.Equal(
+            uninterrupted.State.Completed.Select(t => (t.Epochs, t.BestEpoch, t.ValidationLoss, t.History.Select(h => h.TrainLoss).ToList())),
+            resumed.State.Completed.Select(t => (t.Epochs, t.BestEpoch, t.ValidationLoss, t.History.Select(h => h.TrainLoss).ToList())));
+        Assert.Equal(expected.Index, best.Index);
+        Assert.Equal(expected.BestWeights, best.BestWeights);
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Storage;
+using Pipeline.Tests.Infrastructure;
+using Pipeline.Trainer.Runs;
+using Pipeline.Trainer.Training;
+using Pipeline.Trainer.Worker;
+
+namespace Pipeline.Tests.Trainer;
+
+/// <summary>The whole training job against Azurite: search table, report, run status, champion/challenger, bad input.</summary>
+public class TrainingJobTests
+{
+    private static Splits ThreeClass(string name, string version = "v1", int rows = 600, int seed = 3)
+    {
+        var (manifest, train, validation, test) = MlpTrainerTests.ThreeClassDataset(rows, seed);
+        manifest.Dataset = name;
+        manifest.Model = name;
+        manifest.Version = version;
+        manifest.Splits = new Dictionary<string, string> { ["train"] = "train.parquet", ["validation"] = "validation.parquet", ["test"] = "test.parquet" };
+        return new Splits(manifest, train, validation, test);
+    }
+
+    private static async Task<T?> ReadAsync<T>(string container, string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class =>
+        (await BlobJson.ReadAsync(Azurite.Blobs().GetBlobContainerClient(container).GetBlobClient(path), type, TestContext.Current.CancellationToken))?.Value;
+
+    [Fact]
+    public async Task RunAsync_NewModel_PublishesSearchTableReportAndRunStatus()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("job");
+        var request = await ThreeClass(name).UploadAsync(cancellation);
+        await using var services = TestTrainer.Create(("Trainer:GpuPricePerSecond", "0.001"));
+
+        var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
+
+        var search = manifest.Search!;
+        Assert.Equal(3, search.Trials.Count);
+        Assert.Equal("linear", search.Trials[0].Kind);
+        Assert.All(search.Trials, t => Assert.True(t.Epochs > 0 && t.Seconds > 0 && t.ValidationMetric > 0.5, t.StopReason));
+        Assert.Equal(search.Trials.MinBy(t => t.ValidationLoss)!.Index, search.Trials[search.Selected].Index);
+        Assert.Equal(search.Trials[search.Selected].HiddenLayers, manifest.Training.HiddenLayers);
+        Assert.Equal("CPU", manifest.Training.Device);
+        Assert.Equal(0, manifest.Training.GpuSeconds);
+        Assert.Equal(0, manifest.Training.EstimatedCost);
+        Assert.True(manifest.TestMetrics["accuracy"] > 0.9);
+
+        Assert.True(manifest.Promotion!.Promoted);
+        Assert.Equal("no current model", manifest.Promotion.Reason);
+        Assert.Equal(manifest.Version, (await ReadAsync(StorageNames.ModelsContainer, StorageNames.CurrentPointerPath(name), PipelineJson.Default.CurrentPointer))!.Version);
+
+        Assert.Contains("report.md", manifest.Report);
+        Assert.Contains("report-confusion.png", manifest.Report);
+        Assert.Contains("report-loss.png", manifest.Report);
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        var report = (await models.GetBlobClient($"{name}/{manifest.Version}/report.md").DownloadContentAsync(cancellation)).Value.Content.ToString();
+        Assert.Contains("## Model search", report, StringComparison.Ordinal);
+        Assert.Contains("**chosen**", report, StringComparison.Ordinal);
+        Assert.Contains("## Confusion matrix", report, StringComparison.Ordinal);
+        var png = (await models.GetBlobClient($"{name}/{manifest.Version}/report-confusion.png").DownloadContentAsync(cancellation)).Value;
+        Assert.Equal("image/png", png.Details.ContentType);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Content.ToArray()[..4]);
+
+        var status = await ReadAsync(StorageNames.RunsContainer, StorageNames.RunStatusPath(RunIds.For(request)), PipelineJson.Default.RunStatus);
+        Assert.NotNull(status);
+        Assert.Equal(RunStates.Succeeded, status.State);
+        Assert.Equal("done", status.Stage);
+        Assert.Equal(manifest.Version, status.ModelVersion);
+        Assert.True(status.Promoted);
+        Assert.Equal(3, status.Trials);
+        Assert.True(status.Epoch > 0);
+        Assert.Equal(status.RunId, (await ReadAsync(StorageNames.RunsContainer, StorageNames.LatestRunPath(name), PipelineJson.Default.RunStatus))!.RunId);
+        Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.RunsContainer).GetBlobClient(StorageNames.RunCheckpointPath(status.RunId)).ExistsAsync(cancellation)).Value);
+    }
+
+    [Fact]
+    public async Task RunAsync_WorseChallenger_StaysACandidate_UnlessTheDatasetForcesPromotion()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("champion");
+        await using var services = TestTrainer.Create(("Trainer:MaxTrials", "2"));
+        var job = services.GetRequiredService<TrainingJob>();
+        var champion = await job.RunAsync(await ThreeClass(name, "v1").UploadAsync(cancellation), cancellation);
+
+        // v2: same kind of data, but the train and validation labels are scrambled, so the challenger learns little.
+        var worse = ThreeClass(name, "v2", seed: 4);
+        new Random(1).Shuffle(worse.Train.Target);
+        new Random(2).Shuffle(worse.Validation.Target);
+        var challenger = await job.RunAsync(await worse.UploadAsync(cancellation), cancellation);
+
+        Assert.False(challenger.Promotion!.Promoted);
+        Assert.Equal("v1", challenger.Promotion.ChampionVersion);
+        Assert.True(challenger.Promotion.Champion > challenger.Promotion.Challenger + challenger.Promotion.Tolerance);
+        Assert.Contains("worse than the current model", challenger.Promotion.Reason, StringComparison.Ordinal);
+        Assert.Equal("v1", (await ReadAsync(StorageNames.ModelsContainer, StorageNames.CurrentPointerPath(name), PipelineJson.Default.CurrentPointer))!.Version);
+        var candidate = await ReadAsync(StorageNames.ModelsContainer, StorageNames.ModelManifestPath(name, "v2"), PipelineJson.Default.ModelManifest);
+        Assert.False(candidate!.Promotion!.Promoted);
+        var report = (await Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient($"{name}/v2/report.md").DownloadContentAsync(cancellation)).Value.Content.ToString();
+        Assert.Contains("no — kept as a candidate", report, StringComparison.Ordinal);
+
+        // v3: the same bad data, but dataset.json says forcePromotion.
+        var forced = ThreeClass(name, "v3", seed: 4);
+        new Random(1).Shuffle(forced.Train.Target);
+        new Random(2).Shuffle(forced.Validation.Target);
+        forced.Manifest.ForcePromotion = true;
+        var promoted = await job.RunAsync(await forced.UploadAsync(cancellation), cancellation);
+
+        Assert.True(promoted.Promotion!.Promoted);
+        Assert.True(promoted.Promotion.Forced);
+        Assert.Equal("v3", (await ReadAsync(StorageNames.ModelsContainer, StorageNames.CurrentPointerPath(name), PipelineJson.Default.CurrentPointer))!.Version);
+        Assert.True(champion.Promotion!.Promoted);
+    }
+
+    public static TheoryData<string, string> BadInputs => new()
+    {
+        { "one-class", "holds one class only" },
+        { "nan-target", "NaN" },
+        { "corrupt-parquet", "not a readable Parquet file" },
+        { "missing-version", "does not exist" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task ProcessOne_BadInput_IsPoisonedAndTheRunStatusSaysWhy(string kind, string reason)
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("bad");
+        var splits = ThreeClass(name, rows: 200);
+        var request = new TrainRequest { Dataset = name, DatasetVersion = "v1", Model = name, RequestedAt = DateTimeOffset.UnixEpoch };
+        switch (kind)
+        {
+            case "one-class":
+                Array.Fill(splits.Train.Target, 1f);
+                await splits.UploadAsync(cancellation);
+                break;
+            case "nan-target":
+                splits.Validation.Target[3] = float.NaN;
+                await splits.UploadAsync(cancellation);
+                break;
+            case "corrupt-parquet":
+                await splits.UploadAsync(cancellation);
+                await Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient($"{name}/v1/train.parquet")
+                    .UploadAsync(BinaryData.FromString("PAR1 this is not parquet"), overwrite: true, cancellation);
+                break;
+        }
+
+        var queueName = Azurite.UniqueName("train-bad");
+        var queue = Azurite.Queues().GetQueueClient(queueName);
+        await queue.CreateAsync(cancellationToken: cancellation);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(request, PipelineJson.Default.TrainRequest), cancellation);
+        await using var services = TestTrainer.Create(("Worker:QueueName", queueName));
+
+        Assert.True(await services.GetRequiredService<TrainRequestConsumer>().ProcessOneAsync(cancellation));
+
+        var poisoned = (await Azurite.Queues().GetQueueClient(queueName + "-poison").ReceiveMessagesAsync(1, cancellationToken: cancellation)).Value.Single();
+        Assert.Contains(reason, JsonNode.Parse(poisoned.Body.ToString())!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var status = await ReadAsync(StorageNames.RunsContainer, StorageNames.RunStatusPath(RunIds.For(request)), PipelineJson.Default.RunStatus);
+        Assert.Equal(RunStates.Failed, status!.State);
+        Assert.Contains(reason, status.Error, StringComparison.Ordinal);
+        Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient(StorageNames.CurrentPointerPath(name)).ExistsAsync(cancellation)).Value);
+    }
+}
