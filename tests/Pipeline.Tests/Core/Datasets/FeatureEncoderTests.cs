@@ -52,6 +52,27 @@ public class FeatureEncoderTests
         Assert.Equal([31f, 1f, 0f, 1f, 0f, 3f, (float)DayOfWeek.Tuesday, 14.5f, 1234.5f], row);
     }
 
+    [Theory]
+    [InlineData("""{"age": 31, "member": "yes", "colour": "blue", "when": "2024-03-05T14:30:00Z", "price": "1.234,5"}""")]
+    [InlineData("""{"age": null, "member": false, "colour": "ultraviolet", "when": null, "price": 7}""")]
+    [InlineData("""{"age": "12.5", "member": 1, "colour": 3, "when": "2024-12-31", "price": null}""")]
+    public void TryEncode_Utf8JsonReader_AgreesWithTheJsonElementPath(string json)
+    {
+        var sut = CreateSut();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(bytes);
+        var row = new float[sut.Width];
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var c = sut.ColumnIndex(reader.GetString());
+            reader.Read();
+            Assert.True(sut.TryEncode(c, ref reader, row.AsSpan(sut.OffsetOf(c), sut.WidthOf(c))));
+        }
+
+        Assert.Equal(EncodeJson(sut, json), row);
+    }
+
     [Fact]
     public void TryEncode_UnknownCategoryAndNulls_GoToOtherAndImputation_NeverAnError()
     {
