@@ -33,10 +33,15 @@ public sealed class TrainedModel(MlpDefinition definition, Mlp module, Device de
         Module.eval();
         var input = MlpTrainer.Standardize(rawRowMajor, rows, Definition.FeatureMean, Definition.FeatureStd);
         var output = Module.forward(tensor(input, [rows, Definition.FeatureMean.Length]).to(Device));
-        output = Definition.Task == MlpTask.Classification
-            ? nn.functional.softmax(output, 1)
-            : (output * Definition.TargetStd) + Definition.TargetMean;
-        return output.cpu().data<float>().ToArray();
+        if (Definition.Task == MlpTask.Classification)
+        {
+            return nn.functional.softmax(output, 1).cpu().data<float>().ToArray();
+        }
+
+        // Explicit scalars, disposed here: implicitly converted ones are freed by the finalizer, possibly mid-call.
+        using TorchSharp.Scalar std = Definition.TargetStd;
+        using TorchSharp.Scalar mean = Definition.TargetMean;
+        return output.mul(std).add(mean).cpu().data<float>().ToArray();
     }
 
     public void Dispose() => Module.Dispose();

@@ -229,6 +229,11 @@ public sealed class TrialTrainer : IDisposable
     }
 
     /// <summary>One AdamW step on the flat buffers, the arithmetic of <c>torch.optim.AdamW</c> (no amsgrad).</summary>
+    /// <remarks>
+    /// Every scalar operand is an explicit <see cref="Scalar"/> disposed at the end of the step. An implicit conversion
+    /// (<c>mul_(0.9)</c>) leaves the native scalar to the finalizer, which can free it while libtorch still reads it
+    /// ("Scalar toDouble/toFloat: Expected false to be true" under GC pressure, seen when many tests train at once).
+    /// </remarks>
     private void Step()
     {
         using var noGrad = no_grad();
@@ -236,15 +241,21 @@ public sealed class TrialTrainer : IDisposable
         var rate = _state.CurrentLearningRate;
         if (_state.WeightDecay > 0)
         {
-            _parameters.mul_(1 - (rate * _state.WeightDecay));
+            using Scalar decay = 1 - (rate * _state.WeightDecay);
+            _parameters.mul_(decay);
         }
 
-        _moment1.mul_(Beta1).add_(_gradients, alpha: 1 - Beta1);
-        _moment2.mul_(Beta2).addcmul_(_gradients, _gradients, value: 1 - Beta2);
-        var correction1 = 1 - Math.Pow(Beta1, step);
-        var correction2 = 1 - Math.Pow(Beta2, step);
-        using var denominator = _moment2.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-        _parameters.addcdiv_(_moment1, denominator, -rate / correction1);
+        using Scalar beta1 = Beta1;
+        using Scalar oneMinusBeta1 = 1 - Beta1;
+        using Scalar beta2 = Beta2;
+        using Scalar oneMinusBeta2 = 1 - Beta2;
+        using Scalar correction2 = Math.Sqrt(1 - Math.Pow(Beta2, step));
+        using Scalar epsilon = Epsilon;
+        using Scalar stepSize = -rate / (1 - Math.Pow(Beta1, step));
+        _moment1.mul_(beta1).add_(_gradients, alpha: oneMinusBeta1);
+        _moment2.mul_(beta2).addcmul_(_gradients, _gradients, value: oneMinusBeta2);
+        using var denominator = _moment2.sqrt().div_(correction2).add_(epsilon);
+        _parameters.addcdiv_(_moment1, denominator, stepSize);
     }
 
     private void EndEpoch(int epoch, int batches)
