@@ -129,6 +129,9 @@ public sealed partial class TrainingJob(
         {
             var best = await Task.Run(() => search.Run(run.Report, cancellationToken), cancellationToken).ConfigureAwait(false);
 
+            var chosen = search.State.Completed[search.State.Best];
+            LogSelected(logger, runId, chosen.Index + 1, chosen.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric,
+                search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1);
             if (o.RefitOnValidation)
             {
                 await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
@@ -138,8 +141,6 @@ public sealed partial class TrainingJob(
 
             using var trained = TrialTrainer.Build(data, best);
             var searchReport = SearchReportOf(search, budget, classification);
-            var chosen = searchReport.Trials[searchReport.Selected];
-            LogSelected(logger, runId, chosen.Index + 1, best.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric);
 
             await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
             var onnx = OnnxMlpExporter.Export(trained.Definition, new Dictionary<string, string>
@@ -371,8 +372,8 @@ public sealed partial class TrainingJob(
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: resuming from a checkpoint ({Trials} trials done, current trial at epoch {Epoch})")]
     private static partial void LogResuming(ILogger logger, string runId, int trials, int epoch);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}")]
-    private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}; networks averaged: {EnsembleSize}")]
+    private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric, int ensembleSize);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Trials} trials in {Seconds:F1} s; serving {Artifact}, test {Metrics}; current: {Promoted}")]
     private static partial void LogTrained(ILogger logger, string model, string version, int trials, double seconds, string artifact, string metrics, bool promoted);
