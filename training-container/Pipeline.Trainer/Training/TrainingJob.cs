@@ -38,6 +38,12 @@ public sealed partial class TrainingJob(
             throw new TrainingFailedException($"The request names no valid dataset and version (dataset '{request.Dataset}', version '{request.DatasetVersion}').");
         }
 
+        if (request.MaxTrials is < 1 || request.MaxEpochs is < 1 || request.MaxSeconds is not null and not > 0)
+        {
+            throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
+                $"The request's budget is invalid (maxTrials {request.MaxTrials}, maxEpochs {request.MaxEpochs}, maxSeconds {request.MaxSeconds}): each must be at least 1 (seconds above 0) when given."));
+        }
+
         var runId = RunIds.For(request);
         var model = StorageNames.IsValidName(request.Model) ? request.Model : request.Dataset;
         await using var run = await RunTracker.StartAsync(blobs, runId, request, model, options.Value.StatusInterval, time, logger, cancellationToken).ConfigureAwait(false);
