@@ -141,7 +141,7 @@ public sealed partial class TrainingJob(
             if (o.RefitOnValidation)
             {
                 await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
-                using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory);
+                using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory, data.Encoding);
                 best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
 
@@ -215,6 +215,7 @@ public sealed partial class TrainingJob(
                     WeightDecay = best.WeightDecay,
                     Dropout = best.Dropout,
                     EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
+                InputEncoding = best.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                     Seed = seed,
                     Seconds = searchSeconds,
                     GpuSeconds = device.Cuda ? searchSeconds : 0,
@@ -305,6 +306,7 @@ public sealed partial class TrainingJob(
             {
                 Index = t.Index,
                 Kind = t.HiddenLayers.Count == 0 ? "linear" : "mlp",
+                InputEncoding = t.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                 HiddenLayers = [.. t.HiddenLayers],
                 LearningRate = t.LearningRate,
                 WeightDecay = t.WeightDecay,
