@@ -53,7 +53,7 @@ param functionInstanceMemoryMB int = 2048
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
-@description('Always-ready instances for the HTTP functions (Predict, Models). 0 = scale to zero; 1+ removes cold starts and bills while idle.')
+@description('Always-ready instances of the serving app (Predict, Models, ...). 0 = scale to zero (Native AOT keeps cold starts short); 1+ removes them and bills while idle.')
 @minValue(0)
 @maxValue(20)
 param alwaysReadyHttpInstances int = 0
@@ -98,6 +98,8 @@ var dataContainers = [
   'runs'
 ]
 var deploymentContainerName = 'app-package'
+// The serving app (functions/Pipeline.Serving, Native AOT) is its own Flex app with its own package container.
+var servingDeploymentContainerName = 'app-package-serving'
 // Created up front so the functions identity can be given rights on exactly these (app/access.bicep).
 var hostContainers = [
   'azure-webjobs-hosts'
@@ -121,6 +123,16 @@ module functionsIdentity 'core/identity.bicep' = {
   scope: rg
   params: {
     name: 'id-func-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module servingIdentity 'core/identity.bicep' = {
+  name: 'serving-identity'
+  scope: rg
+  params: {
+    name: 'id-serve-${resourceToken}'
     location: location
     tags: tags
   }
@@ -164,7 +176,7 @@ module storage 'core/storage.bicep' = {
     name: storageAccountName
     location: location
     tags: tags
-    containerNames: concat(dataContainers, [deploymentContainerName], hostContainers)
+    containerNames: concat(dataContainers, [deploymentContainerName, servingDeploymentContainerName], hostContainers)
     queueNames: queues
   }
 }
@@ -187,11 +199,13 @@ module access 'app/access.bicep' = {
     registryName: registryName
     applicationInsightsName: applicationInsightsName
     functionsPrincipalId: functionsIdentity.outputs.principalId
+    servingPrincipalId: servingIdentity.outputs.principalId
     trainerPrincipalId: trainerIdentity.outputs.principalId
     eventGridPrincipalId: eventGridIdentity.outputs.principalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
     deploymentContainerName: deploymentContainerName
+    servingDeploymentContainerName: servingDeploymentContainerName
   }
   dependsOn: [
     storage
@@ -235,9 +249,35 @@ module functions 'app/functions.bicep' = {
     applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
-    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    // Preprocess only (queue trigger): nothing to keep warm.
+    alwaysReadyHttpInstances: 0
   }
   // The host starts with the identity's storage rights in place (no failed first start).
+  dependsOn: [
+    storage
+    access
+  ]
+}
+
+// The serving app: HTTP functions only, a Native AOT custom handler (docs/serving.md, "Why a separate app").
+module serving 'app/functions.bicep' = {
+  name: 'serving'
+  scope: rg
+  params: {
+    planName: 'plan-serve-${resourceToken}'
+    name: 'func-serve-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'serving'
+    identityId: servingIdentity.outputs.id
+    identityClientId: servingIdentity.outputs.clientId
+    storageAccountName: storageAccountName
+    deploymentContainerName: servingDeploymentContainerName
+    applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+  }
   dependsOn: [
     storage
     access
@@ -284,4 +324,6 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storageAccountName
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output FUNCTION_APP_NAME string = functions.outputs.name
 output FUNCTION_APP_URL string = 'https://${functions.outputs.defaultHostName}'
+output SERVING_APP_NAME string = serving.outputs.name
+output SERVING_APP_URL string = 'https://${serving.outputs.defaultHostName}'
 output TRAINER_JOB_NAME string = training.outputs.jobName

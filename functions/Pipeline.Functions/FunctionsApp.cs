@@ -1,6 +1,4 @@
-using Pipeline.Functions.Predict;
 using Pipeline.Functions.Preprocess;
-using Pipeline.Functions.Runs;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions;
@@ -23,8 +21,6 @@ public static class FunctionsApp
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<PreprocessHandler>();
 
-        builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<ModelRegistry>();
         return builder;
     }
 
@@ -33,12 +29,9 @@ public static class FunctionsApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
-        // The Functions host treats any response on GET / as "the handler is ready".
+        // The Functions host treats any response on GET / as "the handler is ready". Never touches storage.
         app.MapGet("/", () => TypedResults.Ok("ready"));
-        app.MapGet("/api/health", () => TypedResults.Ok("healthy"));
         app.MapPreprocessFunction();
-        app.MapPredictApi();
-        app.MapRunsApi();
         return app;
     }
 }

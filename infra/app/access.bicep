@@ -4,7 +4,7 @@
 //
 // Who needs what, and why:
 //   functions app  raw: read uploads (Blob Data Reader) · datasets: write processed data and manifests (Blob Data
-//                  Contributor) · models: read models for Predict (Blob Data Reader) · blob-created: the queue trigger
+//                  Contributor) · blob-created: the queue trigger
 //                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
 //                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
 //                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
@@ -14,6 +14,11 @@
 //                  Owner, which the Functions documentation names for AzureWebJobsStorage, but only on those two
 //                  containers, not the account. No table rights: nothing here uses Durable Functions or table storage.
 //                  App Insights: Monitoring Metrics Publisher (telemetry with an Entra token; local auth is off).
+//   serving app    models: read models (Blob Data Reader), and write only */current.json for the SetCurrent rollback
+//                  function (Blob Data Contributor with an ABAC condition: no deletes, no other writes) · runs: read
+//                  training run status for the Runs function (Blob Data Reader) · its own Flex
+//                  package container app-package-serving (Blob Data Contributor) · azure-webjobs-hosts and
+//                  azure-webjobs-secrets (Blob Data Owner, as for the functions app) · App Insights: Metrics Publisher.
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
@@ -31,6 +36,9 @@ param applicationInsightsName string
 
 @description('Principal ID of the functions app identity.')
 param functionsPrincipalId string
+
+@description('Principal ID of the serving app identity.')
+param servingPrincipalId string
 
 @description('Principal ID of the trainer identity.')
 param trainerPrincipalId string
@@ -51,6 +59,9 @@ param deployerPrincipalType string
 @description('Blob container the Flex Consumption package is deployed to.')
 param deploymentContainerName string
 
+@description('Blob container the serving app\'s Flex Consumption package is deployed to.')
+param servingDeploymentContainerName string
+
 // Built-in role definition IDs (learn.microsoft.com: Azure built-in roles).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -61,6 +72,9 @@ var roles = {
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
+
+// ABAC: deny deletes; allow blob writes only where the blob path ends in /current.json.
+var currentPointerWritesOnly = '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete\'}))) AND ((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'}) AND !(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/current.json\'))'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -79,6 +93,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource runs 'containers' existing = {
       name: 'runs'
+    }
+    resource servingDeployment 'containers' existing = {
+      name: servingDeploymentContainerName
     }
     resource deployment 'containers' existing = {
       name: deploymentContainerName
@@ -139,13 +156,39 @@ resource functionsDatasetsContributor 'Microsoft.Authorization/roleAssignments@2
   }
 }
 
-resource functionsModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::models.id, functionsPrincipalId, roles.storageBlobDataReader)
+resource servingModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, servingPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::models
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
-    principalId: functionsPrincipalId
+    principalId: servingPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The Runs function (GET /api/runs/{id}, GET /api/runs?model=) reads the status documents the trainer writes.
+resource servingRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::runs.id, servingPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The SetCurrent function (POST /api/models/{name}/current, admin key) moves a model's current.json for rollbacks.
+// Blob Data Contributor on `models`, narrowed by an ABAC condition: no deletes, and writes only to blobs named
+// */current.json, so the app still cannot change a model file or manifest.
+resource servingModelsPointerWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, servingPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+    conditionVersion: '2.0'
+    condition: currentPointerWritesOnly
   }
 }
 
@@ -215,6 +258,49 @@ resource functionsMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- serving app (functions/Pipeline.Serving) ----------------------------------------------------------------------
+// Reads models; moves current.json only (above); its own Flex package container; the Functions host's own containers
+// (shared with the functions app: locks and keys are kept per host id); telemetry.
+resource servingDeploymentContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::servingDeployment.id, servingPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::servingDeployment
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource servingHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::webjobsHosts.id, servingPrincipalId, roles.storageBlobDataOwner)
+  scope: storage::blobService::webjobsHosts
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource servingSecretsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::webjobsSecrets.id, servingPrincipalId, roles.storageBlobDataOwner)
+  scope: storage::blobService::webjobsSecrets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource servingMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, servingPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: servingPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -10,9 +10,15 @@ public sealed class LocalHostOptions
     [Required]
     public string FunctionsAppPath { get; set; } = "";
 
-    /// <summary>Port the handler listens on; HTTP functions are called here directly (<c>/api/...</c>).</summary>
+    /// <summary>Port the functions app's handler listens on (the host's queue-trigger invocations).</summary>
     [Range(1, 65535)]
-    public int Port { get; set; } = 7071;
+    public int Port { get; set; } = 7072;
+
+    /// <summary>The serving app's build or publish output; when set, it is started too and its HTTP API is called directly on <see cref="ServingPort"/> (<c>/api/...</c>).</summary>
+    public string? ServingAppPath { get; set; }
+
+    [Range(1, 65535)]
+    public int ServingPort { get; set; } = 7071;
 
     /// <summary>The trainer's executable; when set, one training worker is started beside the functions app.</summary>
     public string? TrainerPath { get; set; }

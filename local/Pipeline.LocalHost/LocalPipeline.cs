@@ -28,16 +28,33 @@ public sealed partial class LocalPipeline(
         };
 
         await using var handlerProcess = new ChildProcess("functions", app.ExecutablePath, app.Arguments, app.Path, environment);
+        await using var serving = string.IsNullOrEmpty(o.ServingAppPath) ? null : StartServing(o, environment);
         await using var trainer = string.IsNullOrEmpty(o.TrainerPath)
             ? null
             : new ChildProcess("trainer", Path.GetFullPath(o.TrainerPath), [], Path.GetDirectoryName(Path.GetFullPath(o.TrainerPath))!, environment);
 
         using var handler = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{o.Port}"), Timeout = Timeout.InfiniteTimeSpan };
         await WaitUntilReadyAsync(handler, handlerProcess, stoppingToken);
-        LogReady(logger, o.Port);
+        if (serving is not null)
+        {
+            using var servingClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{o.ServingPort}") };
+            await WaitUntilReadyAsync(servingClient, serving, stoppingToken);
+            LogReady(logger, o.ServingPort);
+        }
 
         var host = new FunctionsHostEmulator(app, queues, handler, time, loggers.CreateLogger<FunctionsHostEmulator>());
         await host.RunAsync(o.QueuePollInterval, stoppingToken);
+    }
+
+    /// <summary>The serving app, started as the Functions host starts a custom handler (HTTP functions are called on its port directly).</summary>
+    private static ChildProcess StartServing(LocalHostOptions o, Dictionary<string, string> environment)
+    {
+        var app = FunctionApp.Load(Path.GetFullPath(o.ServingAppPath!));
+        var servingEnvironment = new Dictionary<string, string>(environment)
+        {
+            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = o.ServingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return new ChildProcess("serving", app.ExecutablePath, app.Arguments, app.Path, servingEnvironment);
     }
 
     private static async Task WaitUntilReadyAsync(HttpClient handler, ChildProcess process, CancellationToken cancellationToken)
@@ -46,7 +63,7 @@ public sealed partial class LocalPipeline(
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The functions handler exited with code {process.ExitCode} before it was ready.");
+                throw new InvalidOperationException($"A function app's handler exited with code {process.ExitCode} before it was ready.");
             }
 
             try
@@ -61,6 +78,6 @@ public sealed partial class LocalPipeline(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Functions app ready on http://127.0.0.1:{Port}; try POST /api/models/{{name}}/predict after uploading raw/{{name}}/data.csv")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving app ready on http://127.0.0.1:{Port}; try POST /api/models/{{name}}/predict (header x-functions-key: local-development-key) after uploading raw/{{name}}/data.csv")]
     private static partial void LogReady(ILogger logger, int port);
 }

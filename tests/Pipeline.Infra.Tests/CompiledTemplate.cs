@@ -50,6 +50,14 @@ public sealed partial class CompiledTemplate
         return matches[0];
     }
 
+    /// <summary>The one resource of <paramref name="type"/> declared in module <paramref name="module"/> (a module file used twice holds one per use).</summary>
+    public TemplateResource SingleOf(string type, string module)
+    {
+        var matches = OfType(type).Where(resource => resource.Deployment?.Name == module).ToList();
+        Assert.True(matches.Count == 1, $"Expected exactly one {type} in module {module}, found {matches.Count}.");
+        return matches[0];
+    }
+
     /// <summary>The nested deployment (module) with the given name.</summary>
     public TemplateResource Module(string name) =>
         OfType("Microsoft.Resources/deployments").Single(resource => resource.Name == name);

@@ -1,17 +1,56 @@
 namespace Pipeline.Infra.Tests;
 
+/// <summary>
+/// Both Flex Consumption apps: <c>functions</c> (Preprocess, framework-dependent) and <c>serving</c> (the HTTP API, Native
+/// AOT), each a use of app/functions.bicep with its own plan, identity and package container.
+/// </summary>
 public sealed class FunctionAppTests(CompiledTemplate template)
 {
-    private TemplateResource Site => template.SingleOf("Microsoft.Web/sites");
+    /// <summary>Module name → the identity module its app runs as.</summary>
+    public static readonly TheoryData<string, string> Apps = new() { { "functions", "functions-identity" }, { "serving", "serving-identity" } };
 
-    private Dictionary<string, string> AppSettings =>
-        Site.Properties.At("siteConfig", "appSettings").EnumerateArray()
+    private TemplateResource Site => template.SingleOf("Microsoft.Web/sites", "functions");
+
+    private Dictionary<string, string> AppSettings => SettingsOf(Site);
+
+    private static Dictionary<string, string> SettingsOf(TemplateResource site) =>
+        site.Properties.At("siteConfig", "appSettings").EnumerateArray()
             .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+
+    [Fact]
+    public void Deployment_HasExactlyTheFunctionsAndServingApps()
+    {
+        Assert.Equal(["functions", "serving"], template.OfType("Microsoft.Web/sites").Select(site => site.Deployment!.Name).Order());
+        Assert.Equal(2, template.OfType("Microsoft.Web/serverfarms").Count());
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void App_RunsAsItsOwnIdentity_WithItsOwnPackageContainer(string module, string identity)
+    {
+        var site = template.SingleOf("Microsoft.Web/sites", module);
+        var settings = SettingsOf(site);
+
+        Assert.True(site.Resolve("[parameters('identityId')]").ComesFromModule(identity));
+        Assert.True(site.Resolve("[parameters('identityClientId')]").ComesFromModule(identity));
+        Assert.Equal("managedidentity", settings["Storage__credential"]);
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal(module == "serving" ? "app-package-serving" : "app-package",
+            template.Module(module).ParameterValue("deploymentContainerName"));
+        Assert.Equal(module, template.Module(module).ParameterValue("serviceName"));
+    }
+
+    [Fact]
+    public void AlwaysReady_AppliesToTheServingApp_NotToPreprocess()
+    {
+        Assert.Equal("[parameters('alwaysReadyHttpInstances')]", template.Module("serving").ParameterValue("alwaysReadyHttpInstances"));
+        Assert.Equal("0", template.Module("functions").ParameterValue("alwaysReadyHttpInstances"));
+    }
 
     [Fact]
     public void Plan_Sku_IsFlexConsumptionFc1()
     {
-        var plan = template.SingleOf("Microsoft.Web/serverfarms");
+        var plan = template.SingleOf("Microsoft.Web/serverfarms", "functions");
         Assert.Equal("FC1", plan.Element.StringAt("sku", "name"));
         Assert.Equal("FlexConsumption", plan.Element.StringAt("sku", "tier"));
         Assert.True(plan.Properties.At("reserved").GetBoolean());
@@ -96,7 +135,7 @@ public sealed class FunctionAppTests(CompiledTemplate template)
         Assert.Equal(0, parameter.At("defaultValue").GetInt32());
         Assert.Equal(0, parameter.At("minValue").GetInt32());
 
-        var alwaysReady = Site.Properties.StringAt("functionAppConfig", "scaleAndConcurrency", "alwaysReady");
+        var alwaysReady = template.SingleOf("Microsoft.Web/sites", "serving").Properties.StringAt("functionAppConfig", "scaleAndConcurrency", "alwaysReady");
         Assert.Contains("'name', 'http'", alwaysReady, StringComparison.Ordinal);
         Assert.Contains("parameters('alwaysReadyHttpInstances')", alwaysReady, StringComparison.Ordinal);
     }

@@ -19,9 +19,12 @@ public sealed class MonitoringTests(CompiledTemplate template)
     [Fact]
     public void FunctionApp_Telemetry_AuthenticatesWithEntraId()
     {
-        var settings = template.SingleOf("Microsoft.Web/sites").Properties.At("siteConfig", "appSettings").EnumerateArray()
-            .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
-        Assert.Contains("Authorization=AAD", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], StringComparison.Ordinal);
+        foreach (var site in template.OfType("Microsoft.Web/sites"))
+        {
+            var settings = site.Properties.At("siteConfig", "appSettings").EnumerateArray()
+                .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+            Assert.Contains("Authorization=AAD", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -18,7 +18,13 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
     [
         new("functions", BlobDataReader, "container:raw"),
         new("functions", BlobDataContributor, "container:datasets"),
-        new("functions", BlobDataReader, "container:models"),
+        new("serving", BlobDataReader, "container:models"),
+        new("serving", BlobDataReader, "container:runs"),
+        new("serving", BlobDataContributor, "container:models"),
+        new("serving", BlobDataContributor, "container:app-package-serving"),
+        new("serving", BlobDataOwner, "container:azure-webjobs-hosts"),
+        new("serving", BlobDataOwner, "container:azure-webjobs-secrets"),
+        new("serving", MonitoringMetricsPublisher, "appinsights"),
         new("functions", BlobDataContributor, "container:app-package"),
         new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),
@@ -87,12 +93,27 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         }
     }
 
+    [Fact]
+    public void ServingModelsContributor_IsConditionedToCurrentPointerWritesWithoutDeletes()
+    {
+        var writer = Assert.Single(Assignments, a => Describe(a) == new Grant("serving", BlobDataContributor, "container:models"));
+        var condition = writer.Template.StringAt("variables", "currentPointerWritesOnly");
+
+        Assert.Equal("2.0", writer.Properties.StringAt("conditionVersion"));
+        Assert.Equal("[variables('currentPointerWritesOnly')]", writer.Properties.StringAt("condition"));
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'})", condition, StringComparison.Ordinal);
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})", condition, StringComparison.Ordinal);
+        Assert.Contains("!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'})", condition, StringComparison.Ordinal);
+        Assert.Contains("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike '*/current.json'", condition, StringComparison.Ordinal);
+    }
+
     private static Grant Describe(TemplateResource assignment)
     {
         var principalExpression = assignment.Properties.StringAt("principalId");
         var principal = assignment.Resolve(principalExpression) switch
         {
             var value when value.ComesFromModule("functions-identity") => "functions",
+            var value when value.ComesFromModule("serving-identity") => "serving",
             var value when value.ComesFromModule("trainer-identity") => "trainer",
             var value when value.ComesFromModule("eventgrid-identity") => "eventgrid",
             "[parameters('principalId')]" => "deployer",

@@ -25,7 +25,7 @@ public sealed class SecretsTests(CompiledTemplate template)
     [Fact]
     public void FunctionApp_AppSettings_HoldNoConnectionStringsOrKeys()
     {
-        var settings = template.SingleOf("Microsoft.Web/sites").Properties.At("siteConfig", "appSettings").EnumerateArray()
+        var settings = template.OfType("Microsoft.Web/sites").SelectMany(site => site.Properties.At("siteConfig", "appSettings").EnumerateArray())
             .Select(setting => (Name: setting.StringAt("name"), Value: setting.StringAt("value")))
             .ToList();
 

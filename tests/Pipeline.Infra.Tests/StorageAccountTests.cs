@@ -40,6 +40,7 @@ public sealed class StorageAccountTests(CompiledTemplate template)
         var containerNames = storage.Properties.StringAt("parameters", "containerNames", "value");
         Assert.Contains("variables('dataContainers')", containerNames, StringComparison.Ordinal);
         Assert.Contains("variables('deploymentContainerName')", containerNames, StringComparison.Ordinal);
+        Assert.Contains("variables('servingDeploymentContainerName')", containerNames, StringComparison.Ordinal);
         Assert.Contains("variables('hostContainers')", containerNames, StringComparison.Ordinal);
         Assert.Equal("[variables('queues')]", storage.Properties.StringAt("parameters", "queueNames", "value"));
     }

@@ -15,7 +15,7 @@ namespace Pipeline.Tests.Infrastructure;
 
 /// <summary>
 /// The whole local pipeline in one process, against Azurite: the Event Grid stand-in scanning <c>raw</c>, the Functions-host
-/// stand-in invoking the in-memory functions app exactly as it invokes the real handler, and a training worker.
+/// stand-in invoking the in-memory functions app exactly as it invokes the real handler, a training worker, and the serving app.
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
@@ -31,7 +31,14 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public FunctionsAppFactory App { get; } = new();
 
+    /// <summary>The serving app (Predict, Models): a separate function app, as in Azure.</summary>
+    public ServingAppFactory Serving { get; } = new();
+
+    /// <summary>Calls the functions app (the host's invocations).</summary>
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>Calls the serving app's HTTP API, with its function key.</summary>
+    public HttpClient ServingClient { get; private set; } = null!;
 
     public BlobServiceClient Blobs { get; } = Azurite.Blobs();
 
@@ -53,6 +60,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         }
 
         Client = App.CreateClient();
+        ServingClient = Serving.CreateClient();
         var functionApp = FunctionApp.Load(AppContext.BaseDirectory);
         var host = new FunctionsHostEmulator(functionApp, Queues, Client, TimeProvider.System, NullLogger<FunctionsHostEmulator>.Instance);
         var eventGrid = new EventGridEmulator(Blobs, Queues,
@@ -120,7 +128,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         }
 
         Client.Dispose();
+        ServingClient.Dispose();
         await App.DisposeAsync();
+        await Serving.DisposeAsync();
         _stop.Dispose();
     }
 }

@@ -53,7 +53,12 @@ public class TrainerProcessTests
 
         await using var app = new FunctionsAppFactory();
         var reply = await Invocations.PreprocessAsync(app.CreateClient(), $"{name}/data.csv");
-        var request = reply["Outputs"]!["trainRequest"]!.AsObject();
+        if (reply["Outputs"]?["trainRequest"] is not JsonObject request)
+        {
+            Assert.Fail($"Preprocess returned no training request: {reply.ToJsonString()}");
+            return;
+        }
+
         using var directory = new TempDirectory();
         var jobFile = directory.File("job.json");
         await File.WriteAllTextAsync(jobFile, request.ToJsonString(), cancellation);

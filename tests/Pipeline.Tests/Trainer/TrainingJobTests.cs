@@ -85,6 +85,31 @@ public class TrainingJobTests
     }
 
     [Fact]
+    public async Task RunAsync_VersionAlreadyPublished_ReturnsItWithoutTouchingItsFiles()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("again");
+        var request = await ThreeClass(name, rows: 300).UploadAsync(cancellation);
+        await using var services = TestTrainer.Create();
+        var job = services.GetRequiredService<TrainingJob>();
+        var first = await job.RunAsync(request, cancellation);
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        var files = await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{first.Version}/" }, cancellation)
+            .ToListAsync(cancellation);
+
+        // The same request again, as an at-least-once queue or a repeated upload event delivers it.
+        var second = await job.RunAsync(request, cancellation);
+
+        Assert.Equal(first.Version, second.Version);
+        Assert.Equal(first.Artifact, second.Artifact);
+        var after = await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{first.Version}/" }, cancellation)
+            .ToListAsync(cancellation);
+        Assert.Equal(files.Select(b => (b.Name, b.Properties.ETag)), after.Select(b => (b.Name, b.Properties.ETag)));
+        Assert.Contains(after, b => b.Name == StorageNames.ModelManifestPath(name, first.Version));
+    }
+
+    [Fact]
     public async Task RunAsync_WorseChallenger_StaysACandidate_UnlessTheDatasetForcesPromotion()
     {
         await Azurite.EnsureRunningAsync();

@@ -37,10 +37,20 @@ public sealed class QuantizationOptions
     [Range(0.1, 10.0)]
     public double MaxLatencyRatio { get; set; } = 1.0;
 
-    /// <summary>Weight scales of the static (QDQ) candidate.</summary>
-    public WeightGranularity WeightGranularity { get; set; } = WeightGranularity.PerChannel;
+    /// <summary>
+    /// Weight scales of the static (QDQ) candidates, one candidate each; unset means <see cref="DefaultStaticGranularities"/>.
+    /// Per-channel is the default scheme; per-tensor is built beside it because ONNX Runtime's per-tensor QGemm measured
+    /// faster at batch 1 here, and the gate keeps whichever is better.
+    /// </summary>
+    /// <remarks>No default in the list itself: the configuration binder appends to an existing list instead of replacing it.</remarks>
+    public List<WeightGranularity>? StaticGranularities { get; set; }
 
-    /// <summary>Also build the dynamic candidate (no calibration data).</summary>
+    public static IReadOnlyList<WeightGranularity> DefaultStaticGranularities { get; } = [WeightGranularity.PerChannel, WeightGranularity.PerTensor];
+
+    public IReadOnlyList<WeightGranularity> EffectiveStaticGranularities =>
+        StaticGranularities is { Count: > 0 } granularities ? [.. granularities.Distinct()] : DefaultStaticGranularities;
+
+    /// <summary>Also build the dynamic candidate (per-channel int8 weights, no calibration data).</summary>
     public bool Dynamic { get; set; } = true;
 
     public CalibrationMethod Calibration { get; set; } = CalibrationMethod.MinMax;

@@ -23,8 +23,10 @@ public sealed record QuantizationOutcome(
 /// </summary>
 public sealed partial class QuantizationStep(IOptions<QuantizationOptions> options, ILogger<QuantizationStep> logger)
 {
-    public const string StaticCandidate = "int8-static";
     public const string DynamicCandidate = "int8-dynamic";
+
+    /// <summary>Candidate name of the static QDQ model with the given weight scales: <c>int8-qdq-per-channel</c> or <c>int8-qdq-per-tensor</c>.</summary>
+    public static string StaticCandidate(WeightGranularity granularity) => $"int8-qdq-{Granularity(granularity)}";
 
     public static string ArtifactFile(string candidate) => candidate == QuantizationGate.Fp32 ? StorageNames.ModelFile : $"model.{candidate}.onnx";
 
@@ -51,24 +53,57 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         {
             (QuantizationGate.Fp32, "float32, as exported from the trained network", fp32, null),
         };
-        built.Add(Build(StaticCandidate, () =>
+        var calibrated = new Lazy<(Dictionary<string, ActivationRange> Ranges, int Rows)>(() =>
         {
             var sample = Sample(calibration, calibrationRows, test.Width, o.CalibrationRows, seed, out var rows);
-            var ranges = ActivationCalibrator.Calibrate(model, inputName, sample, rows, test.Width, o.Calibration, o.Percentile, cancellationToken);
-            var calibrationText = o.Calibration == CalibrationMethod.MinMax
-                ? "MinMax"
-                : string.Create(CultureInfo.InvariantCulture, $"{o.Percentile}th percentile");
-            return (OnnxQuantizer.QuantizeStatic(model, ranges, o.WeightGranularity),
-                string.Create(CultureInfo.InvariantCulture, $"QDQ: {Granularity(o.WeightGranularity)} symmetric int8 weights, int32 bias, uint8 activations calibrated ({calibrationText}) on {rows} train rows"));
-        }));
+            return (ActivationCalibrator.Calibrate(model, inputName, sample, rows, test.Width, o.Calibration, o.Percentile, cancellationToken), rows);
+        });
+        var calibrationText = o.Calibration == CalibrationMethod.MinMax ? "MinMax" : string.Create(CultureInfo.InvariantCulture, $"{o.Percentile}th percentile");
+        foreach (var granularity in o.EffectiveStaticGranularities)
+        {
+            built.Add(Build(StaticCandidate(granularity), () => (OnnxQuantizer.QuantizeStatic(model, calibrated.Value.Ranges, granularity),
+                string.Create(CultureInfo.InvariantCulture, $"QDQ: {Granularity(granularity)} symmetric int8 weights, int32 bias, uint8 activations calibrated ({calibrationText}) on {calibrated.Value.Rows} train rows"))));
+        }
+
         if (o.Dynamic)
         {
-            built.Add(Build(DynamicCandidate, () => (OnnxQuantizer.QuantizeDynamic(model, o.WeightGranularity),
-                $"dynamic: {Granularity(o.WeightGranularity)} symmetric int8 weights, uint8 activations quantized per batch at run time")));
+            built.Add(Build(DynamicCandidate, () => (OnnxQuantizer.QuantizeDynamic(model, WeightGranularity.PerChannel),
+                "dynamic: per-channel symmetric int8 weights, uint8 activations quantized per batch at run time")));
         }
 
         var measurable = built.Where(b => b.Bytes is not null).ToList();
-        var measured = CandidateMeasurer.Measure([.. measurable.Select(b => b.Bytes!)], inputName, outputName, test, o, cancellationToken);
+        IReadOnlyList<(CandidateMeasurement? Measurement, string? Error)> measured;
+        try
+        {
+            measured = CandidateMeasurer.Measure([.. measurable.Select(b => b.Bytes!)], inputName, outputName, test, o, cancellationToken);
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+        {
+            // The fp32 reference itself could not be measured (it was verified before, so this is unexpected): serve it unmeasured.
+            LogMeasurementFailed(logger, e.Message);
+            return new QuantizationOutcome(
+                new Dictionary<string, byte[]>(StringComparer.Ordinal) { [StorageNames.ModelFile] = fp32 },
+                StorageNames.ModelFile,
+                null,
+                new QuantizationReport
+                {
+                    Policy = o.Policy.ToString(),
+                    Served = QuantizationGate.Fp32,
+                    Reason = $"fp32 served unmeasured: the candidates could not be measured ({e.Message}).",
+                    QualityMetric = test.QualityMetric,
+                    MaxRelativeQualityLoss = o.MaxRelativeQualityLoss,
+                    Candidates = [.. built.Select(b => new ArtifactCandidate
+                    {
+                        Name = b.Name,
+                        Artifact = b.Name == QuantizationGate.Fp32 ? StorageNames.ModelFile : null,
+                        Description = b.Description,
+                        Bytes = b.Bytes?.LongLength,
+                        Verdict = b.Name == QuantizationGate.Fp32 ? "served; unmeasured" : "not measured",
+                        Error = b.Error ?? (b.Name == QuantizationGate.Fp32 ? null : e.Message),
+                    })],
+                });
+        }
+
         var results = new Dictionary<string, (CandidateMeasurement? Measurement, string? Error)>(StringComparer.Ordinal);
         for (var i = 0; i < measurable.Count; i++)
         {
@@ -166,6 +201,9 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Quantization gate serves {Candidate}: {Reason}")]
     private static partial void LogDecision(ILogger logger, string candidate, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quantization candidates could not be measured; serving fp32: {Error}")]
+    private static partial void LogMeasurementFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "int8 candidate {Candidate} could not be built: {Error}")]
     private static partial void LogCandidateFailed(ILogger logger, string candidate, string error);

@@ -86,6 +86,18 @@ public sealed partial class TrainingJob(
             throw new TrainingFailedException($"datasets/{request.Dataset}/{request.DatasetVersion}/manifest.json is not a dataset manifest: {e.Message}", e);
         }
 
+        // Queue delivery is at-least-once (and Event Grid may announce an upload twice): a version that is already published
+        // is complete and immutable; training it again would overwrite its files under readers. Nothing to do.
+        var published = await BlobJson.ReadAsync(
+            blobs.GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient(StorageNames.ModelManifestPath(run.Status.Model, manifest.Version)),
+            PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false);
+        if (published is { } existing)
+        {
+            LogAlreadyPublished(logger, run.Status.Model, manifest.Version);
+            await run.UpdateAsync(s => { s.Stage = "already published"; s.ModelVersion = manifest.Version; }, cancellationToken).ConfigureAwait(false);
+            return existing.Value;
+        }
+
         var classification = manifest.Task == TaskKind.Classification;
         if (classification && manifest.Labels.Count < 2)
         {
@@ -373,6 +385,9 @@ public sealed partial class TrainingJob(
 
         return data;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is already published; this request changes nothing")]
+    private static partial void LogAlreadyPublished(ILogger logger, string model, string version);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: training {Dataset} version {Version} on {Device}: {Rows} rows, {Features} features, {Task}; budget {MaxTrials} trials, {MaxSeconds} s")]
     private static partial void LogTraining(ILogger logger, string runId, string dataset, string version, string device, int rows, int features, string task, int maxTrials, double maxSeconds);

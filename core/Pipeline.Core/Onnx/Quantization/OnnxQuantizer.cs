@@ -139,6 +139,8 @@ public static class OnnxQuantizer
             var weightDequantized = names.Next($"{gemm.Weight}.dequantized");
             graph.Initializer.Add(Int8Tensor(weightName, weight.Values, weightShape));
             graph.Initializer.Add(FloatTensor(weightScale, weight.Scales, scaleShape));
+
+            // Zero points are 0 (symmetric) but must be written: ORT 1.31 does not fuse a QDQ Gemm into QGemm without them.
             graph.Initializer.Add(Int8Tensor(weightZeroPoint, new sbyte[weight.Scales.Length], scaleShape));
             before.Add(Node("DequantizeLinear", names.Next($"{gemm.Weight}.dequantize"), [weightName, weightScale, weightZeroPoint], weightDequantized,
                 PerAxis(granularity, channelAxis)));

@@ -32,7 +32,7 @@ public sealed class QuantizationStepTests
         var outcome = CreateSut().Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
 
         var report = Assert.IsType<Pipeline.Contracts.QuantizationReport>(outcome.Report);
-        Assert.Equal(["fp32", "int8-static", "int8-dynamic"], report.Candidates.Select(c => c.Name));
+        Assert.Equal(["fp32", "int8-qdq-per-channel", "int8-qdq-per-tensor", "int8-dynamic"], report.Candidates.Select(c => c.Name));
         Assert.Equal("accuracy", report.QualityMetric);
         Assert.All(report.Candidates, c =>
         {
@@ -53,9 +53,9 @@ public sealed class QuantizationStepTests
         Assert.Equal(report.Candidates.Single(c => c.Name == report.Served).TestMetrics, outcome.ServedTestMetrics);
         Assert.StartsWith("served", report.Candidates.Single(c => c.Name == report.Served).Verdict, StringComparison.Ordinal);
         Assert.Equal(
-            ["model.int8-dynamic.onnx", "model.int8-static.onnx", StorageNames.ModelFile],
+            ["model.int8-dynamic.onnx", "model.int8-qdq-per-channel.onnx", "model.int8-qdq-per-tensor.onnx", StorageNames.ModelFile],
             outcome.Artifacts.Keys.Order(StringComparer.Ordinal));
-        Assert.Contains(OnnxQuantizer.MetadataKey, OnnxGraph.Metadata(OnnxGraph.Load(outcome.Artifacts["model.int8-static.onnx"])).Keys);
+        Assert.Contains(OnnxQuantizer.MetadataKey, OnnxGraph.Metadata(OnnxGraph.Load(outcome.Artifacts["model.int8-qdq-per-channel.onnx"])).Keys);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class QuantizationStepTests
 
         var outcome = CreateSut(o => o.CalibrationRows = 512).Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train[..(5 * 3)], 5, test, seed: 1, TestContext.Current.CancellationToken);
 
-        var quantized = outcome.Report!.Candidates.Single(c => c.Name == QuantizationStep.StaticCandidate);
+        var quantized = outcome.Report!.Candidates.Single(c => c.Name == QuantizationStep.StaticCandidate(WeightGranularity.PerChannel));
         Assert.Null(quantized.Error);
         Assert.Contains("on 5 train rows", quantized.Description, StringComparison.Ordinal);
         Assert.NotNull(quantized.Agreement);
@@ -80,11 +80,11 @@ public sealed class QuantizationStepTests
         {
             o.Calibration = CalibrationMethod.Percentile;
             o.Percentile = 99.9;
-            o.WeightGranularity = WeightGranularity.PerTensor;
+            o.StaticGranularities = [WeightGranularity.PerTensor];
             o.Dynamic = false;
         }).Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
 
-        var quantized = Assert.Single(outcome.Report!.Candidates, c => c.Name == QuantizationStep.StaticCandidate);
+        var quantized = Assert.Single(outcome.Report!.Candidates, c => c.Name == QuantizationStep.StaticCandidate(WeightGranularity.PerTensor));
         Assert.Contains("per-tensor", quantized.Description, StringComparison.Ordinal);
         Assert.Contains("99.9th percentile", quantized.Description, StringComparison.Ordinal);
         Assert.True(quantized.Agreement >= 0.98, $"agreement {quantized.Agreement:P2}");
@@ -110,6 +110,20 @@ public sealed class QuantizationStepTests
         Assert.Equal([StorageNames.ModelFile], outcome.Artifacts.Keys);
         Assert.Equal("r2", report.QualityMetric);
         Assert.True(report.Candidates[0].Quality > 0.99, $"fp32 r2 {report.Candidates[0].Quality}");
+    }
+
+    [Fact]
+    public void Run_MeasurementFails_ServesFp32UnmeasuredAndSaysWhy()
+    {
+        var (onnx, train, trainRows, test) = Trained.Value;
+        var wrongShape = test with { Classes = 2 }; // the model has 3 outputs: ONNX Runtime rejects the bound output buffer
+
+        var outcome = CreateSut().Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, wrongShape, seed: 1, TestContext.Current.CancellationToken);
+
+        Assert.Equal(StorageNames.ModelFile, outcome.Served);
+        Assert.Same(onnx, Assert.Single(outcome.Artifacts).Value);
+        Assert.StartsWith("fp32 served unmeasured", outcome.Report!.Reason, StringComparison.Ordinal);
+        Assert.All(outcome.Report.Candidates.Skip(1), c => Assert.Equal("not measured", c.Verdict));
     }
 
     [Fact]

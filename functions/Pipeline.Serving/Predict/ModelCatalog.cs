@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Pipeline.Contracts;
+using Pipeline.Serving.Storage;
+using Pipeline.Storage;
+
+namespace Pipeline.Serving.Predict;
+
+/// <summary>What exists in the model store: model names, their version folders, current pointers and manifests.</summary>
+public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, TimeProvider time)
+{
+    private const int MaxDocumentBytes = 1024 * 1024;
+
+    private sealed record VersionFolder(string Version, bool HasManifest, bool HasModel, DateTimeOffset LastModified);
+
+    public async Task<List<ModelSummary>> ListAsync(CancellationToken cancellationToken)
+    {
+        var summaries = new List<ModelSummary>();
+        var byName = await ScanAsync(null, cancellationToken).ConfigureAwait(false);
+        foreach (var (name, (hasPointer, versions)) in byName.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (versions.Count == 0)
+            {
+                continue;
+            }
+
+            var current = await CurrentVersionAsync(name, hasPointer, versions, cancellationToken).ConfigureAwait(false);
+            var manifest = current is not null && versions.Any(v => v.Version == current && v.HasManifest)
+                ? await ReadManifestAsync(name, current, cancellationToken).ConfigureAwait(false)
+                : null;
+            var served = registry.Snapshot().FirstOrDefault(s => s.Name == name);
+            var loaded = served?.ServedVersion is { } sv ? registry.Peek(name, sv) : null;
+            summaries.Add(new ModelSummary
+            {
+                Name = name,
+                CurrentVersion = current,
+                ServedVersion = served?.ServedVersion,
+                Task = loaded?.Manifest.Task ?? NullIfEmpty(manifest?.Task),
+                Features = loaded?.Manifest.Features ?? (manifest is { Features.Count: > 0 } ? manifest.Features : null),
+                TestMetrics = manifest?.TestMetrics,
+                Versions = versions.Count,
+                Problem = served?.Problem,
+            });
+        }
+
+        return summaries;
+    }
+
+    /// <summary>Null when the model does not exist.</summary>
+    public async Task<ModelDetails?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        var scan = await ScanAsync(name, cancellationToken).ConfigureAwait(false);
+        if (!scan.TryGetValue(name, out var found) || found.Versions.Count == 0)
+        {
+            return null;
+        }
+
+        var current = await CurrentVersionAsync(name, found.HasPointer, found.Versions, cancellationToken).ConfigureAwait(false);
+        var served = registry.Snapshot().FirstOrDefault(s => s.Name == name);
+        var details = new ModelDetails { Name = name, CurrentVersion = current, ServedVersion = served?.ServedVersion, Problem = served?.Problem };
+        foreach (var folder in found.Versions.OrderByDescending(v => v.LastModified))
+        {
+            var manifest = folder.HasManifest ? await ReadManifestAsync(name, folder.Version, cancellationToken).ConfigureAwait(false) : null;
+            var loaded = registry.Peek(name, folder.Version);
+            details.Versions.Add(new ModelVersionInfo
+            {
+                Version = folder.Version,
+                Source = folder.HasManifest ? "manifest" : "onnx",
+                CreatedAt = manifest?.CreatedAt is { } c && c != default ? c : folder.LastModified,
+                IsCurrent = folder.Version == current,
+                ValidationMetrics = manifest?.ValidationMetrics,
+                TestMetrics = manifest?.TestMetrics,
+                Loaded = loaded is not null,
+                Requests = loaded?.Requests,
+                Rows = loaded?.Rows,
+            });
+            if (folder.Version == current)
+            {
+                details.Current = loaded?.Manifest ?? manifest;
+            }
+        }
+
+        return details;
+    }
+
+    /// <summary>
+    /// Moves <c>{name}/current.json</c> to <paramref name="version"/> (conditional on the pointer's ETag as read, so a
+    /// concurrent move is not overwritten) after loading the version and passing its smoke prediction here. Returns
+    /// the previous version. Throws <see cref="ModelUnavailableException"/> for a broken version, and
+    /// <see cref="Azure.RequestFailedException"/> 412/409 when the pointer moved meanwhile.
+    /// </summary>
+    public async Task<(bool Found, string? Previous)> SetCurrentAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        if (await registry.GetOrLoadAsync(name, version, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return (false, null);
+        }
+
+        var path = StorageNames.CurrentPointerPath(name);
+        var existing = await store.ReadAsync(path, null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        var previous = existing is null ? null : TryParsePointer(existing.Content);
+        var content = JsonSerializer.SerializeToUtf8Bytes(new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() }, PipelineJson.Default.CurrentPointer);
+        var etag = await store.WriteAsync(path, content, existing?.ETag, cancellationToken).ConfigureAwait(false);
+        await registry.PromoteAsync(name, version, etag, cancellationToken).ConfigureAwait(false);
+        return (true, previous);
+    }
+
+    private static string? TryParsePointer(byte[] content)
+    {
+        try
+        {
+            var version = JsonSerializer.Deserialize(content, PipelineJson.Default.CurrentPointer)?.Version;
+            return ModelRegistry.IsValidVersion(version) ? version : null;
+        }
+        catch (JsonException)
+        {
+            return null; // a corrupt pointer is replaced (still conditionally on its ETag)
+        }
+    }
+
+    private async Task<string?> CurrentVersionAsync(string name, bool hasPointer, List<VersionFolder> versions, CancellationToken cancellationToken)
+    {
+        if (hasPointer)
+        {
+            try
+            {
+                var file = await store.ReadAsync(StorageNames.CurrentPointerPath(name), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+                if (file is not null)
+                {
+                    return TryParsePointer(file.Content);
+                }
+            }
+            catch (InvalidDataException)
+            {
+                return null;
+            }
+        }
+
+        return versions.MaxBy(v => v.LastModified)?.Version;
+    }
+
+    private async Task<ModelManifest?> ReadManifestAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var file = await store.ReadAsync(StorageNames.ModelManifestPath(name, version), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+            return file is null ? null : JsonSerializer.Deserialize(file.Content, PipelineJson.Default.ModelManifest);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            return null; // shown without metrics; predict reports the broken manifest
+        }
+    }
+
+    /// <summary>Model name → (has current.json, version folders with a model file or manifest), from one listing.</summary>
+    private async Task<Dictionary<string, (bool HasPointer, List<VersionFolder> Versions)>> ScanAsync(string? name, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, (bool HasPointer, List<VersionFolder> Versions)>(StringComparer.Ordinal);
+        var folders = new Dictionary<(string, string), VersionFolder>();
+        await foreach (var item in store.ListAsync(name is null ? null : name + "/", cancellationToken).ConfigureAwait(false))
+        {
+            var parts = item.Path.Split('/');
+            if (!StorageNames.IsValidName(parts[0]))
+            {
+                continue;
+            }
+
+            if (!result.TryGetValue(parts[0], out var entry))
+            {
+                entry = (false, []);
+            }
+
+            if (parts.Length == 2 && parts[1] == StorageNames.CurrentPointerFile)
+            {
+                entry.HasPointer = true;
+            }
+            else if (parts.Length == 3 && parts[2] is StorageNames.ManifestFile or StorageNames.ModelFile && ModelRegistry.IsValidVersion(parts[1]))
+            {
+                var key = (parts[0], parts[1]);
+                var folder = folders.TryGetValue(key, out var f) ? f : new VersionFolder(parts[1], false, false, item.LastModified);
+                folder = parts[2] == StorageNames.ManifestFile ? folder with { HasManifest = true } : folder with { HasModel = true };
+                folder = folder with { LastModified = item.LastModified > folder.LastModified ? item.LastModified : folder.LastModified };
+                folders[key] = folder;
+            }
+
+            result[parts[0]] = entry;
+        }
+
+        foreach (var ((model, _), folder) in folders)
+        {
+            result[model].Versions.Add(folder);
+        }
+
+        return result;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,526 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Azure;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using Pipeline.Contracts;
+using Pipeline.Serving.Http;
+using Pipeline.Serving.Storage;
+using Pipeline.Storage;
+
+namespace Pipeline.Serving.Predict;
+
+/// <summary>A version that could not be switched to or loaded, and why (shown by <c>GET /api/health</c>).</summary>
+public sealed record ModelProblem(string Version, string Message, DateTimeOffset At);
+
+/// <summary>What one model name serves by default on this instance.</summary>
+public sealed record ServedModel(string Name, string? TargetVersion, string? ServedVersion, ModelProblem? Problem);
+
+/// <summary>
+/// Loads model versions lazily and keeps their sessions in an LRU cache bounded by <see cref="ModelOptions.CacheMemoryBytes"/>.
+/// The default version of a model follows <c>models/{name}/current.json</c> (or, without one, the newest version
+/// folder), re-checked by ETag at most every <see cref="ModelOptions.CurrentPollInterval"/>, in the background once a
+/// version is being served (requests never wait for that check). A new version is switched
+/// to only after it loaded and answered a smoke prediction; until then, and while storage fails, the version already
+/// served keeps serving and the problem is reported by <see cref="Snapshot"/>. Requests in flight keep the session
+/// they leased; a replaced or evicted session is disposed when its last lease ends.
+/// </summary>
+public sealed partial class ModelRegistry : IDisposable
+{
+    private sealed record Served(string? TargetVersion, string? ETag, DateTimeOffset CheckedAt, string? ServedVersion, ModelProblem? Problem);
+
+    private enum PointerState
+    {
+        Found,
+        Unchanged,
+        Missing,
+    }
+
+    private const int Stripes = 32;
+
+    private const int MaxDocumentBytes = 1024 * 1024;
+
+    private readonly IModelStore _store;
+    private readonly IOptions<ModelOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ModelRegistry> _logger;
+    private readonly ConcurrentDictionary<string, Served> _served = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Name, string Version), LoadedModel> _cache = new();
+    private readonly ConcurrentDictionary<(string Name, string Version), ModelProblem> _failed = new();
+    private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _cacheLock = new();
+    private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly SemaphoreSlim[] _loadGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
+    private long _cacheBytes;
+
+    public ModelRegistry(IModelStore store, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRegistry> logger)
+    {
+        _store = store;
+        _options = options;
+        _time = time;
+        _logger = logger;
+
+        // Deliberate threading: IntraOpThreads (default 1) per session and no inter-op pool, so a request runs on its own
+        // thread and concurrency comes from concurrent requests; no spinning threads burning the instance's CPU when idle.
+        _sessionOptions = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = options.Value.IntraOpThreads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+    }
+
+    /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
+    public static bool IsValidVersion(string? version) =>
+        !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
+        version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+
+    /// <summary>
+    /// Leases <paramref name="version"/> of <paramref name="name"/>, or its default version when null. Returns null
+    /// when there is no such model or version. Throws <see cref="ModelUnavailableException"/> when it exists but
+    /// cannot be served. Call <see cref="LoadedModel.Release"/> when done.
+    /// </summary>
+    public async Task<LoadedModel?> LeaseAsync(string name, string? version, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var target = version;
+            if (target is null)
+            {
+                if (!_served.TryGetValue(name, out var served) || (IsStale(served) && served.ServedVersion is null))
+                {
+                    // Nothing to serve yet: this request waits for storage.
+                    served = await RefreshAsync(name, cancellationToken).ConfigureAwait(false);
+                }
+                else if (IsStale(served))
+                {
+                    // Serve what we have; check current.json off the request path (one check per model at a time).
+                    RefreshInBackground(name);
+                }
+
+                if (served is null)
+                {
+                    return null;
+                }
+
+                target = served.ServedVersion
+                    ?? throw new ModelUnavailableException(name, served.Problem?.Version ?? "?", served.Problem?.Message ?? "no version could be loaded.");
+            }
+
+            if (_cache.TryGetValue((name, target), out var cached) && cached.TryLease())
+            {
+                Volatile.Write(ref cached.LastUsed, _time.GetTimestamp());
+                return cached;
+            }
+
+            var model = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false);
+            if (model is null)
+            {
+                if (version is null)
+                {
+                    throw new ModelUnavailableException(name, target, "the version is no longer in storage.");
+                }
+
+                return null;
+            }
+
+            if (model.TryLease())
+            {
+                Volatile.Write(ref model.LastUsed, _time.GetTimestamp());
+                return model;
+            }
+
+            // Evicted between load and lease (a tiny cache under pressure): try again.
+        }
+    }
+
+    /// <summary>Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.</summary>
+    public async Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        var key = (name, version);
+        if (_cache.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
+        {
+            throw new ModelUnavailableException(name, version, failure.Message);
+        }
+
+        var gate = _loadGates[Stripe(name)];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_cache.TryGetValue(key, out cached))
+            {
+                return cached;
+            }
+
+            LoadedModel? model;
+            try
+            {
+                model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelUnavailableException e)
+            {
+                _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
+                LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+                throw;
+            }
+
+            if (model is not null)
+            {
+                _failed.TryRemove(key, out _);
+                Insert(key, model);
+            }
+
+            return model;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Serves <paramref name="version"/> (already loaded and smoke-tested) by default from now on, after this instance
+    /// moved <c>current.json</c> to it (its new ETag is <paramref name="pointerETag"/>); the previous version is retired.
+    /// </summary>
+    public async Task PromoteAsync(string name, string version, string pointerETag, CancellationToken cancellationToken)
+    {
+        var gate = _refreshGates[Stripe(name)];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _served.TryGetValue(name, out var previous);
+            Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
+            if (previous?.ServedVersion is { } old && old != version)
+            {
+                Evict(name, old);
+            }
+
+            LogServing(_logger, name, version);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void RefreshInBackground(string name)
+    {
+        if (!_refreshing.TryAdd(name, 0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RefreshAsync(name, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // RefreshAsync keeps the served version on every storage or model failure; anything else is logged here.
+                LogBackgroundRefreshFailed(_logger, e, name);
+            }
+            finally
+            {
+                _refreshing.TryRemove(name, out _);
+            }
+        });
+    }
+
+    /// <summary>The loaded session of a version, if this instance has one (not leased: for reporting only).</summary>
+    public LoadedModel? Peek(string name, string version) => _cache.TryGetValue((name, version), out var model) ? model : null;
+
+    /// <summary>What each model this instance has been asked for serves by default, with any problem.</summary>
+    public IReadOnlyList<ServedModel> Snapshot() =>
+        [.. _served.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new ServedModel(p.Key, p.Value.TargetVersion, p.Value.ServedVersion, p.Value.Problem))];
+
+    /// <summary>Estimated bytes held by the cache, and the versions in it.</summary>
+    public (long Bytes, int Count) CacheUsage => (Interlocked.Read(ref _cacheBytes), _cache.Count);
+
+    private bool IsStale(Served served) => _time.GetUtcNow() - served.CheckedAt >= _options.Value.CurrentPollInterval;
+
+    private static int Stripe(string name) => (StringComparer.Ordinal.GetHashCode(name) & int.MaxValue) % Stripes;
+
+    private async Task<Served?> RefreshAsync(string name, CancellationToken cancellationToken)
+    {
+        var gate = _refreshGates[Stripe(name)];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _served.TryGetValue(name, out var cached);
+            if (cached is not null && !IsStale(cached))
+            {
+                return cached;
+            }
+
+            var now = _time.GetUtcNow();
+            string? target;
+            string? etag;
+            try
+            {
+                var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
+                (target, etag) = state switch
+                {
+                    PointerState.Found => (pointerVersion, pointerETag),
+                    PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
+                    _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
+                };
+            }
+            catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
+            {
+                var reason = e switch
+                {
+                    RequestFailedException r => $"storage answered {r.Status} reading current.json",
+                    IOException => "the models folder could not be read",
+                    _ => e.Message,
+                };
+                LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
+                return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ModelUnavailableException(name, "current.json", e.Message, e);
+            }
+
+            if (target is null)
+            {
+                // No current.json and no version folders: the model does not exist (any more).
+                if (cached?.ServedVersion is { } gone)
+                {
+                    Evict(name, gone);
+                }
+
+                _served.TryRemove(name, out _);
+                return null;
+            }
+
+            if (cached is not null && target == cached.ServedVersion)
+            {
+                return Store(name, cached with { TargetVersion = target, ETag = etag, CheckedAt = now, Problem = null });
+            }
+
+            if (cached is not null && etag is not null && etag == cached.ETag)
+            {
+                // Pointer unchanged and its version already failed: keep serving what we have until current.json moves.
+                return Store(name, cached with { CheckedAt = now });
+            }
+
+            try
+            {
+                _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
+                    ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
+            }
+            catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
+            {
+                var reason = e switch
+                {
+                    ModelUnavailableException u => u.Reason,
+                    RequestFailedException r => $"storage answered {r.Status} while loading it.",
+                    _ => "the models folder could not be read while loading it.",
+                };
+                var problem = new ModelProblem(target, reason, now);
+                if (cached?.ServedVersion is { } kept)
+                {
+                    LogNotSwitched(_logger, name, target, kept, reason);
+                }
+
+                // Retry storage failures at the next poll (no ETag kept); a broken version only when current.json moves.
+                var keepETag = e is ModelUnavailableException ? etag : null;
+                return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
+            }
+
+            var previous = cached?.ServedVersion;
+            var fresh = Store(name, new Served(target, etag, now, target, null));
+            if (previous is not null && previous != target)
+            {
+                Evict(name, previous); // disposed once its in-flight requests finish
+            }
+
+            LogServing(_logger, name, target);
+            return fresh;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private Served Store(string name, Served served)
+    {
+        _served[name] = served;
+        return served;
+    }
+
+    /// <summary>The version current.json names, <see cref="PointerState.Unchanged"/> when its ETag is still <paramref name="knownETag"/>, <see cref="PointerState.Missing"/> when there is none.</summary>
+    private async Task<(PointerState, string?, string?)> ReadPointerAsync(string name, string? knownETag, CancellationToken cancellationToken)
+    {
+        var file = await _store.ReadAsync(StorageNames.CurrentPointerPath(name), knownETag, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        if (file is null)
+        {
+            return (PointerState.Missing, null, null);
+        }
+
+        if (file.Unchanged)
+        {
+            return (PointerState.Unchanged, null, null);
+        }
+
+        CurrentPointer? pointer;
+        try
+        {
+            pointer = JsonSerializer.Deserialize(file.Content, PipelineJson.Default.CurrentPointer);
+        }
+        catch (JsonException)
+        {
+            throw new InvalidDataException($"models/{name}/current.json is not valid JSON.");
+        }
+
+        if (!IsValidVersion(pointer?.Version))
+        {
+            throw new InvalidDataException($"models/{name}/current.json does not name a valid version.");
+        }
+
+        return (PointerState.Found, pointer!.Version, file.ETag);
+    }
+
+    /// <summary>Without current.json (bring-your-own models), the version folder whose model or manifest was written last.</summary>
+    private async Task<string?> NewestVersionAsync(string name, CancellationToken cancellationToken)
+    {
+        string? newest = null;
+        var newestAt = DateTimeOffset.MinValue;
+        await foreach (var item in _store.ListAsync(name + "/", cancellationToken).ConfigureAwait(false))
+        {
+            var parts = item.Path.Split('/');
+            if (parts.Length == 3 && parts[2] is StorageNames.ModelFile or StorageNames.ManifestFile && IsValidVersion(parts[1]) && item.LastModified > newestAt)
+            {
+                (newest, newestAt) = (parts[1], item.LastModified);
+            }
+        }
+
+        return newest;
+    }
+
+    private async Task<LoadedModel?> LoadAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        ModelManifest? manifest = null;
+        try
+        {
+            var file = await _store.ReadAsync(StorageNames.ModelManifestPath(name, version), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+            if (file is not null)
+            {
+                manifest = JsonSerializer.Deserialize(file.Content, PipelineJson.Default.ModelManifest)
+                    ?? throw new InvalidDataException("manifest.json holds JSON null.");
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            throw new ModelUnavailableException(name, version, "manifest.json is not a valid model manifest.", e);
+        }
+
+        var artifact = manifest?.Artifact is { Length: > 0 } a ? a : StorageNames.ModelFile;
+        if (artifact.Contains("..", StringComparison.Ordinal) || artifact.StartsWith('/') || artifact.Contains('\\', StringComparison.Ordinal))
+        {
+            throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which is not a file of the version folder.");
+        }
+
+        StoredFile? onnx;
+        try
+        {
+            onnx = await _store.ReadAsync($"{name}/{version}/{artifact}", null, _options.Value.MaxModelBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelUnavailableException(name, version, $"{e.Message} (Models:MaxModelBytes)", e);
+        }
+
+        if (onnx is null)
+        {
+            return manifest is null
+                ? null // neither manifest nor model: no such version
+                : throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which does not exist.");
+        }
+
+        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow());
+        LogLoaded(_logger, name, version, onnx.Content.LongLength, model.Source);
+        return model;
+    }
+
+    private void Insert((string Name, string Version) key, LoadedModel model)
+    {
+        var budget = _options.Value.CacheMemoryBytes;
+        lock (_cacheLock)
+        {
+            model.LastUsed = _time.GetTimestamp();
+            _cache[key] = model;
+            var bytes = Interlocked.Add(ref _cacheBytes, model.SizeBytes);
+            while (bytes > budget && _cache.Count > 1)
+            {
+                var victim = _cache.Where(p => p.Key != key).MinBy(p => Volatile.Read(ref p.Value.LastUsed));
+                _cache.TryRemove(victim.Key, out _);
+                bytes = Interlocked.Add(ref _cacheBytes, -victim.Value.SizeBytes);
+                victim.Value.Retire();
+                LogEvicted(_logger, victim.Key.Name, victim.Key.Version, bytes, budget);
+            }
+        }
+    }
+
+    private void Evict(string name, string version)
+    {
+        lock (_cacheLock)
+        {
+            if (_cache.TryRemove((name, version), out var model))
+            {
+                Interlocked.Add(ref _cacheBytes, -model.SizeBytes);
+                model.Retire();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        foreach (var model in _cache.Values)
+        {
+            model.Retire();
+        }
+
+        _cache.Clear();
+        _sessionOptions.Dispose();
+        foreach (var gate in _refreshGates.Concat(_loadGates))
+        {
+            gate.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Model} version {Version} ({Bytes} bytes, contract from {Source})")]
+    private static partial void LogLoaded(ILogger logger, string model, string version, long bytes, string source);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checking models/{Model}/current.json failed unexpectedly; still serving the version loaded")]
+    private static partial void LogBackgroundRefreshFailed(ILogger logger, Exception exception, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model {Model} version {Version}")]
+    private static partial void LogServing(ILogger logger, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded model {Model} version {Version} (least recently used; cache {Bytes} of {Budget} bytes)")]
+    private static partial void LogEvicted(ILogger logger, string model, string version, long bytes, long budget);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check models/{Model}/current.json; still serving version {Version}")]
+    private static partial void LogPointerCheckFailed(ILogger logger, Exception exception, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} version {Version} cannot be served: {Reason}")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string model, string version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model}: not switching to version {Version} ({Reason}); still serving version {ServedVersion}")]
+    private static partial void LogNotSwitched(ILogger logger, string model, string version, string servedVersion, string reason);
+}

@@ -1,0 +1,160 @@
+using Azure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using Pipeline.Storage;
+
+namespace Pipeline.Serving.Predict;
+
+/// <summary>
+/// The HTTP functions <c>Predict</c> (<c>POST /api/models/{name}/predict</c>), <c>Models</c>
+/// (<c>GET /api/models[/{name}]</c>) and <c>SetCurrent</c> (<c>POST /api/models/{name}/current</c>).
+/// </summary>
+public static partial class PredictApi
+{
+    public static IEndpointRouteBuilder MapPredictApi(this IEndpointRouteBuilder app)
+    {
+        var models = app.MapGroup("/api/models");
+        models.MapPost("/{name}/predict", PredictAsync);
+        models.MapPost("/{name}/current", SetCurrentAsync);
+        models.MapGet("/", ListAsync);
+        models.MapGet("/{name}", GetAsync);
+        return app;
+    }
+
+    private static async Task<Results<PredictResult, ProblemHttpResult>> PredictAsync(
+        string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
+        ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
+    {
+        if (!StorageNames.IsValidName(name))
+        {
+            return NotFound(name);
+        }
+
+        if (version is not null && !ModelRegistry.IsValidVersion(version))
+        {
+            return InvalidVersion(version);
+        }
+
+        var limits = options.Value;
+        using var timeout = new CancellationTokenSource(limits.RequestTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var token = linked.Token;
+        LoadedModel? model = null;
+        try
+        {
+            using var body = await PredictRequestReader.ReadBodyAsync(context.Request, limits.MaxBodyBytes, token);
+            model = await registry.LeaseAsync(name, version, token);
+            if (model is null)
+            {
+                return version is null ? NotFound(name) : VersionNotFound(name, version);
+            }
+
+            using var features = PredictRequestReader.Parse(body.Span, model, limits.MaxRows, out var rows);
+            var output = new Pooled<float>(System.Buffers.ArrayPool<float>.Shared.Rent(rows * model.OutputWidth), rows * model.OutputWidth);
+            try
+            {
+                using var runOptions = new RunOptions();
+                using (token.Register(static o => ((RunOptions)o!).Terminate = true, runOptions))
+                {
+                    model.Run(features.Array, rows, output.Array, runOptions);
+                }
+
+                var result = new PredictResult(name, model, output, rows);
+                output = default;
+                return result;
+            }
+            finally
+            {
+                output.Dispose();
+            }
+        }
+        catch (PredictRequestException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
+        }
+        catch (ModelUnavailableException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model unavailable");
+        }
+        catch (Exception e) when (e is RequestFailedException or IOException && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
+        {
+            LogStorageFailed(logger, e, name);
+            context.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem("Model storage could not be read; try again.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable");
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or OnnxRuntimeException)
+        {
+            return TypedResults.Problem($"The request took longer than {limits.RequestTimeout.TotalSeconds:0.###} s and was stopped.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Request timed out");
+        }
+        finally
+        {
+            model?.Release();
+        }
+    }
+
+    private static async Task<Results<JsonHttpResult<SetCurrentResponse>, ProblemHttpResult>> SetCurrentAsync(
+        string name, HttpRequest request, ModelCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!StorageNames.IsValidName(name))
+        {
+            return NotFound(name);
+        }
+
+        SetCurrentRequest? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync(PredictJson.Default.SetCurrentRequest, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return TypedResults.Problem("The body must be JSON: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid body");
+        }
+
+        if (body?.Version is not { } version || !ModelRegistry.IsValidVersion(version))
+        {
+            return body?.Version is null
+                ? TypedResults.Problem("The body must name the version: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Missing version")
+                : InvalidVersion(body.Version);
+        }
+
+        try
+        {
+            var (found, previous) = await catalog.SetCurrentAsync(name, version, cancellationToken);
+            return found
+                ? TypedResults.Json(new SetCurrentResponse { Model = name, Version = version, PreviousVersion = previous }, PredictJson.Default.SetCurrentResponse)
+                : VersionNotFound(name, version);
+        }
+        catch (ModelUnavailableException e)
+        {
+            return TypedResults.Problem(e.Message + " current.json was not moved.", statusCode: StatusCodes.Status409Conflict, title: "Version cannot be served");
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return TypedResults.Problem($"models/{name}/current.json changed while it was being moved; read it again and retry.", statusCode: StatusCodes.Status409Conflict, title: "Concurrent change");
+        }
+    }
+
+    private static async Task<JsonHttpResult<List<ModelSummary>>> ListAsync(ModelCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Json(await catalog.ListAsync(cancellationToken), PredictJson.Default.ListModelSummary);
+
+    private static async Task<Results<JsonHttpResult<ModelDetails>, ProblemHttpResult>> GetAsync(string name, ModelCatalog catalog, CancellationToken cancellationToken)
+    {
+        var details = StorageNames.IsValidName(name) ? await catalog.GetAsync(name, cancellationToken) : null;
+        return details is null ? NotFound(name) : TypedResults.Json(details, PredictJson.Default.ModelDetails);
+    }
+
+    private static ProblemHttpResult NotFound(string name) =>
+        TypedResults.Problem($"There is no model named '{name}'. GET /api/models lists the models that exist.", statusCode: StatusCodes.Status404NotFound, title: "Model not found");
+
+    private static ProblemHttpResult VersionNotFound(string name, string version) =>
+        TypedResults.Problem($"Model '{name}' has no version '{version}'. GET /api/models/{name} lists its versions.", statusCode: StatusCodes.Status404NotFound, title: "Version not found");
+
+    private static ProblemHttpResult InvalidVersion(string version) =>
+        TypedResults.Problem($"'{Truncate(version)}' is not a version name (1-128 letters, digits, '.', '-', '_').", statusCode: StatusCodes.Status400BadRequest, title: "Invalid version");
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model storage failed while serving {Model}")]
+    private static partial void LogStorageFailed(ILogger logger, Exception exception, string model);
+}

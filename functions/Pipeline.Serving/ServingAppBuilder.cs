@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Pipeline.Serving.Http;
+using Pipeline.Serving.Predict;
+using Pipeline.Serving.Runs;
+using Pipeline.Serving.Storage;
+
+namespace Pipeline.Serving;
+
+/// <summary>
+/// The serving function app (Predict, Models, SetCurrent, Health, OpenApi): HTTP only, published with Native AOT so a
+/// cold instance answers its first prediction in milliseconds. Models load lazily; start-up never touches storage.
+/// </summary>
+public static class ServingAppBuilder
+{
+    public static WebApplicationBuilder AddServingApp(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsPolicy.Apply);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddServingStorage(builder.Configuration);
+
+        // Source-generated validators (no reflection, AOT-safe), run at start-up.
+        builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
+        builder.Services.AddOptions<FunctionKeyOptions>().BindConfiguration(FunctionKeyOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<FunctionKeyOptions>, FunctionKeyOptionsValidator>();
+        builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddSingleton<ModelCatalog>();
+
+        // Transport limits: the predict body limit is enforced again while reading (413 problem details); slow or
+        // oversized requests are cut off by Kestrel before they reach a handler.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ModelOptions>>((kestrel, models) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = models.Value.MaxBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        });
+        return builder;
+    }
+
+    public static WebApplication MapServingApp(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<FunctionKeyMiddleware>();
+
+        // The Functions host treats any response on GET / as "the handler is ready". Never touches storage.
+        app.MapGet("/", () => TypedResults.Ok("ready"));
+        app.MapHealth();
+        app.MapOpenApiDocument();
+        app.MapPredictApi();
+        app.MapRunsApi();
+
+        if (app.Configuration.GetValue<bool>("Bench:NoOp"))
+        {
+            // The HTTP floor for bench/run.sh: same server, middleware and key check; reads the body; no model.
+            app.MapPost("/api/bench/noop", async (HttpRequest request, CancellationToken cancellationToken) =>
+            {
+                await request.Body.CopyToAsync(Stream.Null, cancellationToken);
+                return TypedResults.Text("{\"ok\":true}", "application/json");
+            });
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using Pipeline.Contracts;
+using Pipeline.Onnx;
+using Pipeline.Onnx.Proto;
+using Pipeline.Storage;
+
+namespace Pipeline.Tests.Infrastructure;
+
+/// <summary>Model versions published to Azurite the way the trainer (or a user bringing their own ONNX) would.</summary>
+public static class TestModels
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public static Azure.Storage.Blobs.BlobContainerClient Container() => Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+
+    /// <summary>A 2-feature (a, b), 2-class model: "high" when a + b + bias > 0; <paramref name="hidden"/> &gt; 0 adds a layer that makes the file ~hidden² × 4 bytes.</summary>
+    public static byte[] TwoClass(float bias, int hidden = 0)
+    {
+        List<DenseLayer> layers = hidden == 0
+            ? [new DenseLayer(2, 2, [-1, -1, 1, 1], [-bias, bias])]
+            : [
+                new DenseLayer(2, hidden, [.. Enumerable.Range(0, hidden * 2).Select(i => i < 2 ? 1f : 0f)], new float[hidden]),
+                new DenseLayer(hidden, hidden, new float[hidden * hidden], new float[hidden]),
+                new DenseLayer(hidden, 2, new float[hidden * 2], [-bias, bias]),
+            ];
+        return OnnxMlpExporter.Export(new MlpDefinition(MlpTask.Classification, ["a", "b"], [0, 0], [1, 1], layers, ["low", "high"]));
+    }
+
+    /// <summary>Publishes a version with a trainer-style manifest; <paramref name="moveCurrent"/> points current.json at it.</summary>
+    public static async Task PublishAsync(string model, string version, byte[] onnx, bool moveCurrent = true)
+    {
+        var container = Container();
+        await container.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await container.GetBlobClient($"{model}/{version}/{StorageNames.ModelFile}").UploadAsync(new BinaryData(onnx), overwrite: true, Cancellation);
+        var manifest = new ModelManifest
+        {
+            Model = model, Version = version, Task = TaskKind.Classification, Features = ["a", "b"], Labels = ["low", "high"],
+            InputName = OnnxMlpExporter.InputName, OutputName = OnnxMlpExporter.ProbabilitiesOutput,
+            TestMetrics = new() { ["accuracy"] = 0.9 }, CreatedAt = DateTimeOffset.UtcNow,
+        };
+        await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.ModelManifestPath(model, version)), manifest, PipelineJson.Default.ModelManifest, null, Cancellation);
+        if (moveCurrent)
+        {
+            await MoveCurrentAsync(model, version);
+        }
+    }
+
+    public static Task MoveCurrentAsync(string model, string version) =>
+        BlobJson.WriteAsync(Container().GetBlobClient(StorageNames.CurrentPointerPath(model)), new CurrentPointer { Version = version }, PipelineJson.Default.CurrentPointer, null, Cancellation);
+
+    /// <summary>Uploads a file into a version folder as it is (bring-your-own, or deliberately broken).</summary>
+    public static async Task UploadAsync(string model, string path, byte[] content)
+    {
+        var container = Container();
+        await container.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await container.GetBlobClient($"{model}/{path}").UploadAsync(new BinaryData(content), overwrite: true, Cancellation);
+    }
+
+    /// <summary>
+    /// A "foreign" ONNX graph built with the project's protobuf classes (not its exporter): <c>y = X · w + b</c> over one
+    /// input <c>X</c> <c>[N, w.Length]</c>, output <c>y</c> <c>[N, 1]</c>, no metadata.
+    /// </summary>
+    public static byte[] LinearRegression(float[] weights, float bias)
+    {
+        var graph = new GraphProto { Name = "linear" };
+        graph.Input.Add(FloatValue("X", -1, weights.Length));
+        graph.Initializer.Add(FloatTensor("w", weights, weights.Length, 1));
+        graph.Initializer.Add(FloatTensor("b", [bias], 1));
+        graph.Node.Add(Node("MatMul", ["X", "w"], "xw"));
+        graph.Node.Add(Node("Add", ["xw", "b"], "y"));
+        graph.Output.Add(FloatValue("y", -1, 1));
+        return Model(graph);
+    }
+
+    /// <summary>
+    /// sklearn-onnx style: one <c>[N, 1]</c> input per feature, concatenated, then a linear layer and softmax to
+    /// <c>probabilities</c> <c>[N, 2]</c>, plus an int64 <c>label</c> output (ArgMax) listed first, as converters do.
+    /// </summary>
+    public static byte[] ColumnsClassifier(string[] features)
+    {
+        var graph = new GraphProto { Name = "columns" };
+        foreach (var feature in features)
+        {
+            graph.Input.Add(FloatValue(feature, -1, 1));
+        }
+
+        var n = features.Length;
+        var concat = Node("Concat", features, "x");
+        concat.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(concat);
+        // Column 0 scores "no" with -sum(x), column 1 "yes" with +sum(x).
+        graph.Initializer.Add(FloatTensor("w", [.. Enumerable.Range(0, n * 2).Select(i => i % 2 == 0 ? -1f : 1f)], n, 2));
+        graph.Node.Add(Node("MatMul", ["x", "w"], "logits"));
+        var softmax = Node("Softmax", ["logits"], "probabilities");
+        softmax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(softmax);
+        var argMax = Node("ArgMax", ["logits"], "label");
+        argMax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(argMax);
+        graph.Output.Add(new ValueInfoProto
+        {
+            Name = "label",
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64, Shape = Shape(-1, 1) } },
+        });
+        graph.Output.Add(FloatValue("probabilities", -1, 2));
+        return Model(graph);
+    }
+
+    /// <summary>A graph that loads fine but answers NaN for a row of zeros (0 / 0): fails the smoke prediction.</summary>
+    public static byte[] NaNOnZeros()
+    {
+        var graph = new GraphProto { Name = "nan" };
+        graph.Input.Add(FloatValue("features", -1, 2));
+        graph.Node.Add(Node("Div", ["features", "features"], "probabilities"));
+        graph.Output.Add(FloatValue("probabilities", -1, 2));
+        return Model(graph);
+    }
+
+    private static byte[] Model(GraphProto graph)
+    {
+        var model = new ModelProto { IrVersion = 8, ProducerName = "pipeline-tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        return model.ToByteArray();
+    }
+
+    private static NodeProto Node(string op, string[] inputs, string output)
+    {
+        var node = new NodeProto { OpType = op, Name = output + "." + op };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        return node;
+    }
+
+    private static TensorShapeProto Shape(params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var dim in dims)
+        {
+            shape.Dim.Add(dim < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "N" } : new TensorShapeProto.Types.Dimension { DimValue = dim });
+        }
+
+        return shape;
+    }
+
+    private static ValueInfoProto FloatValue(string name, params long[] dims) => new()
+    {
+        Name = name,
+        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = Shape(dims) } },
+    };
+
+    private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
+    {
+        var raw = new byte[values.Length * sizeof(float)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * sizeof(float)), values[i]);
+        }
+
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(raw) };
+        tensor.Dims.AddRange(dims);
+        return tensor;
+    }
+}

@@ -1,0 +1,264 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Serving.Predict;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.Serving.Predict;
+
+/// <summary>Version pinning, hot switches, refusing broken versions, rollback and the LRU session cache, against Azurite.</summary>
+public sealed class ModelLifecycleTests : IAsyncLifetime
+{
+    private const string Row = """{"rows":[{"a":0.5,"b":0}]}""";
+    private readonly string _model = Azurite.UniqueName("life");
+    private ServingAppFactory _app = new();
+    private HttpClient _client = null!;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        await Azurite.EnsureRunningAsync();
+        _client = _app.CreateClient();
+        await TestModels.PublishAsync(_model, "v1", TestModels.TwoClass(bias: 0));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.DisposeAsync();
+    }
+
+    private async Task<(HttpStatusCode Status, JsonNode? Body)> PredictAsync(string query = "", string body = Row)
+    {
+        using var response = await _client.PostAsync(new Uri($"/api/models/{_model}/predict{query}", UriKind.Relative),
+            new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
+        var text = await response.Content.ReadAsStringAsync(Cancellation);
+        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+    }
+
+    private async Task<JsonNode> GetJsonAsync(string path) =>
+        JsonNode.Parse(await _client.GetStringAsync(new Uri(path, UriKind.Relative), Cancellation))!;
+
+    /// <summary>Polls predict until it answers <paramref name="version"/> (the poll interval is 0.5 s in tests).</summary>
+    private async Task<JsonNode> WaitForVersionAsync(string version)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var (status, body) = await PredictAsync();
+            if (status == HttpStatusCode.OK && body!["version"]!.GetValue<string>() == version)
+            {
+                return body;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Still serving {body?["version"]} ({status}), not {version}.");
+            await Task.Delay(100, Cancellation);
+        }
+    }
+
+    /// <summary>
+    /// Keeps predicting (each answer must come from <paramref name="servedVersion"/>) until health reports a problem
+    /// for this model; the current.json check runs in the background, so the problem shows up a little after a request.
+    /// </summary>
+    private async Task<(JsonNode Health, JsonNode Entry)> WaitForProblemAsync(string servedVersion)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var (status, body) = await PredictAsync();
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(servedVersion, body!["version"]!.GetValue<string>());
+            var health = await GetJsonAsync("/api/health");
+            var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == _model);
+            if (entry?["problem"] is not null)
+            {
+                return (health, entry);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "health never reported the problem");
+            await Task.Delay(100, Cancellation);
+        }
+    }
+
+    [Fact]
+    public async Task Predict_VersionQuery_PinsThatVersion()
+    {
+        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await WaitForVersionAsync("v2");
+
+        var (pinnedStatus, pinned) = await PredictAsync("?version=v1");
+        var (_, current) = await PredictAsync();
+
+        Assert.Equal(HttpStatusCode.OK, pinnedStatus);
+        Assert.Equal("v1", pinned!["version"]!.GetValue<string>());
+        Assert.Equal("high", pinned["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal("v2", current!["version"]!.GetValue<string>());
+        Assert.Equal("low", current["predictions"]![0]!["label"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("?version=v9", HttpStatusCode.NotFound, "no version 'v9'")]
+    [InlineData("?version=..%2Fsecret", HttpStatusCode.BadRequest, "not a version name")]
+    public async Task Predict_BadVersionQuery_ReturnsProblemNamingIt(string query, HttpStatusCode expected, string detail)
+    {
+        var (status, problem) = await PredictAsync(query);
+
+        Assert.Equal(expected, status);
+        Assert.Contains(detail, problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_HotSwitchUnderConcurrentLoad_NoRequestFails()
+    {
+        await WaitForVersionAsync("v1");
+        var v1 = _app.Services.GetRequiredService<ModelRegistry>().Peek(_model, "v1")!;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var (status, body) = await PredictAsync();
+                if (status != HttpStatusCode.OK)
+                {
+                    failures.Add($"{(int)status}: {body?.ToJsonString()}");
+                    continue;
+                }
+
+                versions.AddOrUpdate(body!["version"]!.GetValue<string>(), 1, (_, n) => n + 1);
+            }
+        }, CancellationToken.None)).ToList();
+
+        await Task.Delay(500, Cancellation);
+        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!versions.ContainsKey("v2") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, Cancellation);
+        }
+
+        await Task.Delay(1000, Cancellation); // keep the load on after the switch, while v1's session drains
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        Assert.Empty(failures);
+        Assert.True(versions.GetValueOrDefault("v1") > 0, "no request was served by v1");
+        Assert.True(versions.GetValueOrDefault("v2") > 0, "no request was served by v2");
+        var registry = _app.Services.GetRequiredService<ModelRegistry>();
+        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch...
+        Assert.True(v1.IsDisposed, "v1's session was not disposed after its requests drained"); // ...and disposed once drained
+    }
+
+    [Fact]
+    public async Task Predict_NewVersionThatFailsToLoad_KeepsServingTheOldOne_AndHealthSaysSo()
+    {
+        await WaitForVersionAsync("v1");
+
+        await TestModels.UploadAsync(_model, "v2/model.onnx", Encoding.UTF8.GetBytes("this is not an ONNX graph"));
+        await TestModels.MoveCurrentAsync(_model, "v2");
+        var (health, entry) = await WaitForProblemAsync(servedVersion: "v1");
+
+        Assert.Equal("degraded", health["status"]!.GetValue<string>());
+        Assert.Equal("v1", entry["servedVersion"]!.GetValue<string>());
+        Assert.Equal("v2", entry["problem"]!["version"]!.GetValue<string>());
+        Assert.Contains("ONNX Runtime cannot load", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("/onnxruntime", health.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_NewVersionFailingTheSmokePrediction_IsNotSwitchedTo_UntilCurrentMovesBack()
+    {
+        await WaitForVersionAsync("v1");
+
+        await TestModels.PublishAsync(_model, "v2", TestModels.NaNOnZeros());
+        var (_, entry) = await WaitForProblemAsync(servedVersion: "v1");
+        var problem = entry["problem"];
+
+        await TestModels.PublishAsync(_model, "v3", TestModels.TwoClass(bias: -10));
+        var after = await WaitForVersionAsync("v3");
+        var health = await GetJsonAsync("/api/health");
+
+        Assert.Equal("v2", problem!["version"]!.GetValue<string>());
+        Assert.Contains("non-finite", problem!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("low", after["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal("healthy", health["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SetCurrent_RollsBack_AndRefusesABrokenVersion()
+    {
+        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await WaitForVersionAsync("v2");
+        await TestModels.PublishAsync(_model, "v3", TestModels.NaNOnZeros(), moveCurrent: false);
+
+        using var rollback = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v1" }, Cancellation);
+        var moved = JsonNode.Parse(await rollback.Content.ReadAsStringAsync(Cancellation))!;
+        var (_, served) = await PredictAsync(); // immediately: this instance re-reads current.json after moving it
+        using var broken = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v3" }, Cancellation);
+        using var missing = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v9" }, Cancellation);
+        var details = await GetJsonAsync($"/api/models/{_model}");
+
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        Assert.Equal("v2", moved["previousVersion"]!.GetValue<string>());
+        Assert.Equal("v1", served!["version"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Conflict, broken.StatusCode);
+        Assert.Contains("non-finite", await broken.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("v1", details["currentVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Models_ListAndDetails_ShowVersionsMetricsAndServingState()
+    {
+        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await WaitForVersionAsync("v2");
+        await PredictAsync("?version=v1");
+
+        var list = (await GetJsonAsync("/api/models")).AsArray();
+        var details = await GetJsonAsync($"/api/models/{_model}");
+
+        var summary = list.Single(m => m!["name"]!.GetValue<string>() == _model)!;
+        Assert.Equal("v2", summary["currentVersion"]!.GetValue<string>());
+        Assert.Equal("v2", summary["servedVersion"]!.GetValue<string>());
+        Assert.Equal(2, summary["versions"]!.GetValue<int>());
+        Assert.Equal(0.9, summary["testMetrics"]!["accuracy"]!.GetValue<double>());
+        var versions = details["versions"]!.AsArray();
+        Assert.Equal(["v1", "v2"], versions.Select(v => v!["version"]!.GetValue<string>()).Order());
+        var v1 = versions.Single(v => v!["version"]!.GetValue<string>() == "v1")!;
+        Assert.True(v1["loaded"]!.GetValue<bool>());
+        Assert.Equal(1, v1["requests"]!.GetValue<long>());
+        Assert.False(v1["isCurrent"]!.GetValue<bool>());
+        Assert.Equal(0.9, v1["testMetrics"]!["accuracy"]!.GetValue<double>());
+        Assert.Equal(["a", "b"], details["current"]!["features"]!.AsArray().Select(f => f!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Cache_OverItsMemoryBudget_UnloadsTheLeastRecentlyUsedVersion()
+    {
+        // Each model file is ~360 KB (300×300 float weights); a 1 MB budget holds two.
+        _client.Dispose();
+        await _app.DisposeAsync();
+        _app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:CacheMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        _client = _app.CreateClient();
+        foreach (var version in new[] { "v1", "v2", "v3" })
+        {
+            await TestModels.PublishAsync(_model, version, TestModels.TwoClass(bias: 0, hidden: 300), moveCurrent: false);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v1")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v2")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v1")).Status); // v2 is now the least recently used
+        Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v3")).Status);
+
+        var registry = _app.Services.GetRequiredService<ModelRegistry>();
+        Assert.NotNull(registry.Peek(_model, "v1"));
+        Assert.Null(registry.Peek(_model, "v2"));
+        Assert.NotNull(registry.Peek(_model, "v3"));
+        Assert.True(registry.CacheUsage.Bytes <= 1024 * 1024, $"cache holds {registry.CacheUsage.Bytes} bytes");
+        Assert.Equal("v2", (await PredictAsync("?version=v2")).Body!["version"]!.GetValue<string>()); // reloads on demand
+    }
+}

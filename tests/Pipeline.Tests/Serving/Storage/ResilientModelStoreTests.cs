@@ -1,0 +1,53 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.Serving.Storage;
+
+/// <summary>While model storage keeps failing, the circuit opens: requests are answered 503 at once, without calling storage again.</summary>
+public sealed class ResilientModelStoreTests
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Predict_StorageDown_FailsFastWith503_AfterTheCircuitOpens()
+    {
+        // Storage that refuses connections (nothing listens on port 9), without the SDK's own retries, counting calls.
+        var counter = new CountingPolicy();
+        var options = new BlobClientOptions { Retry = { MaxRetries = 0 } };
+        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
+        var unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+        await using var app = new ServingAppFactory().WithWebHostBuilder(builder =>
+            builder.ConfigureTestServices(services => services.AddSingleton(new BlobServiceClient(unreachable, options))));
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add(Pipeline.Serving.Http.FunctionKeyMiddleware.HeaderName, ServingAppFactory.FunctionKey);
+
+        var problems = new List<JsonNode>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await client.PostAsync(new Uri("/api/models/anything/predict", UriKind.Relative),
+                new StringContent("""{"rows":[{"a":1}]}""", Encoding.UTF8, "application/json"), Cancellation);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            problems.Add(JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!);
+        }
+
+        Assert.All(problems, p => Assert.Equal("Storage unavailable", p["title"]!.GetValue<string>()));
+        Assert.InRange(counter.Calls, 4, 5); // the circuit opened after the minimum throughput of failures
+    }
+
+    private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref _calls);
+    }
+}
