@@ -51,6 +51,18 @@ public class PiecewiseEncodingTests
     }
 
     [Fact]
+    public void Encode_NearlyEqualQuantiles_AreMergedIntoOneBin()
+    {
+        float[][] columns = [[0f, 0.001f, 0.002f, 0.003f, 5f, 6f, 7f, 8f, 9f]];
+
+        using var encoding = new PiecewiseEncoding(columns, bins: 8, CPU);
+
+        // Edges 0, 5, 6, 7, 8, 9: the value and 5 bins; no bin narrower than MinimumBinWidth (steep bins break ONNX parity).
+        Assert.Equal(6, encoding.Width);
+        Assert.All(encoding.Layer().Weight, w => Assert.True(Math.Abs(w) <= 1 / PiecewiseEncoding.MinimumBinWidth));
+    }
+
+    [Fact]
     public void EncodedTrial_ExportedAsGemmAndRelu_MatchesTheTrainingFormInOnnxRuntime()
     {
         var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(300, seed: 5);

@@ -38,7 +38,9 @@ public sealed class PiecewiseEncoding : IDisposable
             for (var k = 0; k <= bins; k++)
             {
                 var edge = sorted[(int)Math.Min(sorted.Length - 1, Math.Round(k * (sorted.Length - 1) / (double)bins))];
-                if (edges.Count == 0 || edge > edges[^1] + 1e-6f)
+                // Bins narrower than MinimumBinWidth are merged: a steep bin would amplify float rounding (the exported
+                // Gemm sums in another order than TorchSharp) beyond the ONNX parity tolerance.
+                if (edges.Count == 0 || edge >= edges[^1] + MinimumBinWidth)
                 {
                     edges.Add(edge);
                 }
@@ -69,6 +71,9 @@ public sealed class PiecewiseEncoding : IDisposable
         _a = tensor(_weight, [2 * Width, Inputs]).to(device);
         _c = tensor(_bias).to(device);
     }
+
+    /// <summary>Narrowest bin, in standard deviations of the feature.</summary>
+    public const float MinimumBinWidth = 0.01f;
 
     public int Bins { get; }
 
