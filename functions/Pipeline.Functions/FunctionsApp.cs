@@ -19,6 +19,7 @@ public static class FunctionsApp
 
         builder.Services.AddOptions<PreprocessOptions>().BindConfiguration(PreprocessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<DatasetStore>();
+        builder.Services.AddSingleton<DatasetDebouncer>();
         builder.Services.AddSingleton<PreprocessHandler>();
 
         return builder;

@@ -25,6 +25,13 @@ public sealed class BlobCreatedEvent
 
     public string MetadataVersion { get; set; } = "1";
 
+    /// <summary>
+    /// Not Event Grid's: set only on the Preprocess function's own delayed copy of an event (the debounce of a burst of
+    /// uploads): the ETag of the dataset's pending marker that the copy stands for.
+    /// </summary>
+    [JsonPropertyName("pipelineDebounce")]
+    public string? DebounceToken { get; set; }
+
     /// <summary>Container and blob name taken from <see cref="Subject"/>; null when the subject is not a blob subject.</summary>
     public (string Container, string BlobName)? TryGetBlob()
     {
@@ -65,4 +72,10 @@ public sealed class BlobCreatedData
     public string Url { get; set; } = "";
 
     public string Sequencer { get; set; } = "";
+}
+
+/// <summary><c>datasets/{dataset}/pending.json</c>: a build of the dataset is scheduled (debounce of a burst of uploads).</summary>
+public sealed class PendingBuild
+{
+    public DateTimeOffset CreatedAt { get; set; }
 }

@@ -35,6 +35,14 @@ public sealed class DatasetManifest
 
     public List<string> Warnings { get; set; } = [];
 
+    /// <summary>How each raw column becomes the features above (one-hot categories, booleans, datetime parts); empty for versions written before encodings existed (all columns numeric, one feature each).</summary>
+    public List<ColumnEncoding> Encodings { get; set; } = [];
+
+    /// <summary>The validation report and its human-readable summary, relative to the version folder.</summary>
+    public string? Report { get; set; }
+
+    public string? Summary { get; set; }
+
     /// <summary>From <c>dataset.json</c>: the trained version becomes current without the champion/challenger comparison.</summary>
     public bool ForcePromotion { get; set; }
 }
@@ -104,4 +112,10 @@ public sealed class RowCounts
     public int DroppedMissingTarget { get; set; }
 
     public int ImputedCells { get; set; }
+
+    /// <summary>Regression: rows whose target is not a number.</summary>
+    public int DroppedUnreadableTarget { get; set; }
+
+    /// <summary>Rows identical to an earlier row (kept; reported as a warning).</summary>
+    public int DuplicateRows { get; set; }
 }

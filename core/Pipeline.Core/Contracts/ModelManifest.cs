@@ -22,6 +22,15 @@ public sealed class ModelManifest
 
     public List<string> Labels { get; set; } = [];
 
+    /// <summary>
+    /// How predict requests' raw columns become <see cref="Features"/> (copied from the dataset manifest). Empty: the request
+    /// rows carry the features themselves, as numbers.
+    /// </summary>
+    public List<ColumnEncoding> Encodings { get; set; } = [];
+
+    /// <summary>Train-split statistics of every feature (copied from the dataset manifest; the baseline for drift monitoring).</summary>
+    public List<FeatureStats> FeatureStats { get; set; } = [];
+
     /// <summary>Artifact served, relative to the version folder: the fp32 model or the int8 candidate the gate chose.</summary>
     public string Artifact { get; set; } = Storage.StorageNames.ModelFile;
 

@@ -11,6 +11,8 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(DatasetSpec))]
 [JsonSerializable(typeof(DatasetManifest))]
 [JsonSerializable(typeof(RejectionReport))]
+[JsonSerializable(typeof(ValidationReport))]
+[JsonSerializable(typeof(PendingBuild))]
 [JsonSerializable(typeof(ModelManifest))]
 [JsonSerializable(typeof(CurrentPointer))]
 [JsonSerializable(typeof(RunStatus))]

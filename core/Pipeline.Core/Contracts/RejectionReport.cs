@@ -19,4 +19,10 @@ public sealed class RejectionReport
 
     /// <summary>1-based line of the first offending row, where one applies.</summary>
     public int? Line { get; set; }
+
+    /// <summary>What was read before the rejection: files, columns, dropped rows, warnings (null when nothing could be read).</summary>
+    public ValidationReport? Validation { get; set; }
+
+    /// <summary>Human-readable summary (also written next to this report as <c>.md</c>).</summary>
+    public string? Summary { get; set; }
 }

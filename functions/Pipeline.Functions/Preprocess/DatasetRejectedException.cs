@@ -1,3 +1,5 @@
+using Pipeline.Contracts;
+
 namespace Pipeline.Functions.Preprocess;
 
 /// <summary>The input cannot become a dataset version; the message is written to a rejection report. Never retried.</summary>
@@ -7,4 +9,10 @@ public sealed class DatasetRejectedException(string reason, string message, int?
     public string Reason { get; } = reason;
 
     public int? Line { get; } = line;
+
+    /// <summary>The file the reason is about, where one is.</summary>
+    public string? Blob { get; init; }
+
+    /// <summary>What was read before the rejection, for the report.</summary>
+    public ValidationReport? Report { get; set; }
 }

@@ -1,14 +1,19 @@
+using System.Globalization;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
-using Pipeline.Datasets;
 using Pipeline.Contracts;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions.Preprocess;
 
-/// <summary>Writes accepted dataset versions (Parquet splits, then <c>manifest.json</c> last) and rejection reports.</summary>
+/// <summary>
+/// Writes accepted dataset versions (Parquet splits, <c>report.json</c> and <c>report.md</c>, then <c>manifest.json</c> last)
+/// and rejection reports (<c>rejections/{time}-{file}.json</c> with a <c>.md</c> summary beside it).
+/// </summary>
 public sealed class DatasetStore(BlobServiceClient blobs)
 {
+    public const string ReportFile = "report.json";
+    public const string SummaryFile = "report.md";
+
     private BlobContainerClient Datasets => blobs.GetBlobContainerClient(StorageNames.DatasetsContainer);
 
     public async Task<bool> VersionExistsAsync(string dataset, string version, CancellationToken cancellationToken)
@@ -20,15 +25,19 @@ public sealed class DatasetStore(BlobServiceClient blobs)
     public async Task WriteVersionAsync(DatasetManifest manifest, PreparedDataset data, CancellationToken cancellationToken)
     {
         await Datasets.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        foreach (var (split, rows) in data.Splits)
+        var folder = $"{manifest.Dataset}/{manifest.Version}";
+        foreach (var (split, path) in data.SplitFiles)
         {
             var file = $"{split}.parquet";
-            using var buffer = new MemoryStream();
-            await DatasetParquet.WriteAsync(buffer, manifest.Features.Select(f => f.Name).ToList(), rows, cancellationToken).ConfigureAwait(false);
-            buffer.Position = 0;
-            await Datasets.GetBlobClient($"{manifest.Dataset}/{manifest.Version}/{file}").UploadAsync(buffer, overwrite: true, cancellationToken).ConfigureAwait(false);
+            await Datasets.GetBlobClient($"{folder}/{file}").UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
             manifest.Splits[split] = file;
         }
+
+        data.Report.Version = manifest.Version;
+        await BlobJson.WriteAsync(Datasets.GetBlobClient($"{folder}/{ReportFile}"), data.Report, PipelineJson.Default.ValidationReport, null, cancellationToken).ConfigureAwait(false);
+        await Datasets.GetBlobClient($"{folder}/{SummaryFile}").UploadAsync(BinaryData.FromString(ReportSummary.ToMarkdown(data.Report)), overwrite: true, cancellationToken).ConfigureAwait(false);
+        manifest.Report = ReportFile;
+        manifest.Summary = SummaryFile;
 
         // The manifest goes last: a version folder with a manifest is complete.
         await BlobJson.WriteAsync(Datasets.GetBlobClient(StorageNames.DatasetManifestPath(manifest.Dataset, manifest.Version)),
@@ -38,10 +47,12 @@ public sealed class DatasetStore(BlobServiceClient blobs)
     public async Task<string> WriteRejectionAsync(RejectionReport report, CancellationToken cancellationToken)
     {
         await Datasets.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var stamp = report.RejectedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var stamp = report.RejectedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var file = Path.GetFileName(report.Blob);
-        var path = $"{report.Dataset}/{StorageNames.RejectionsFolder}/{stamp}-{file}.json";
-        await BlobJson.WriteAsync(Datasets.GetBlobClient(path), report, PipelineJson.Default.RejectionReport, null, cancellationToken).ConfigureAwait(false);
-        return path;
+        var path = $"{report.Dataset}/{StorageNames.RejectionsFolder}/{stamp}-{file}";
+        report.Summary = report.Validation is { } validation ? ReportSummary.ToMarkdown(validation, report) : $"Rejected ({report.Reason}): {report.Message}";
+        await BlobJson.WriteAsync(Datasets.GetBlobClient(path + ".json"), report, PipelineJson.Default.RejectionReport, null, cancellationToken).ConfigureAwait(false);
+        await Datasets.GetBlobClient(path + ".md").UploadAsync(BinaryData.FromString(report.Summary), overwrite: true, cancellationToken).ConfigureAwait(false);
+        return path + ".json";
     }
 }

@@ -1,9 +1,11 @@
 using Pipeline.Contracts;
-using Pipeline.Datasets;
 
 namespace Pipeline.Functions.Preprocess;
 
-/// <summary>A cleaned dataset: features imputed, rows split, statistics from the train split.</summary>
+/// <summary>A local data file of a dataset: a downloaded copy of one blob under <c>raw/{dataset}/</c>.</summary>
+public sealed record DataFile(string Blob, string Path, string Sha256, long Bytes);
+
+/// <summary>A cleaned dataset: features encoded and imputed, rows split and written to local Parquet files, statistics from the train split.</summary>
 public sealed class PreparedDataset
 {
     public required string Task { get; init; }
@@ -22,6 +24,13 @@ public sealed class PreparedDataset
 
     public required List<string> Warnings { get; init; }
 
-    /// <summary>Splits by name (<c>train</c>, <c>validation</c>, <c>test</c>).</summary>
-    public required IReadOnlyDictionary<string, DatasetSplit> Splits { get; init; }
+    public required List<ColumnEncoding> Encodings { get; init; }
+
+    /// <summary>The files read, used or not.</summary>
+    public required List<FileReport> Files { get; init; }
+
+    public required ValidationReport Report { get; init; }
+
+    /// <summary>Local Parquet files of the splits by name (<c>train</c>, <c>validation</c>, <c>test</c>).</summary>
+    public required IReadOnlyDictionary<string, string> SplitFiles { get; init; }
 }

@@ -6,11 +6,11 @@ public sealed class PreprocessOptions
 {
     public const string Section = "Preprocess";
 
-    /// <summary>Share of rows whose field count differs from the header's above which the file is rejected.</summary>
+    /// <summary>Share of a file's rows whose field count differs from the header's above which the file is rejected.</summary>
     [Range(0.0, 1.0)]
     public double MaxRaggedShare { get; set; } = 0.1;
 
-    /// <summary>Share of present values in a column that may fail to parse as numbers before the column counts as non-numeric.</summary>
+    /// <summary>Share of present values in a column that may fail to parse as its type before the column is typed otherwise.</summary>
     [Range(0.0, 1.0)]
     public double MaxUnparseableShare { get; set; } = 0.1;
 
@@ -25,12 +25,59 @@ public sealed class PreprocessOptions
     [Range(3, int.MaxValue)]
     public int MinRows { get; set; } = 20;
 
-    [Range(0.0, 0.5)]
+    /// <summary>Share of rows in the validation split (rounded to a multiple of 5%: rows are dealt in blocks of 20).</summary>
+    [Range(0.05, 0.4)]
     public double ValidationShare { get; set; } = 0.15;
 
-    [Range(0.0, 0.5)]
+    [Range(0.05, 0.4)]
     public double TestShare { get; set; } = 0.15;
 
     /// <summary>Seed of the deterministic train/validation/test split.</summary>
     public int SplitSeed { get; set; } = 20261123;
+
+    /// <summary>Categorical columns: the most frequent train-split categories one-hot encoded; the rest share "other".</summary>
+    [Range(1, 1000)]
+    public int MaxCategories { get; set; } = 20;
+
+    /// <summary>Text columns with more distinct values are identifiers or free text, never categorical features.</summary>
+    [Range(2, 100_000)]
+    public int MaxCategoricalDistinct { get; set; } = 1000;
+
+    /// <summary>Distinct values tracked per column (memory bound); beyond it the distinct count is a lower bound.</summary>
+    [Range(100, 1_000_000)]
+    public int MaxTrackedDistinct { get; set; } = 10_000;
+
+    /// <summary>Train values sampled per numeric column for the median (exact below this count, approximate above).</summary>
+    [Range(100, 10_000_000)]
+    public int MedianSampleSize { get; set; } = 20_000;
+
+    /// <summary>Rows checked for exact duplicates (memory bound: 8 bytes per row).</summary>
+    [Range(0, 100_000_000)]
+    public int MaxDuplicateCheckRows { get; set; } = 2_000_000;
+
+    /// <summary>Smallest class share of the largest class's count below which an imbalance warning is written.</summary>
+    [Range(0.0, 1.0)]
+    public double ImbalanceWarningRatio { get; set; } = 0.05;
+
+    /// <summary>Rows per Parquet row group written (memory bound of the writer).</summary>
+    [Range(1000, 10_000_000)]
+    public int RowGroupSize { get; set; } = 100_000;
+
+    /// <summary>Examples of dropped rows kept per reason in the report.</summary>
+    [Range(0, 1000)]
+    public int DroppedExamples { get; set; } = 5;
+
+    /// <summary>
+    /// Debounce: a dataset is built only once no file of it has changed for this long, so a burst of uploads trains once.
+    /// Zero builds on every event.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The queue the Preprocess trigger listens on (its function.json): the debounce queues its delayed copies of events there.</summary>
+    [Required]
+    public string BlobCreatedQueue { get; set; } = Pipeline.Storage.StorageNames.BlobCreatedQueue;
+
+    /// <summary>Local folder for downloaded files and Parquet splits while a version is built; default: the system temp folder.</summary>
+    public string? WorkDirectory { get; set; }
 }

@@ -48,6 +48,9 @@ public sealed class LoadedModel : IDisposable
 
     public int FeatureCount { get; private set; }
 
+    /// <summary>Encodes requests' raw column values into the features (models whose manifest has encodings); null: rows carry the features as numbers.</summary>
+    public Pipeline.Datasets.FeatureEncoder? Encoder { get; private set; }
+
     public bool IsClassification { get; private set; }
 
     /// <summary>Outputs per row: classes for classification, 1 for regression.</summary>
@@ -164,6 +167,18 @@ public sealed class LoadedModel : IDisposable
         }
 
         _featureLookup = index.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        // Models trained on encoded columns: requests carry the raw columns, encoded as in training.
+        if (manifest is { Encodings.Count: > 0 })
+        {
+            var encoder = new Pipeline.Datasets.FeatureEncoder(manifest.Encodings);
+            if (!encoder.FeatureNames.SequenceEqual(features, StringComparer.Ordinal))
+            {
+                throw new InvalidDataException("the manifest's encodings do not produce the model's input features.");
+            }
+
+            Encoder = encoder;
+        }
 
         // Output: the manifest's, else ours by name, else the first float tensor.
         var outputs = _session.OutputNames;

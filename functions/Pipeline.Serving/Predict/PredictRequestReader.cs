@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
+using Pipeline.Datasets;
 
 namespace Pipeline.Serving.Predict;
 
@@ -196,6 +197,12 @@ public static class PredictRequestReader
 
     private static void ReadRow(ref Utf8JsonReader reader, LoadedModel model, Span<float> row, Span<bool> seen, scoped Span<char> nameBuffer, int r)
     {
+        if (model.Encoder is { } encoder)
+        {
+            ReadRawRow(ref reader, encoder, row, seen[..encoder.Columns.Count], nameBuffer, r);
+            return;
+        }
+
         seen.Clear();
         var present = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -235,6 +242,51 @@ public static class PredictRequestReader
             }
 
             throw BadRequest("Missing feature", $"Row {r} is missing feature(s): {string.Join(", ", missing)}.");
+        }
+    }
+
+    /// <summary>A row of raw column values (numbers, category strings, booleans, dates, null), encoded as in training.</summary>
+    private static void ReadRawRow(ref Utf8JsonReader reader, FeatureEncoder encoder, Span<float> row, Span<bool> seen, scoped Span<char> nameBuffer, int r)
+    {
+        seen.Clear();
+        var present = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+            var index = length > nameBuffer.Length ? encoder.ColumnIndex(reader.GetString()) : encoder.ColumnIndex(nameBuffer[..reader.CopyString(nameBuffer)]);
+            if (index < 0)
+            {
+                throw BadRequest("Unknown feature", $"Row {r} has column '{reader.GetString()}', which the model does not use. Columns: {string.Join(", ", encoder.Columns.Select(c => c.Column))}.");
+            }
+
+            var column = encoder.Columns[index];
+            if (seen[index])
+            {
+                throw BadRequest("Duplicate feature", $"Row {r} gives column '{column.Column}' more than once.");
+            }
+
+            reader.Read();
+            if (!encoder.TryEncode(index, ref reader, row.Slice(encoder.OffsetOf(index), encoder.WidthOf(index))))
+            {
+                throw BadRequest("Invalid feature value", $"Row {r} column '{column.Column}' is {column.Kind}; got {Describe(reader.TokenType)} that does not read as one.");
+            }
+
+            seen[index] = true;
+            present++;
+        }
+
+        if (present != seen.Length)
+        {
+            var missing = new List<string>();
+            for (var i = 0; i < seen.Length; i++)
+            {
+                if (!seen[i])
+                {
+                    missing.Add(encoder.Columns[i].Column);
+                }
+            }
+
+            throw BadRequest("Missing feature", $"Row {r} is missing column(s): {string.Join(", ", missing)}.");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
@@ -103,6 +104,57 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         Assert.Empty(await ListAsync(StorageNames.Poison(StorageNames.BlobCreatedQueue)));
     }
 
+    [Fact]
+    public async Task CategoricalBooleanAndDateColumns_InACompressedJsonLinesFile_AreServedFromRawValues()
+    {
+        var name = Azurite.UniqueName(PipelineFixture.DatasetPrefix + "categorical");
+        string[] colours = ["red", "blue", "green"];
+        string[] classes = ["alpha", "beta", "gamma"];
+        var random = new Random(8);
+        string Row(int k, bool noisy) =>
+            $"{{\"colour\":\"{colours[noisy && random.NextDouble() < 0.1 ? random.Next(3) : k]}\",\"member\":{(k == 1 ? "true" : "false")}," +
+            $"\"joined\":\"2024-{1 + random.Next(12):D2}-{1 + random.Next(28):D2}\",\"score\":{(k * 2) + SyntheticData.Gaussian(random):F3}}}";
+        var lines = new StringBuilder();
+        for (var i = 0; i < 900; i++)
+        {
+            var k = random.Next(3);
+            lines.Append(Row(k, noisy: true)[..^1]).Append(",\"label\":\"").Append(classes[k]).Append("\"}\n");
+        }
+
+        using var gz = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(lines.ToString()));
+        }
+
+        await Raw.UploadBlobAsync($"{name}/export.jsonl.gz", new BinaryData(gz.ToArray()), Cancellation);
+        var model = await WaitForModelAsync(name, versions: 1);
+        var encodings = model["current"]!["encodings"]!.AsArray();
+        Assert.Equal(["categorical", "boolean", "datetime", "numeric"], encodings.Select(e => e!["kind"]!.GetValue<string>()));
+
+        var expected = new List<string>();
+        var rows = new JsonArray();
+        for (var i = 0; i < 150; i++)
+        {
+            var k = random.Next(3);
+            expected.Add(classes[k]);
+            rows.Add(JsonNode.Parse(Row(k, noisy: false)));
+        }
+
+        rows.Add(JsonNode.Parse("""{"colour":"ultraviolet","member":null,"joined":"2025-01-01","score":0.5}"""));
+        using var response = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var predictions = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!["predictions"]!.AsArray();
+        var accuracy = (double)expected.Zip(predictions).Count(p => p.First == p.Second!["label"]!.GetValue<string>()) / expected.Count;
+        Assert.True(accuracy >= 0.9, $"accuracy from raw categorical values {accuracy:P1}");
+        Assert.Contains(predictions[^1]!["label"]!.GetValue<string>(), classes);
+
+        using var wrong = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict",
+            new JsonObject { ["rows"] = new JsonArray(JsonNode.Parse("""{"colour":"red","member":"maybe","joined":"2025-01-01","score":1}""")) }, Cancellation);
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+    }
+
     private async Task<List<string>> ListAsync(string queueName)
     {
         var queue = pipeline.Queues.GetQueueClient(queueName);
@@ -124,7 +176,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         }
 
         var model = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-        // The version folder is listed as soon as its manifest exists; current.json moves after it.
+        // A version folder can be listed before current.json names it (promotion comes last): wait for both.
         return model["versions"]!.AsArray().Count >= versions && model["current"] is JsonObject ? model : null;
     });
 

@@ -211,6 +211,8 @@ public sealed partial class TrainingJob(
                 Target = manifest.Target,
                 Features = features,
                 Labels = manifest.Labels,
+                Encodings = manifest.Encodings,
+                FeatureStats = manifest.Features,
                 Artifact = quantized.Served,
                 InputName = OnnxMlpExporter.InputName,
                 OutputName = outputName,

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Pipeline.Functions.Preprocess;
+
+// Preprocessing benchmark harness (not a test). See docs/benchmarks.md, "Preprocessing", and bench/preprocess/run.sh.
+//   generate <file> <megabytes>   writes a seeded mixed-type CSV (25 columns) of about that size
+//   run <file> [work-folder]      preprocesses it as the Preprocess function does (both passes, Parquet splits) and prints
+//                                 one JSON line: bytes, seconds, MB/s, peak RSS (VmHWM) and the dataset's shape
+return args switch
+{
+    ["generate", var path, var megabytes] => Generate(path, long.Parse(megabytes, CultureInfo.InvariantCulture) * 1024 * 1024),
+    ["run", var path] => await RunAsync(path, Path.Combine(Path.GetTempPath(), "preprocess-bench-" + Environment.ProcessId)),
+    ["run", var path, var work] => await RunAsync(path, work),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: generate <file> <megabytes> | run <file> [work-folder]");
+    return 2;
+}
+
+static int Generate(string path, long bytes)
+{
+    var random = new Random(20261123);
+    string[] cities = ["amsterdam", "berlin", "copenhagen", "dublin", "edinburgh", "florence", "geneva", "hamburg", "istanbul", "jerusalem", "krakow", "lisbon"];
+    string[] plans = ["free", "basic", "plus", "pro", "enterprise"];
+    string[] channels = ["web", "ios", "android", "partner", "email", "store", "phone"];
+    string[] labels = ["churned", "retained", "upgraded"];
+    using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
+    var header = new List<string>();
+    for (var i = 1; i <= 14; i++)
+    {
+        header.Add($"num{i}");
+    }
+
+    header.AddRange(["count1", "count2", "count3", "city", "plan", "channel", "active", "verified", "signup", "spend", "label"]);
+    writer.Write(string.Join(',', header));
+    writer.Write('\n');
+    var line = new StringBuilder(256);
+    var start = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    long written = 0, rows = 0;
+    while (written < bytes)
+    {
+        line.Clear();
+        var k = random.Next(3);
+        for (var i = 0; i < 14; i++)
+        {
+            line.Append(((random.NextDouble() * 100) - 50 + (k * (i % 3))).ToString("F3", CultureInfo.InvariantCulture)).Append(',');
+        }
+
+        line.Append(random.Next(0, 1000).ToString(CultureInfo.InvariantCulture)).Append(',');
+        line.Append(random.NextDouble() < 0.02 ? "" : random.Next(0, 50).ToString(CultureInfo.InvariantCulture)).Append(',');
+        line.Append(random.Next(-5, 5).ToString(CultureInfo.InvariantCulture)).Append(',');
+        line.Append(cities[random.Next(cities.Length)]).Append(',');
+        line.Append(plans[(random.Next(plans.Length) + k) % plans.Length]).Append(',');
+        line.Append(channels[random.Next(channels.Length)]).Append(',');
+        line.Append(random.Next(2) == 0 ? "true" : "false").Append(',');
+        line.Append(random.NextDouble() < 0.01 ? "NA" : random.Next(2) == 0 ? "yes" : "no").Append(',');
+        line.Append(start.AddMinutes(random.Next(0, 3 * 365 * 24 * 60)).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)).Append(',');
+        line.Append((random.NextDouble() * 1000).ToString("F2", CultureInfo.InvariantCulture)).Append(',');
+        line.Append(labels[k]).Append('\n');
+        writer.Write(line);
+        written += line.Length;
+        rows++;
+    }
+
+    Console.WriteLine($"{{\"file\":\"{path}\",\"rows\":{rows},\"columns\":{header.Count},\"bytes\":{new FileInfo(path).Length}}}");
+    return 0;
+}
+
+static async Task<int> RunAsync(string path, string work)
+{
+    var bytes = new FileInfo(path).Length;
+    var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(path + bytes)));
+    var stopwatch = Stopwatch.StartNew();
+    var prepared = await new DatasetBuilder(new PreprocessOptions()).BuildAsync([new DataFile("raw/bench/" + Path.GetFileName(path), path, sha, bytes)], null, work, CancellationToken.None);
+    var seconds = stopwatch.Elapsed.TotalSeconds;
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    var parquet = prepared.SplitFiles.Values.Sum(f => new FileInfo(f).Length);
+    Directory.Delete(work, recursive: true);
+    var peak = PeakRssMegabytes();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"tool\":\"preprocess\",\"file\":\"{path}\",\"megabytes\":{bytes / 1048576.0:F1},\"seconds\":{seconds:F2},\"cpuSeconds\":{cpu:F2},\"mbPerSecond\":{bytes / 1048576.0 / seconds:F1},\"peakRssMb\":{peak:F0},\"rows\":{prepared.Rows.Used},\"features\":{prepared.Features.Count},\"parquetMb\":{parquet / 1048576.0:F1}}}"));
+    return 0;
+}
+
+static double PeakRssMegabytes()
+{
+    foreach (var line in File.ReadLines("/proc/self/status"))
+    {
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+        {
+            return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        }
+    }
+
+    return double.NaN;
+}

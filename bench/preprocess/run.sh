@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Preprocessing benchmark: our preprocess (Release build, both passes, Parquet splits written) against pandas 1.5.3
+# (read_csv + describe) on the same generated files, each tool in its own process, one after the other.
+# Usage: bench/preprocess/run.sh [data-folder] [sizes in MB...]   (default: /tmp/preprocess-bench, 100 1024)
+# Prints one JSON line per run and a Markdown table (docs/benchmarks.md, "Preprocessing").
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+data="${1:-/tmp/preprocess-bench}"
+shift || true
+sizes=("${@:-100 1024}")
+read -r -a sizes <<< "${sizes[*]}"
+mkdir -p "$data"
+
+dotnet build bench/Pipeline.Benchmarks.Preprocess -c Release -v quiet -nologo >/dev/null
+bench=artifacts/bin/Pipeline.Benchmarks.Preprocess/release_linux-x64/Pipeline.Benchmarks.Preprocess
+results="$data/results.jsonl"
+: > "$results"
+for size in "${sizes[@]}"; do
+  file="$data/mixed-${size}mb.csv"
+  [[ -f "$file" ]] || "$bench" generate "$file" "$size" >&2
+  "$bench" run "$file" "$data/work" | tee -a "$results"
+  /usr/bin/python3 bench/preprocess/pandas_baseline.py "$file" | tee -a "$results"
+done
+
+/usr/bin/python3 - "$results" <<'PY'
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+print()
+print("| File | Tool | Wall s | CPU s | MB/s | Peak RSS MB |")
+print("|---|---|---:|---:|---:|---:|")
+for r in runs:
+    print(f"| {r['megabytes']:.0f} MB | {r['tool']} | {r['seconds']} | {r['cpuSeconds']} | {r['mbPerSecond']} | {r['peakRssMb']} |")
+by_file = {}
+for r in runs:
+    by_file.setdefault(r["file"], {})["pandas" if r["tool"].startswith("pandas") else "ours"] = r
+print()
+for f, pair in by_file.items():
+    if "ours" in pair and "pandas" in pair:
+        o, p = pair["ours"], pair["pandas"]
+        print(f"{o['megabytes']:.0f} MB: throughput {o['mbPerSecond'] / p['mbPerSecond']:.2f}x pandas, peak memory {o['peakRssMb'] / p['peakRssMb']:.2f}x pandas")
+PY

@@ -1,0 +1,354 @@
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+
+namespace Pipeline.Functions.Preprocess;
+
+/// <summary>
+/// One pass over a column's cells in bounded memory: what the values parse as (number, boolean, datetime), distinct values
+/// up to a cap with their counts, train-split statistics (Welford mean/variance, min/max, a reservoir sample for an
+/// approximate median), and what is needed for leakage warnings.
+/// </summary>
+internal sealed class ColumnProfiler
+{
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly int _maxDistinct;
+    private readonly double[] _reservoir;
+    private ulong _random;
+    private readonly string? _decimalSeparator;
+    private readonly string? _thousandsSeparator;
+    private double _previous = double.NaN;
+    private double _step = double.NaN;
+
+    public ColumnProfiler(string name, ColumnSpec? declared, int maxDistinct, int reservoirSize, int seed)
+    {
+        Name = name;
+        Declared = declared;
+        _maxDistinct = maxDistinct;
+        _reservoir = new double[reservoirSize];
+        _random = (ulong)seed | 1;
+        _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        _decimalSeparator = declared?.DecimalSeparator;
+        _thousandsSeparator = declared?.ThousandsSeparator;
+    }
+
+    public string Name { get; }
+
+    public ColumnSpec? Declared { get; }
+
+    public long Present { get; private set; }
+
+    public long Missing { get; private set; }
+
+    public long TrainMissing { get; private set; }
+
+    public long Numbers { get; private set; }
+
+    public long FirstNonNumberLine { get; private set; }
+
+    public string? FirstNonNumber { get; private set; }
+
+    public bool Integers { get; private set; } = true;
+
+    /// <summary>Every present value so far is a number one fixed step (±1) from the previous: a row number.</summary>
+    public bool Consecutive { get; private set; } = true;
+
+    public long Booleans { get; private set; }
+
+    /// <summary>Boolean tokens that are not also numbers (yes/no/true/false…).</summary>
+    public long BooleanWords { get; private set; }
+
+    public long Dates { get; private set; }
+
+    public bool DatesHaveTime { get; private set; }
+
+    private long _dateFailures;
+
+    public long TotalLength { get; private set; }
+
+    public long WithSpace { get; private set; }
+
+    public long IdenticalToTarget { get; private set; }
+
+    /// <summary>Distinct values overflowed the cap; <see cref="Distinct"/> is a lower bound.</summary>
+    public bool Overflow { get; private set; }
+
+    public int Distinct => _ids.Count;
+
+    public List<string> Values { get; } = [];
+
+    public List<long> Counts { get; } = [];
+
+    public List<long> TrainCounts { get; } = [];
+
+    /// <summary>Per distinct value: the target id it was seen with (-1 none yet); <see cref="TargetConflicts"/> counts values seen with two.</summary>
+    private readonly List<int> _targetOf = [];
+
+    public long TargetConflicts { get; private set; }
+
+    // Train-split statistics of the values that parse as numbers.
+    public Welford Train { get; } = new();
+
+    public long TrainBooleans { get; private set; }
+
+    public long TrainTrue { get; private set; }
+
+    public Welford[] TrainDateParts { get; } = DateTimeParts.All.Select(_ => new Welford()).ToArray();
+
+    /// <summary>Co-moment with a numeric target over train rows where both are numbers.</summary>
+    public Comoment TargetComoment { get; } = new();
+
+    private long _reservoirSeen;
+
+    /// <summary>Observes one trimmed cell. Returns the value's distinct id (-1 when missing or past the cap).</summary>
+    public int Observe(ReadOnlySpan<char> value, bool train, int targetId, double targetNumber, ReadOnlySpan<char> targetText, long line)
+    {
+        if (RawValues.IsMissing(value))
+        {
+            Missing++;
+            if (train)
+            {
+                TrainMissing++;
+            }
+
+            return -1;
+        }
+
+        Present++;
+        TotalLength += value.Length;
+        if (IdenticalToTarget == Present - 1 && value.SequenceEqual(targetText))
+        {
+            IdenticalToTarget++;
+        }
+
+        if (RawValues.TryParseNumber(value, _decimalSeparator, _thousandsSeparator, out var number))
+        {
+            Numbers++;
+            if (Integers && number != Math.Floor(number))
+            {
+                Integers = false;
+            }
+
+            if (Consecutive)
+            {
+                var step = number - _previous;
+                Consecutive = double.IsNaN(_previous) || (Math.Abs(step) == 1 && (double.IsNaN(_step) || step == _step));
+                _step = double.IsNaN(_previous) ? double.NaN : step;
+                _previous = number;
+            }
+
+            if (train)
+            {
+                Train.Add(number);
+                Sample(number);
+                if (!double.IsNaN(targetNumber))
+                {
+                    TargetComoment.Add(number, targetNumber);
+                }
+            }
+
+            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
+            {
+                CountBoolean(digit, train);
+            }
+        }
+        else
+        {
+            Consecutive = false;
+            if (value.Contains(' '))
+            {
+                WithSpace++;
+            }
+
+            if (FirstNonNumber is null)
+            {
+                FirstNonNumber = value.Length > 40 ? value[..40].ToString() + "…" : value.ToString();
+                FirstNonNumberLine = line;
+            }
+
+            if (RawValues.TryParseBoolean(value, out var flag))
+            {
+                BooleanWords++;
+                CountBoolean(flag, train);
+            }
+            else if (_dateFailures < 100 || Dates > _dateFailures)
+            {
+                if (RawValues.TryParseDateTime(value, out var time))
+                {
+                    Dates++;
+                    DatesHaveTime |= time.TimeOfDay != TimeSpan.Zero;
+                    if (train)
+                    {
+                        for (var p = 0; p < DateTimeParts.All.Length; p++)
+                        {
+                            TrainDateParts[p].Add(DateTimeParts.Of(time, DateTimeParts.All[p]));
+                        }
+                    }
+                }
+                else
+                {
+                    _dateFailures++;
+                }
+            }
+        }
+
+        if (Overflow)
+        {
+            return -1;
+        }
+
+        if (!_lookup.TryGetValue(value, out var id))
+        {
+            if (_ids.Count >= _maxDistinct)
+            {
+                Overflow = true;
+                return -1;
+            }
+
+            id = _ids.Count;
+            var text = value.ToString();
+            _ids.Add(text, id);
+            Values.Add(text);
+            Counts.Add(0);
+            TrainCounts.Add(0);
+            _targetOf.Add(-1);
+        }
+
+        Counts[id]++;
+        if (train)
+        {
+            TrainCounts[id]++;
+        }
+
+        if (targetId >= 0)
+        {
+            var seen = _targetOf[id];
+            if (seen == -1)
+            {
+                _targetOf[id] = targetId;
+            }
+            else if (seen != targetId && seen != -2)
+            {
+                _targetOf[id] = -2;
+                TargetConflicts++;
+            }
+        }
+
+        return id;
+    }
+
+    /// <summary>The distinct id of a value seen in this pass; -1 if it was not (or the cap was passed).</summary>
+    public int IdOf(ReadOnlySpan<char> value) => _lookup.TryGetValue(value, out var id) ? id : -1;
+
+    /// <summary>Approximate train median: exact up to the reservoir's size, a uniform sample's median beyond.</summary>
+    public double TrainMedian()
+    {
+        var n = (int)Math.Min(_reservoirSeen, _reservoir.Length);
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        var sorted = _reservoir[..n];
+        Array.Sort(sorted);
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+    }
+
+    private void CountBoolean(bool value, bool train)
+    {
+        Booleans++;
+        if (train)
+        {
+            TrainBooleans++;
+            if (value)
+            {
+                TrainTrue++;
+            }
+        }
+    }
+
+    private void Sample(double value)
+    {
+        _reservoirSeen++;
+        if (_reservoirSeen <= _reservoir.Length)
+        {
+            _reservoir[_reservoirSeen - 1] = value;
+        }
+        else
+        {
+            // xorshift64*: Random.NextInt64 on a seeded (compatibility) Random is slow on this hot path.
+            _random ^= _random >> 12;
+            _random ^= _random << 25;
+            _random ^= _random >> 27;
+            var j = (long)Math.BigMul(_random * 0x2545F4914F6CDD1DUL, (ulong)_reservoirSeen, out _);
+            if (j < _reservoir.Length)
+            {
+                _reservoir[j] = value;
+            }
+        }
+    }
+}
+
+/// <summary>Streaming count, mean, variance (Welford), min and max.</summary>
+internal sealed class Welford
+{
+    public long Count { get; private set; }
+
+    public double Mean { get; private set; }
+
+    public double M2 { get; private set; }
+
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    public void Add(double value)
+    {
+        Count++;
+        var delta = value - Mean;
+        Mean += delta / Count;
+        M2 += delta * (value - Mean);
+        Min = Math.Min(Min, value);
+        Max = Math.Max(Max, value);
+    }
+
+    /// <summary>Mean and population std after adding <paramref name="imputed"/> copies of <paramref name="fill"/>.</summary>
+    public (double Mean, double Std) WithImputed(long imputed, double fill)
+    {
+        var n = Count + imputed;
+        if (n == 0)
+        {
+            return (fill, 0);
+        }
+
+        var mean = ((Count * Mean) + (imputed * fill)) / n;
+        var delta = fill - Mean;
+        var m2 = M2 + (delta * delta * Count * imputed / n);
+        return (mean, Math.Sqrt(Math.Max(0, m2 / n)));
+    }
+}
+
+/// <summary>Streaming Pearson correlation.</summary>
+internal sealed class Comoment
+{
+    private long _n;
+    private double _meanX;
+    private double _meanY;
+    private double _cxy;
+    private double _m2X;
+    private double _m2Y;
+
+    public void Add(double x, double y)
+    {
+        _n++;
+        var dx = x - _meanX;
+        _meanX += dx / _n;
+        var dy = y - _meanY;
+        _meanY += dy / _n;
+        _cxy += dx * (y - _meanY);
+        _m2X += dx * (x - _meanX);
+        _m2Y += dy * (y - _meanY);
+    }
+
+    public double Correlation => _n < 3 || _m2X <= 0 || _m2Y <= 0 ? 0 : _cxy / Math.Sqrt(_m2X * _m2Y);
+}

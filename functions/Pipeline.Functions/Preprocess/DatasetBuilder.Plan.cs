@@ -1,0 +1,608 @@
+using System.Globalization;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Functions.Preprocess.Formats;
+
+namespace Pipeline.Functions.Preprocess;
+
+public sealed partial class DatasetBuilder
+{
+    /// <summary>What pass 1 decided: task, labels, encodings with their imputation values, and feature statistics.</summary>
+    private sealed class Plan
+    {
+        public required string Task { get; init; }
+
+        public required List<string> Labels { get; init; }
+
+        /// <summary>Classification: label index per distinct id of the target profiler.</summary>
+        public required int[] LabelOfTargetId { get; init; }
+
+        public TargetStats? TargetStats { get; init; }
+
+        public required List<ColumnEncoding> Encodings { get; init; }
+
+        /// <summary>Schema column index of each encoding.</summary>
+        public required List<int> EncodedColumns { get; init; }
+
+        public required List<FeatureStats> Features { get; init; }
+
+        public required List<ExcludedColumn> Excluded { get; init; }
+    }
+
+    private Plan Decide(Pass1 pass, DatasetSpec spec, Dictionary<string, ColumnSpec> declared, ValidationReport report)
+    {
+        var target = pass.Profilers[pass.Target];
+        report.Target = target.Name;
+        report.Rows = new RowCounts
+        {
+            Read = (int)pass.Read,
+            DroppedRagged = (int)pass.Ragged,
+            DroppedMissingTarget = (int)pass.MissingTarget,
+            DuplicateRows = (int)pass.Duplicates,
+        };
+        report.Dropped = [.. pass.Dropped.Values];
+        if (pass.Kept == 0)
+        {
+            throw pass.MissingTarget > 0
+                ? new DatasetRejectedException("target-all-missing", $"Every value of the target column '{target.Name}' is missing.")
+                : new DatasetRejectedException("header-only", "The files have a header row but no data rows.");
+        }
+
+        var trainRows = pass.SplitRows[0];
+        var (task, labels, labelOf) = DecideTarget(target, spec);
+        report.Task = task;
+        if (pass.Kept < options.MinRows)
+        {
+            throw new DatasetRejectedException("too-few-rows", $"{pass.Kept} usable rows; at least {options.MinRows} are needed to train and test a model.");
+        }
+
+        var ignore = new HashSet<string>(spec.Ignore ?? [], StringComparer.OrdinalIgnoreCase);
+        var maxCategories = spec.MaxCategories ?? options.MaxCategories;
+        var encodings = new List<ColumnEncoding>();
+        var encoded = new List<int>();
+        var features = new List<FeatureStats>();
+        var excluded = new List<ExcludedColumn>();
+        var profiles = new List<ColumnProfile>();
+        for (var c = 0; c < pass.Profilers.Length; c++)
+        {
+            var column = pass.Profilers[c];
+            var profile = Profile(column, trainRows);
+            profiles.Add(profile);
+            if (c == pass.Target)
+            {
+                profile.Role = "target";
+                profile.Type = task == TaskKind.Classification ? ColumnKinds.Categorical : ColumnKinds.Numeric;
+                profile.TopValues = task == TaskKind.Classification ? Top(column, 10) : null;
+                continue;
+            }
+
+            var (kind, reason) = Infer(column);
+            if (ignore.Contains(column.Name))
+            {
+                profile.Type = kind;
+                (kind, reason) = ("ignore", "ignored by dataset.json");
+            }
+
+            var encoding = kind switch
+            {
+                ColumnKinds.Numeric => EncodeNumeric(column, trainRows, features),
+                ColumnKinds.Boolean => EncodeBoolean(column, trainRows, features),
+                ColumnKinds.Categorical => EncodeCategorical(column, trainRows, maxCategories, features),
+                ColumnKinds.Datetime => EncodeDatetime(column, trainRows, features),
+                _ => null,
+            };
+            if (encoding is null && reason is null && kind is ColumnKinds.Numeric or ColumnKinds.Boolean or ColumnKinds.Categorical or ColumnKinds.Datetime)
+            {
+                reason = "constant in the train split";
+                kind = ColumnKinds.Constant;
+            }
+
+            profile.Type = kind == "ignore" ? profile.Type : kind;
+            if (encoding is null)
+            {
+                profile.Role = "excluded";
+                profile.Reason = reason;
+                excluded.Add(new ExcludedColumn { Name = column.Name, Reason = reason ?? kind });
+                if (kind == ColumnKinds.Constant)
+                {
+                    report.Warnings.Add(new ReportWarning { Code = "constant-column", Message = $"Column '{column.Name}' is constant and was left out." });
+                }
+
+                continue;
+            }
+
+            profile.Role = "feature";
+            profile.Reason = reason;
+            encodings.Add(encoding);
+            encoded.Add(c);
+            Leakage(column, kind, task, pass, report);
+        }
+
+        report.Columns = profiles;
+        foreach (var name in declared.Keys.Where(n => !pass.Columns.Contains(n, StringComparer.OrdinalIgnoreCase)))
+        {
+            report.Warnings.Add(new ReportWarning { Code = "spec-unknown-column", Message = $"dataset.json declares column '{name}', which the files do not have." });
+        }
+
+        if (encodings.Count == 0)
+        {
+            throw new DatasetRejectedException("no-features",
+                $"No column besides the target '{target.Name}' can be a feature. Excluded: {string.Join("; ", excluded.Select(e => $"{e.Name} ({e.Reason})"))}.");
+        }
+
+        if (task == TaskKind.Classification)
+        {
+            var counts = new long[labels.Count];
+            for (var id = 0; id < labelOf.Length; id++)
+            {
+                counts[labelOf[id]] += target.TrainCounts[id];
+            }
+
+            var largest = counts.Max();
+            var smallest = Array.IndexOf(counts, counts.Min());
+            if (largest > 0 && (double)counts[smallest] / largest < options.ImbalanceWarningRatio)
+            {
+                report.Warnings.Add(new ReportWarning
+                {
+                    Code = "class-imbalance",
+                    Message = $"Extreme class imbalance: class '{labels[smallest]}' has {counts[smallest]} train rows, the largest class {largest}. Accuracy will flatter the model.",
+                });
+            }
+        }
+
+        if (pass.Duplicates > 0)
+        {
+            report.Warnings.Add(new ReportWarning
+            {
+                Code = "duplicate-rows",
+                Message = $"{pass.Duplicates} rows repeat an earlier row exactly{(pass.DuplicatesChecked < pass.Kept ? $" (checked in the first {pass.DuplicatesChecked} rows)" : "")}; duplicates across splits make test metrics optimistic.",
+            });
+        }
+
+        TargetStats? targetStats = null;
+        if (task == TaskKind.Regression)
+        {
+            var (mean, std) = target.Train.WithImputed(0, 0);
+            targetStats = new TargetStats { Mean = mean, Std = std, Min = target.Train.Min, Max = target.Train.Max };
+        }
+
+        return new Plan
+        {
+            Task = task,
+            Labels = labels,
+            LabelOfTargetId = labelOf,
+            TargetStats = targetStats,
+            Encodings = encodings,
+            EncodedColumns = encoded,
+            Features = features,
+            Excluded = excluded,
+        };
+    }
+
+    private (string Task, List<string> Labels, int[] LabelOf) DecideTarget(ColumnProfiler target, DatasetSpec spec)
+    {
+        var numeric = target.Numbers == target.Present;
+        var task = spec.Task?.Trim().ToLowerInvariant();
+        if (task is null)
+        {
+            var distinctNumbers = numeric && !target.Overflow
+                ? target.Values.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Distinct().Count()
+                : int.MaxValue;
+            task = !numeric || (target.Integers && distinctNumbers <= options.MaxClassesForNumericTarget) ? TaskKind.Classification : TaskKind.Regression;
+        }
+
+        if (task == TaskKind.Regression)
+        {
+            var unreadable = target.Present - target.Numbers;
+            if ((double)unreadable / target.Present > options.MaxUnparseableShare)
+            {
+                throw new DatasetRejectedException("non-numeric-target",
+                    $"The target column '{target.Name}' is to be predicted as a number, but {unreadable} of {target.Present} values are not numbers (first '{target.FirstNonNumber}' at line {target.FirstNonNumberLine}).",
+                    (int)target.FirstNonNumberLine);
+            }
+
+            return (task, [], []);
+        }
+
+        if (target.Overflow || target.Distinct > options.MaxClasses)
+        {
+            throw new DatasetRejectedException("too-many-classes",
+                $"The target column '{target.Name}' has more than {options.MaxClasses} distinct values. If it is a quantity, set \"task\": \"regression\" in dataset.json.");
+        }
+
+        // Labels as text; numbers are written canonically so "1" and "1.0" are one class.
+        var canonical = target.Values.Select(v => RawValues.TryParseNumber(v, out var n) ? n.ToString("R", CultureInfo.InvariantCulture) : v).ToArray();
+        var labels = canonical.Distinct(StringComparer.Ordinal).ToList();
+        if (labels.All(l => RawValues.TryParseNumber(l, out _)))
+        {
+            labels = labels.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture)).ToList();
+        }
+        else
+        {
+            labels.Sort(StringComparer.Ordinal);
+        }
+
+        if (labels.Count < 2)
+        {
+            throw new DatasetRejectedException("single-class", $"The target column '{target.Name}' has a single class ('{labels[0]}'); a classifier needs at least two.");
+        }
+
+        var index = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i, StringComparer.Ordinal);
+        return (task, labels, canonical.Select(l => index[l]).ToArray());
+    }
+
+    /// <summary>The column's type and, when it is not a feature, why.</summary>
+    private (string Kind, string? Reason) Infer(ColumnProfiler column)
+    {
+        var declaredType = column.Declared?.Type;
+        if (declaredType is "ignore" or ColumnKinds.Text)
+        {
+            return (ColumnKinds.Text, $"declared '{declaredType}' in dataset.json");
+        }
+
+        if (column.Present == 0)
+        {
+            return (ColumnKinds.Empty, "all values missing");
+        }
+
+        var enough = (1 - options.MaxUnparseableShare) * column.Present;
+        if (declaredType is not null)
+        {
+            var readable = declaredType switch
+            {
+                ColumnKinds.Numeric => column.Numbers,
+                ColumnKinds.Boolean => column.Booleans,
+                ColumnKinds.Datetime => column.Dates,
+                _ => column.Present,
+            };
+            return readable == 0
+                ? (ColumnKinds.Text, $"declared '{declaredType}' in dataset.json, but no value reads as one (first: '{column.FirstNonNumber}' at line {column.FirstNonNumberLine})")
+                : (declaredType, null);
+        }
+
+        if (column.Numbers >= enough)
+        {
+            return column.Consecutive && column.Present >= 20 && column.Missing == 0
+                ? (ColumnKinds.Identifier, "identifier-like: consecutive integers (a row number?); declare it numeric in dataset.json to use it")
+                : (ColumnKinds.Numeric, null);
+        }
+
+        if (column.Booleans >= enough && column.BooleanWords > 0)
+        {
+            return (ColumnKinds.Boolean, null);
+        }
+
+        if (column.Dates >= enough)
+        {
+            return (ColumnKinds.Datetime, null);
+        }
+
+        if (column.Distinct == 1 && !column.Overflow)
+        {
+            return (ColumnKinds.Constant, "a single value");
+        }
+
+        if (column.Overflow || column.Distinct > options.MaxCategoricalDistinct || (column.Distinct > 20 && column.Distinct > column.Present / 2))
+        {
+            var distinct = column.Overflow ? $"more than {column.Distinct}" : column.Distinct.ToString(CultureInfo.InvariantCulture);
+            var hint = LooksLikeLocalizedNumber(column.FirstNonNumber)
+                ? $"; values like '{column.FirstNonNumber}' look like numbers with thousands separators or a decimal comma: declare the column in dataset.json, e.g. \"columns\": {{\"{column.Name}\": {{\"type\": \"numeric\", \"decimalSeparator\": \",\"}}}}"
+                : "";
+            var freeText = (double)column.WithSpace / column.Present > 0.5 || (double)column.TotalLength / column.Present > 30;
+            return freeText
+                ? (ColumnKinds.Text, $"free text: {distinct} distinct values in {column.Present} rows{hint}")
+                : (ColumnKinds.Identifier, $"identifier-like: {distinct} distinct values in {column.Present} rows{hint}");
+        }
+
+        if (column.Numbers > 0 && LooksLikeLocalizedNumber(column.FirstNonNumber))
+        {
+            return (ColumnKinds.Categorical, $"text: values like '{column.FirstNonNumber}' are not plain numbers; declare separators in dataset.json to read them as numbers");
+        }
+
+        return (ColumnKinds.Categorical, null);
+    }
+
+    private static bool LooksLikeLocalizedNumber(string? value) =>
+        value is { Length: > 0 } && value.Any(char.IsAsciiDigit) && value.All(c => char.IsAsciiDigit(c) || c is ',' or '.' or ' ' or '-' or '\'') && value.Contains(',', StringComparison.Ordinal) | value.Count(c => c == '.') > 1;
+
+    private static ColumnEncoding? EncodeNumeric(ColumnProfiler column, long trainRows, List<FeatureStats> features)
+    {
+        if (column.Train.Count == 0 || column.Train.Min == column.Train.Max)
+        {
+            return null;
+        }
+
+        var median = column.TrainMedian();
+        var (mean, std) = column.Train.WithImputed(trainRows - column.Train.Count, median);
+        features.Add(new FeatureStats
+        {
+            Name = column.Name, Mean = mean, Std = std, Min = column.Train.Min, Max = column.Train.Max, Median = median,
+            Missing = (int)column.Missing, Unparseable = (int)(column.Present - column.Numbers),
+        });
+        return new ColumnEncoding
+        {
+            Column = column.Name, Kind = ColumnKinds.Numeric, Features = [column.Name], Missing = [median],
+            DecimalSeparator = column.Declared?.DecimalSeparator, ThousandsSeparator = column.Declared?.ThousandsSeparator,
+        };
+    }
+
+    private static ColumnEncoding? EncodeBoolean(ColumnProfiler column, long trainRows, List<FeatureStats> features)
+    {
+        if (column.TrainTrue == 0 || column.TrainTrue == column.TrainBooleans)
+        {
+            return null;
+        }
+
+        var mode = column.TrainTrue * 2 >= column.TrainBooleans ? 1.0 : 0.0;
+        var mean = (column.TrainTrue + ((trainRows - column.TrainBooleans) * mode)) / trainRows;
+        features.Add(new FeatureStats
+        {
+            Name = column.Name, Mean = mean, Std = Math.Sqrt(mean * (1 - mean)), Min = 0, Max = 1, Median = mode,
+            Missing = (int)column.Missing, Unparseable = (int)(column.Present - column.Booleans),
+        });
+        return new ColumnEncoding { Column = column.Name, Kind = ColumnKinds.Boolean, Features = [column.Name], Missing = [mode] };
+    }
+
+    private static ColumnEncoding? EncodeCategorical(ColumnProfiler column, long trainRows, int maxCategories, List<FeatureStats> features)
+    {
+        var top = Enumerable.Range(0, column.Distinct).Where(i => column.TrainCounts[i] > 0)
+            .OrderByDescending(i => column.TrainCounts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal)
+            .Take(maxCategories).ToList();
+        if (top.Count == 0 || (top.Count == 1 && column.TrainCounts[top[0]] == trainRows))
+        {
+            return null;
+        }
+
+        var encoding = new ColumnEncoding { Column = column.Name, Kind = ColumnKinds.Categorical };
+        var covered = 0L;
+        foreach (var i in top)
+        {
+            encoding.Categories.Add(column.Values[i]);
+            encoding.Features.Add(FeatureEncoder.CategoryFeature(column.Name, column.Values[i]));
+            encoding.Missing.Add(0);
+            covered += column.TrainCounts[i];
+            features.Add(OneHotStats(encoding.Features[^1], (double)column.TrainCounts[i] / trainRows, column));
+        }
+
+        encoding.Features.Add(FeatureEncoder.CategoryFeature(column.Name, null));
+        encoding.Missing.Add(1);
+        features.Add(OneHotStats(encoding.Features[^1], (double)(trainRows - covered) / trainRows, column));
+        return encoding;
+    }
+
+    private static FeatureStats OneHotStats(string name, double share, ColumnProfiler column) => new()
+    {
+        Name = name, Mean = share, Std = Math.Sqrt(share * (1 - share)), Min = share >= 1 ? 1 : 0, Max = share > 0 ? 1 : 0,
+        Median = share >= 0.5 ? 1 : 0, Missing = (int)column.Missing,
+    };
+
+    private static ColumnEncoding? EncodeDatetime(ColumnProfiler column, long trainRows, List<FeatureStats> features)
+    {
+        var encoding = new ColumnEncoding { Column = column.Name, Kind = ColumnKinds.Datetime };
+        for (var p = 0; p < DateTimeParts.All.Length; p++)
+        {
+            var part = DateTimeParts.All[p];
+            var stats = column.TrainDateParts[p];
+            if (stats.Count == 0 || stats.Min == stats.Max || (part == DateTimeParts.Hour && !column.DatesHaveTime))
+            {
+                continue;
+            }
+
+            var fill = Math.Round(stats.Mean);
+            var (mean, std) = stats.WithImputed(trainRows - stats.Count, fill);
+            var name = FeatureEncoder.PartFeature(column.Name, part);
+            encoding.Parts.Add(part);
+            encoding.Features.Add(name);
+            encoding.Missing.Add(fill);
+            features.Add(new FeatureStats
+            {
+                Name = name, Mean = mean, Std = std, Min = stats.Min, Max = stats.Max, Median = fill,
+                Missing = (int)column.Missing, Unparseable = (int)(column.Present - column.Dates),
+            });
+        }
+
+        return encoding.Parts.Count == 0 ? null : encoding;
+    }
+
+    private static void Leakage(ColumnProfiler column, string kind, string task, Pass1 pass, ValidationReport report)
+    {
+        string? message = null;
+        if (column.Missing == 0 && column.IdenticalToTarget == column.Present)
+        {
+            message = $"Column '{column.Name}' is identical to the target: it leaks the answer. Drop it from the files or add it to \"ignore\" in dataset.json.";
+        }
+        else if (task == TaskKind.Classification && !column.Overflow && column.TargetConflicts == 0 && column.Distinct >= 2 && column.Distinct * 2 <= column.Present)
+        {
+            message = $"Column '{column.Name}' predicts the target perfectly (each of its {column.Distinct} values occurs with one class only): likely leakage.";
+        }
+        else if (task == TaskKind.Regression && kind == ColumnKinds.Numeric && Math.Abs(column.TargetComoment.Correlation) >= 0.999)
+        {
+            message = $"Column '{column.Name}' is almost perfectly correlated with the target (r = {column.TargetComoment.Correlation:F4}): likely leakage.";
+        }
+
+        if (message is not null)
+        {
+            report.Warnings.Add(new ReportWarning { Code = "leakage", Message = message });
+        }
+    }
+
+    private static ColumnProfile Profile(ColumnProfiler column, long trainRows)
+    {
+        var profile = new ColumnProfile
+        {
+            Name = column.Name,
+            Present = column.Present,
+            Missing = column.Missing,
+            MissingShare = column.Present + column.Missing == 0 ? 0 : Math.Round((double)column.Missing / (column.Present + column.Missing), 4),
+            Distinct = column.Distinct,
+            DistinctIsLowerBound = column.Overflow,
+        };
+        if (column.Train.Count > 0 && column.Numbers * 10 >= column.Present * 9)
+        {
+            profile.Min = column.Train.Min;
+            profile.Max = column.Train.Max;
+            var (mean, std) = column.Train.WithImputed(0, 0);
+            profile.Mean = mean;
+            profile.Std = std;
+            profile.Unreadable = column.Present - column.Numbers;
+        }
+        else
+        {
+            profile.TopValues = Top(column, 5);
+        }
+
+        return profile;
+    }
+
+    private static List<ValueCount> Top(ColumnProfiler column, int count) =>
+        Enumerable.Range(0, column.Distinct).OrderByDescending(i => column.Counts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal).Take(count)
+            .Select(i => new ValueCount { Value = column.Values[i].Length > 60 ? column.Values[i][..60] + "…" : column.Values[i], Count = column.Counts[i] }).ToList();
+
+    /// <summary>Pass 2: encodes every kept row and writes it to its split's Parquet file.</summary>
+    private async Task<PreparedDataset> WriteAsync(IReadOnlyList<DataFile> files, Pass1 pass, Plan plan, ValidationReport report, string workDirectory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(workDirectory);
+        var encoder = new FeatureEncoder(plan.Encodings);
+        var paths = SplitNames.ToDictionary(s => s, s => Path.Combine(workDirectory, s + ".parquet"));
+        var streams = new List<FileStream>();
+        var writers = new DatasetParquetWriter[SplitNames.Length];
+        var row = new float[encoder.Width];
+        var targetProfiler = pass.Profilers[pass.Target];
+        var classification = plan.Task == TaskKind.Classification;
+        long imputed = 0, unreadableTarget = 0;
+        try
+        {
+            for (var s = 0; s < SplitNames.Length; s++)
+            {
+                var stream = new FileStream(paths[SplitNames[s]], FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                streams.Add(stream);
+                writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, options.RowGroupSize, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var (f, ordinals) in pass.Used)
+            {
+                var file = files[f];
+                using var reader = await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false);
+                var splitter = new Splitter(options, file.Sha256);
+                long rows = 0;
+                while (reader.Read(cancellationToken))
+                {
+                    if ((++rows & 0xFFF) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    if (reader.FieldCount != pass.Columns.Length)
+                    {
+                        continue;
+                    }
+
+                    var targetText = reader.GetField(ordinals[pass.Target]);
+                    if (RawValues.IsMissing(targetText))
+                    {
+                        continue;
+                    }
+
+                    var split = splitter.Next();
+                    float target;
+                    if (classification)
+                    {
+                        target = plan.LabelOfTargetId[targetProfiler.IdOf(targetText)];
+                    }
+                    else if (RawValues.TryParseNumber(targetText, out var value) && Math.Abs(value) <= float.MaxValue)
+                    {
+                        target = (float)value;
+                    }
+                    else
+                    {
+                        unreadableTarget++;
+                        AddDropped(pass.Dropped, "unreadable-target", file.Blob, reader);
+                        continue;
+                    }
+
+                    for (var e = 0; e < plan.EncodedColumns.Count; e++)
+                    {
+                        if (!encoder.Encode(e, reader.GetField(ordinals[plan.EncodedColumns[e]]), row.AsSpan(encoder.OffsetOf(e), encoder.WidthOf(e))))
+                        {
+                            imputed++;
+                        }
+                    }
+
+                    var writer = writers[split];
+                    writer.Append(row, target);
+                    if (writer.IsFull)
+                    {
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            foreach (var writer in writers)
+            {
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            foreach (var writer in writers.Where(w => w is not null))
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var stream in streams)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        var counts = writers.Select(w => w.RowCount).ToArray();
+        var used = counts.Sum();
+        var rowCounts = report.Rows;
+        rowCounts.Used = (int)used;
+        rowCounts.Train = (int)counts[0];
+        rowCounts.Validation = (int)counts[1];
+        rowCounts.Test = (int)counts[2];
+        rowCounts.DroppedUnreadableTarget = (int)unreadableTarget;
+        rowCounts.ImputedCells = (int)imputed;
+        report.Dropped = [.. pass.Dropped.Values];
+        if (used < options.MinRows || counts.Any(c => c == 0))
+        {
+            throw new DatasetRejectedException("too-few-rows",
+                $"{used} usable rows ({counts[0]} train, {counts[1]} validation, {counts[2]} test); at least {options.MinRows}, and some in every split, are needed to train and test a model.");
+        }
+
+        var dropped = pass.Ragged + pass.MissingTarget + unreadableTarget;
+        if (dropped > 0)
+        {
+            var reasons = string.Join(", ", report.Dropped.Select(d => $"{d.Count} {d.Reason}"));
+            var first = report.Dropped.SelectMany(d => d.Examples).OrderBy(e => e.Line).FirstOrDefault();
+            report.Warnings.Insert(0, new ReportWarning
+            {
+                Code = "dropped-rows",
+                Message = $"{dropped} of {pass.Read} rows were dropped ({reasons}){(first is null ? "" : $", first at line {first.Line} of {first.Blob}")}; trained on the remaining {used} ({100.0 * used / pass.Read:F1}%).",
+            });
+        }
+
+        if (imputed > 0)
+        {
+            report.Warnings.Add(new ReportWarning { Code = "imputed", Message = $"{imputed} missing or unreadable feature cells were replaced by train-split medians (numbers), modes (booleans), means (dates) or 'other' (categories)." });
+        }
+
+        report.Status = "accepted";
+        return new PreparedDataset
+        {
+            Task = plan.Task,
+            Target = targetProfiler.Name,
+            Features = plan.Features,
+            Labels = plan.Labels,
+            TargetStats = plan.TargetStats,
+            ExcludedColumns = plan.Excluded,
+            Rows = rowCounts,
+            Warnings = report.Warnings.Select(w => w.Message).ToList(),
+            Encodings = plan.Encodings,
+            Files = report.Files,
+            Report = report,
+            SplitFiles = paths,
+        };
+    }
+}

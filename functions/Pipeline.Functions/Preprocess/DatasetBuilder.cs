@@ -1,0 +1,433 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Functions.Preprocess.Formats;
+
+namespace Pipeline.Functions.Preprocess;
+
+/// <summary>
+/// Turns the data files of a dataset into a <see cref="PreparedDataset"/> in bounded memory, in two streaming passes:
+/// pass 1 profiles every column (types, distinct values, train-split statistics, leakage and duplicate checks), then the
+/// column types, encodings and imputation values are decided; pass 2 encodes every kept row and writes it to its split's
+/// Parquet file in row groups. Nothing proportional to the row count is held but the duplicate-check hashes (capped).
+/// Throws <see cref="DatasetRejectedException"/> (with the report so far) with a reason a data team can act on.
+/// </summary>
+public sealed partial class DatasetBuilder(PreprocessOptions options)
+{
+    /// <summary>Rows are dealt to splits in blocks of this many kept rows of a file, by a seeded permutation per block.</summary>
+    private const int SplitBlock = 20;
+
+    private static readonly string[] SplitNames = ["train", "validation", "test"];
+
+    public async Task<PreparedDataset> BuildAsync(IReadOnlyList<DataFile> files, DatasetSpec? spec, string workDirectory, CancellationToken cancellationToken)
+    {
+        spec ??= new DatasetSpec();
+        var report = new ValidationReport
+        {
+            Status = "rejected",
+            Files = files.Select(f => new FileReport { Blob = f.Blob, Sha256 = f.Sha256, Bytes = f.Bytes }).ToList(),
+        };
+        try
+        {
+            var declared = ValidateSpec(spec);
+            var excluded = new HashSet<int>();
+            Pass1? pass1;
+            do
+            {
+                pass1 = await ProfileAsync(files, spec, declared, report, excluded, cancellationToken).ConfigureAwait(false);
+            }
+            while (pass1 is null);
+
+            var plan = Decide(pass1, spec, declared, report);
+            return await WriteAsync(files, pass1, plan, report, workDirectory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DatasetRejectedException e)
+        {
+            e.Report ??= report;
+            throw;
+        }
+    }
+
+    private static Dictionary<string, ColumnSpec> ValidateSpec(DatasetSpec spec)
+    {
+        var task = spec.Task?.Trim().ToLowerInvariant();
+        if (task is not null && !TaskKind.IsKnown(task))
+        {
+            throw new DatasetRejectedException("invalid-spec", $"dataset.json has task '{spec.Task}'; use '{TaskKind.Classification}' or '{TaskKind.Regression}'.");
+        }
+
+        if (spec.MaxCategories is < 1 or > 1000)
+        {
+            throw new DatasetRejectedException("invalid-spec", $"dataset.json has maxCategories {spec.MaxCategories}; use 1 to 1000.");
+        }
+
+        var declared = new Dictionary<string, ColumnSpec>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, column) in spec.Columns ?? [])
+        {
+            var type = column.Type?.Trim().ToLowerInvariant();
+            if (type is not null && !ColumnKinds.Declarable.Contains(type))
+            {
+                throw new DatasetRejectedException("invalid-spec", $"dataset.json declares column '{name}' as '{column.Type}'; use one of {string.Join(", ", ColumnKinds.Declarable)}.");
+            }
+
+            if (column.DecimalSeparator is { Length: not 1 } || column.ThousandsSeparator is { Length: not 1 })
+            {
+                throw new DatasetRejectedException("invalid-spec", $"dataset.json column '{name}': separators are single characters, e.g. \",\".");
+            }
+
+            declared[name.Trim()] = new ColumnSpec { Type = type, DecimalSeparator = column.DecimalSeparator, ThousandsSeparator = column.ThousandsSeparator };
+        }
+
+        return declared;
+    }
+
+    private sealed class Pass1(string[] columns, int target, ColumnProfiler[] profilers)
+    {
+        public string[] Columns { get; } = columns;
+
+        public int Target { get; } = target;
+
+        public ColumnProfiler[] Profilers { get; } = profilers;
+
+        public List<(int File, int[] Ordinals)> Used { get; } = [];
+
+        public long Read { get; set; }
+
+        public long Kept { get; set; }
+
+        public long[] SplitRows { get; } = new long[3];
+
+        public long Ragged { get; set; }
+
+        public long MissingTarget { get; set; }
+
+        public long Duplicates { get; set; }
+
+        public long DuplicatesChecked { get; set; }
+
+        public Dictionary<string, DroppedRows> Dropped { get; } = [];
+    }
+
+    /// <summary>Pass 1. Returns null when a file failed part-way and the profile must be redone without it.</summary>
+    private async Task<Pass1?> ProfileAsync(IReadOnlyList<DataFile> files, DatasetSpec spec, Dictionary<string, ColumnSpec> declared,
+        ValidationReport report, HashSet<int> excluded, CancellationToken cancellationToken)
+    {
+        Pass1? pass = null;
+        var hashes = new RowHashSet();
+        for (var f = 0; f < files.Count; f++)
+        {
+            if (excluded.Contains(f))
+            {
+                continue;
+            }
+
+            var file = files[f];
+            var fileReport = report.Files[f];
+            long fileRows = 0, fileRagged = 0;
+            long? firstRagged = null;
+            try
+            {
+                using var reader = await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false);
+                fileReport.Format = reader.Format;
+                fileReport.Delimiter = reader.Delimiter;
+                var names = CheckHeader(reader.Columns);
+                int[] ordinals;
+                if (pass is null)
+                {
+                    var target = ResolveTarget(names, spec);
+                    var profilers = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i)).ToArray();
+                    pass = new Pass1(names, target, profilers);
+                    ordinals = Enumerable.Range(0, names.Length).ToArray();
+                }
+                else
+                {
+                    ordinals = MapColumns(pass.Columns, names);
+                }
+
+                var profilers1 = pass.Profilers;
+                var targetProfiler = profilers1[pass.Target];
+                var splitter = new Splitter(options, file.Sha256);
+                while (reader.Read(cancellationToken))
+                {
+                    if ((++fileRows & 0xFFF) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    if (reader.FieldCount != names.Length)
+                    {
+                        if (reader.FieldCount == 1 && reader.GetField(0).IsEmpty)
+                        {
+                            fileRows--;
+                            continue;
+                        }
+
+                        fileRagged++;
+                        firstRagged ??= reader.Line;
+                        AddDropped(pass.Dropped, "ragged", file.Blob, reader);
+                        continue;
+                    }
+
+                    var targetText = reader.GetField(ordinals[pass.Target]);
+                    if (RawValues.IsMissing(targetText))
+                    {
+                        pass.MissingTarget++;
+                        AddDropped(pass.Dropped, "missing-target", file.Blob, reader);
+                        continue;
+                    }
+
+                    var split = splitter.Next();
+                    var train = split == 0;
+                    pass.SplitRows[split]++;
+                    var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, reader.Line);
+                    var targetNumber = RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN;
+                    for (var c = 0; c < profilers1.Length; c++)
+                    {
+                        if (c != pass.Target)
+                        {
+                            profilers1[c].Observe(reader.GetField(ordinals[c]), train, targetId, targetNumber, targetText, reader.Line);
+                        }
+                    }
+
+                    if (pass.DuplicatesChecked < options.MaxDuplicateCheckRows)
+                    {
+                        var rowHash = 0x1FUL;
+                        for (var c = 0; c < ordinals.Length; c++)
+                        {
+                            rowHash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(reader.GetField(ordinals[c])), (long)rowHash);
+                        }
+
+                        pass.DuplicatesChecked++;
+                        if (!hashes.Add(rowHash == 0 ? 1 : rowHash))
+                        {
+                            pass.Duplicates++;
+                        }
+                    }
+
+                    pass.Kept++;
+                }
+
+                fileReport.Rows = fileRows;
+                if (fileRows == 0)
+                {
+                    throw new DatasetRejectedException("header-only", "The file has a header row but no data rows.") { Blob = file.Blob };
+                }
+
+                if ((double)fileRagged / fileRows > options.MaxRaggedShare)
+                {
+                    throw new DatasetRejectedException("ragged-rows",
+                        $"{fileRagged} of {fileRows} rows have a different number of fields than the header ({names.Length}); first at line {firstRagged}.",
+                        (int?)firstRagged) { Blob = file.Blob };
+                }
+
+                pass.Used.Add((f, ordinals));
+                pass.Read += fileRows;
+                pass.Ragged += fileRagged;
+                fileReport.Used = true;
+            }
+            catch (DatasetRejectedException e)
+            {
+                fileReport.Used = false;
+                fileReport.Reason = e.Reason;
+                fileReport.Message = e.Message;
+                fileReport.Line = e.Line;
+                excluded.Add(f);
+                if (files.Count == 1 || e.Reason is "target-not-found")
+                {
+                    throw;
+                }
+
+                if (fileRows > 0 && pass is not null)
+                {
+                    // Rows of this file were profiled: profile the remaining files again without it.
+                    foreach (var other in report.Files.Where(r => r.Used))
+                    {
+                        other.Used = false;
+                    }
+
+                    return null;
+                }
+            }
+        }
+
+        if (pass is null || pass.Used.Count == 0)
+        {
+            var reasons = string.Join("; ", report.Files.Select(r => $"{r.Blob}: {r.Message}"));
+            throw new DatasetRejectedException("no-usable-files", $"No file of the dataset can be used. {reasons}");
+        }
+
+        foreach (var skipped in report.Files.Where(r => !r.Used))
+        {
+            report.Warnings.Add(new ReportWarning { Code = "file-skipped", Message = $"{skipped.Blob} was not used: {skipped.Message}" });
+        }
+
+        return pass;
+    }
+
+    private static string[] CheckHeader(IReadOnlyList<string> header)
+    {
+        if (header.Count == 0)
+        {
+            throw new DatasetRejectedException("no-columns", "The first row names no columns.", 1);
+        }
+
+        var names = new string[header.Count];
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < names.Length; i++)
+        {
+            var name = header[i].Trim();
+            if (name.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new DatasetRejectedException("binary-content", "The header contains NUL characters: the file looks binary.", 1);
+            }
+
+            names[i] = name.Length == 0 ? $"column{i + 1}" : name;
+            if (!seen.Add(names[i]))
+            {
+                throw new DatasetRejectedException("duplicate-column", $"The header names column '{names[i]}' more than once; column names must be unique.", 1);
+            }
+        }
+
+        if (names.Length < 2)
+        {
+            throw new DatasetRejectedException("one-column",
+                $"The header has one column ('{names[0]}'); at least one feature column and a target column are needed. If the file is not comma-separated, check its delimiter.");
+        }
+
+        return names;
+    }
+
+    private static int[] MapColumns(string[] schema, string[] names)
+    {
+        var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
+        var missing = schema.Where(c => !index.ContainsKey(c)).ToList();
+        var extra = names.Where(n => !schema.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (missing.Count > 0 || extra.Count > 0)
+        {
+            throw new DatasetRejectedException("schema-mismatch",
+                $"The file's columns differ from the dataset's ({string.Join(", ", schema)}): " +
+                $"{(missing.Count > 0 ? "missing " + string.Join(", ", missing) : "")}{(missing.Count > 0 && extra.Count > 0 ? "; " : "")}{(extra.Count > 0 ? "extra " + string.Join(", ", extra) : "")}.", 1);
+        }
+
+        return schema.Select(c => index[c]).ToArray();
+    }
+
+    private static int ResolveTarget(string[] names, DatasetSpec spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec.Target))
+        {
+            return names.Length - 1;
+        }
+
+        var index = Array.FindIndex(names, n => n.Equals(spec.Target.Trim(), StringComparison.OrdinalIgnoreCase));
+        return index >= 0 ? index : throw new DatasetRejectedException("target-not-found",
+            $"dataset.json names target '{spec.Target}', but the header has no such column. Columns: {string.Join(", ", names)}.", 1);
+    }
+
+    private void AddDropped(Dictionary<string, DroppedRows> dropped, string reason, string blob, TabularReader reader)
+    {
+        if (!dropped.TryGetValue(reason, out var group))
+        {
+            dropped[reason] = group = new DroppedRows { Reason = reason };
+        }
+
+        group.Count++;
+        if (group.Examples.Count < options.DroppedExamples)
+        {
+            group.Examples.Add(new RowExample { Blob = blob, Line = reader.Line, Text = reader.DescribeRow() });
+        }
+    }
+
+    /// <summary>Deals a file's kept rows to train (0), validation (1) and test (2): a seeded permutation per block of 20 rows.</summary>
+    private sealed class Splitter
+    {
+        private readonly int[] _slots = new int[SplitBlock];
+        private readonly ulong _key;
+        private readonly int _seed;
+        private readonly int _test;
+        private readonly int _validation;
+        private long _row;
+
+        public Splitter(PreprocessOptions options, string sha256)
+        {
+            _key = ulong.Parse(sha256.AsSpan(0, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            _seed = options.SplitSeed;
+            _test = Math.Max(1, (int)Math.Round(SplitBlock * options.TestShare));
+            _validation = Math.Max(1, (int)Math.Round(SplitBlock * options.ValidationShare));
+        }
+
+        public int Next()
+        {
+            var position = (int)(_row % SplitBlock);
+            if (position == 0)
+            {
+                for (var i = 0; i < SplitBlock; i++)
+                {
+                    _slots[i] = i;
+                }
+
+                // Fisher-Yates with a SplitMix64 stream seeded by (seed, file, block): deterministic across runs and platforms.
+                var state = _key ^ ((ulong)_seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(_row / SplitBlock) * 0xBF58476D1CE4E5B9UL);
+                for (var i = SplitBlock - 1; i > 0; i--)
+                {
+                    state += 0x9E3779B97F4A7C15UL;
+                    var j = (int)(Mix(state) % (ulong)(i + 1));
+                    (_slots[i], _slots[j]) = (_slots[j], _slots[i]);
+                }
+            }
+
+            _row++;
+            var slot = _slots[position];
+            return slot < _test ? 2 : slot < _test + _validation ? 1 : 0;
+        }
+
+        private static ulong Mix(ulong z)
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+
+    /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, half full at most.</summary>
+    private sealed class RowHashSet
+    {
+        private ulong[] _slots = new ulong[1 << 16];
+        private int _count;
+
+        public bool Add(ulong hash)
+        {
+            if (_count * 2 >= _slots.Length)
+            {
+                var old = _slots;
+                _slots = new ulong[old.Length * 2];
+                _count = 0;
+                foreach (var h in old)
+                {
+                    if (h != 0)
+                    {
+                        Add(h);
+                    }
+                }
+            }
+
+            var mask = _slots.Length - 1;
+            for (var i = (int)(hash & (ulong)mask); ; i = (i + 1) & mask)
+            {
+                if (_slots[i] == hash)
+                {
+                    return false;
+                }
+
+                if (_slots[i] == 0)
+                {
+                    _slots[i] = hash;
+                    _count++;
+                    return true;
+                }
+            }
+        }
+    }
+}

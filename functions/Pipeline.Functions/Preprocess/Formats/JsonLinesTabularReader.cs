@@ -1,0 +1,170 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Functions.Preprocess.Formats;
+
+/// <summary>
+/// JSON Lines: one object per line; the first object's keys are the columns. A missing key or <c>null</c> is a missing
+/// value, keys not in the first object are ignored, a line that is not a JSON object is an unreadable row.
+/// </summary>
+internal sealed class JsonLinesTabularReader : TabularReader
+{
+    private readonly TextReader _text;
+    private readonly Dictionary<string, int> _index;
+    private readonly string[] _fields;
+    private string? _pending;
+    private long _pendingLine;
+    private long _line;
+    private int _fieldCount;
+    private string _raw = "";
+
+    private JsonLinesTabularReader(TextReader text, string[] columns, string firstLine, long firstLineNumber, long lineBeforeFirst)
+    {
+        _text = text;
+        _index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < columns.Length; i++)
+        {
+            _index.TryAdd(columns[i], i);
+        }
+
+        _fields = new string[columns.Length];
+        _pending = firstLine;
+        _pendingLine = firstLineNumber;
+        _line = lineBeforeFirst;
+    }
+
+    public override int FieldCount => _fieldCount;
+
+    public override long Line => _line;
+
+    public static TabularReader Open(Stream stream, string format)
+    {
+        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), true, 1 << 16, leaveOpen: false);
+        try
+        {
+            long line = 0;
+            string? first;
+            try
+            {
+                do
+                {
+                    first = text.ReadLine();
+                    line++;
+                }
+                while (first is not null && string.IsNullOrWhiteSpace(first));
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new DatasetRejectedException("binary-content", "The file is not UTF-8 text (it looks binary).");
+            }
+
+            if (first is null)
+            {
+                throw new DatasetRejectedException("empty-file", "The file is empty: one JSON object per line is expected.");
+            }
+
+            List<string> columns;
+            try
+            {
+                using var document = JsonDocument.Parse(first);
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new DatasetRejectedException("malformed-jsonl", $"Line {line} is a JSON {document.RootElement.ValueKind}, not an object; JSON Lines files hold one object per line.", (int)line);
+                }
+
+                columns = document.RootElement.EnumerateObject().Select(p => p.Name.Trim()).ToList();
+            }
+            catch (JsonException e)
+            {
+                throw new DatasetRejectedException("malformed-jsonl", $"Line {line} is not valid JSON: {e.Message}", (int)line);
+            }
+
+            return new JsonLinesTabularReader(text, [.. columns], first, line, line - 1) { Columns = columns, Format = format };
+        }
+        catch
+        {
+            text.Dispose();
+            throw;
+        }
+    }
+
+    public override bool Read(CancellationToken cancellationToken)
+    {
+        string? line;
+        if (_pending is not null)
+        {
+            line = _pending;
+            _line = _pendingLine;
+            _pending = null;
+        }
+        else
+        {
+            do
+            {
+                try
+                {
+                    line = _text.ReadLine();
+                }
+                catch (DecoderFallbackException)
+                {
+                    throw new DatasetRejectedException("binary-content", $"Line {_line + 1} is not UTF-8 text.", (int)(_line + 1));
+                }
+
+                _line++;
+            }
+            while (line is not null && string.IsNullOrWhiteSpace(line));
+        }
+
+        if (line is null)
+        {
+            return false;
+        }
+
+        _raw = line;
+        Array.Fill(_fields, "");
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                _fieldCount = -1;
+                return true;
+            }
+
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (_index.TryGetValue(property.Name.Trim(), out var i))
+                {
+                    _fields[i] = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => property.Value.GetString()!.Trim(),
+                        JsonValueKind.Null => "",
+                        JsonValueKind.True => "true",
+                        JsonValueKind.False => "false",
+                        _ => property.Value.GetRawText(),
+                    };
+                }
+            }
+
+            _fieldCount = _fields.Length;
+        }
+        catch (JsonException)
+        {
+            _fieldCount = -1;
+        }
+
+        return true;
+    }
+
+    public override ReadOnlySpan<char> GetField(int ordinal) => _fields[ordinal];
+
+    public override string DescribeRow() => _raw.Length > 200 ? _raw[..200] + "…" : _raw;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _text.Dispose();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+using System.IO.Compression;
+using System.Text;
+
+namespace Pipeline.Functions.Preprocess.Formats;
+
+/// <summary>
+/// Forward-only rows of a data file (CSV/TSV, JSON Lines, Parquet, optionally gzip-compressed) as text cells, whatever
+/// the format. The format comes from the file name's extension; the content decides where the two disagree (gzip and
+/// Parquet magic bytes) or where the extension says nothing.
+/// </summary>
+public abstract class TabularReader : IDisposable
+{
+    /// <summary>Bytes sniffed from the start of the (decompressed) content to detect the format and the CSV delimiter.</summary>
+    internal const int SniffBytes = 64 * 1024;
+
+    public required IReadOnlyList<string> Columns { get; init; }
+
+    /// <summary>E.g. <c>csv</c>, <c>jsonl+gzip</c>, <c>parquet</c>.</summary>
+    public required string Format { get; init; }
+
+    /// <summary>CSV: the delimiter used.</summary>
+    public string? Delimiter { get; init; }
+
+    /// <summary>Fields of the current row; differs from <see cref="Columns"/>' count on a ragged row (-1: unreadable row).</summary>
+    public abstract int FieldCount { get; }
+
+    /// <summary>1-based line of the current row (the header is line 1 in CSV).</summary>
+    public abstract long Line { get; }
+
+    public abstract bool Read(CancellationToken cancellationToken);
+
+    /// <summary>The current row's field, trimmed.</summary>
+    public abstract ReadOnlySpan<char> GetField(int ordinal);
+
+    /// <summary>The current row as text, shortened, for report examples.</summary>
+    public virtual string DescribeRow()
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < Math.Max(0, FieldCount) && text.Length < 200; i++)
+        {
+            if (i > 0)
+            {
+                text.Append(Delimiter ?? ",");
+            }
+
+            text.Append(GetField(i));
+        }
+
+        return text.Length > 200 ? text.ToString(0, 200) + "…" : text.ToString();
+    }
+
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+
+    /// <summary>Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Throws <see cref="DatasetRejectedException"/>.</summary>
+    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken)
+    {
+        var name = fileName.ToLowerInvariant();
+        var gzip = name.EndsWith(".gz", StringComparison.Ordinal);
+        if (gzip)
+        {
+            name = name[..^3];
+        }
+
+        var extension = Path.GetExtension(name);
+        var head = new byte[4];
+        int headLength;
+        await using (var probe = File.OpenRead(path))
+        {
+            headLength = await probe.ReadAtLeastAsync(head, 4, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (headLength == 0)
+        {
+            throw new DatasetRejectedException("empty-file", "The file is empty.");
+        }
+
+        // Content beats the extension: gzip and Parquet announce themselves.
+        if (headLength >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+        {
+            gzip = true;
+        }
+        else if (headLength == 4 && head.AsSpan().SequenceEqual("PAR1"u8))
+        {
+            return await ParquetTabularReader.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            gzip = false;
+        }
+
+        if (extension is ".parquet" or ".pq" && !gzip)
+        {
+            throw new DatasetRejectedException("malformed-parquet", "The file is named .parquet but does not start with the Parquet magic bytes 'PAR1'.");
+        }
+
+        Stream stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            if (gzip)
+            {
+                stream = new BufferedStream(new GZipStream(stream, CompressionMode.Decompress), 1 << 16);
+            }
+
+            var sniff = new byte[SniffBytes];
+            int sniffed;
+            try
+            {
+                sniffed = await stream.ReadAtLeastAsync(sniff, sniff.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The file is not valid gzip: {e.Message}");
+            }
+
+            var sample = sniff.AsSpan(0, sniffed);
+            if (sample.IndexOf((byte)0) >= 0)
+            {
+                throw new DatasetRejectedException("binary-content", "The file contains NUL bytes: it looks binary, not text. Upload CSV, TSV, JSON Lines or Parquet.");
+            }
+
+            var replay = new ReplayStream(sniff, sniffed, stream);
+            var suffix = gzip ? "+gzip" : "";
+            var json = extension is ".jsonl" or ".ndjson" or ".json" ||
+                (extension is not (".csv" or ".tsv" or ".tab" or ".txt") && FirstNonSpace(sample) == '{');
+            stream = replay;
+            return json
+                ? JsonLinesTabularReader.Open(replay, "jsonl" + suffix)
+                : await CsvTabularReader.OpenAsync(replay, extension is ".tsv" or ".tab" ? '\t' : CsvTabularReader.DetectDelimiter(sample), "csv" + suffix, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static char FirstNonSpace(ReadOnlySpan<byte> sample)
+    {
+        if (sample.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            sample = sample[3..];
+        }
+
+        foreach (var b in sample)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return (char)b;
+            }
+        }
+
+        return '\0';
+    }
+
+    /// <summary>Replays the sniffed bytes, then continues with the rest of the stream.</summary>
+    private sealed class ReplayStream(byte[] head, int headLength, Stream rest) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < headLength)
+            {
+                var n = Math.Min(buffer.Length, headLength - _position);
+                head.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            try
+            {
+                return rest.Read(buffer);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The compressed data is corrupt: {e.Message}");
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position < headLength)
+            {
+                return Read(buffer.Span);
+            }
+
+            try
+            {
+                return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The compressed data is corrupt: {e.Message}");
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                rest.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

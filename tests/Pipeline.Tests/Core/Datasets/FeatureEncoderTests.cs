@@ -1,0 +1,191 @@
+using System.Text.Json;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+
+namespace Pipeline.Tests.Core.Datasets;
+
+public class FeatureEncoderTests
+{
+    private static FeatureEncoder CreateSut() => new(
+    [
+        new ColumnEncoding { Column = "age", Kind = ColumnKinds.Numeric, Features = ["age"], Missing = [40] },
+        new ColumnEncoding { Column = "member", Kind = ColumnKinds.Boolean, Features = ["member"], Missing = [0] },
+        new ColumnEncoding
+        {
+            Column = "colour", Kind = ColumnKinds.Categorical, Categories = ["red", "blue"],
+            Features = ["colour=red", "colour=blue", "colour=*other*"], Missing = [0, 0, 1],
+        },
+        new ColumnEncoding
+        {
+            Column = "when", Kind = ColumnKinds.Datetime, Parts = [DateTimeParts.Month, DateTimeParts.DayOfWeek, DateTimeParts.Hour],
+            Features = ["when.month", "when.dayOfWeek", "when.hour"], Missing = [6, 3, 12],
+        },
+        new ColumnEncoding { Column = "price", Kind = ColumnKinds.Numeric, Features = ["price"], Missing = [0], DecimalSeparator = ",", ThousandsSeparator = "." },
+    ]);
+
+    private static float[] EncodeJson(FeatureEncoder encoder, string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var row = new float[encoder.Width];
+        for (var c = 0; c < encoder.Columns.Count; c++)
+        {
+            Assert.True(encoder.TryEncode(c, document.RootElement.GetProperty(encoder.Columns[c].Column), row.AsSpan(encoder.OffsetOf(c), encoder.WidthOf(c))));
+        }
+
+        return row;
+    }
+
+    [Fact]
+    public void FeatureNames_AreTheEncodedFeaturesInColumnOrder()
+    {
+        var sut = CreateSut();
+
+        Assert.Equal(["age", "member", "colour=red", "colour=blue", "colour=*other*", "when.month", "when.dayOfWeek", "when.hour", "price"], sut.FeatureNames);
+        Assert.Equal(2, sut.OffsetOf(2));
+    }
+
+    [Fact]
+    public void TryEncode_RawJsonValues_BecomeFeatures()
+    {
+        var row = EncodeJson(CreateSut(), """{"age": 31, "member": "yes", "colour": "blue", "when": "2024-03-05T14:30:00Z", "price": "1.234,5"}""");
+
+        Assert.Equal([31f, 1f, 0f, 1f, 0f, 3f, (float)DayOfWeek.Tuesday, 14.5f, 1234.5f], row);
+    }
+
+    [Theory]
+    [InlineData("""{"age": 31, "member": "yes", "colour": "blue", "when": "2024-03-05T14:30:00Z", "price": "1.234,5"}""")]
+    [InlineData("""{"age": null, "member": false, "colour": "ultraviolet", "when": null, "price": 7}""")]
+    [InlineData("""{"age": "12.5", "member": 1, "colour": 3, "when": "2024-12-31", "price": null}""")]
+    public void TryEncode_Utf8JsonReader_AgreesWithTheJsonElementPath(string json)
+    {
+        var sut = CreateSut();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(bytes);
+        var row = new float[sut.Width];
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var c = sut.ColumnIndex(reader.GetString());
+            reader.Read();
+            Assert.True(sut.TryEncode(c, ref reader, row.AsSpan(sut.OffsetOf(c), sut.WidthOf(c))));
+        }
+
+        Assert.Equal(EncodeJson(sut, json), row);
+    }
+
+    [Fact]
+    public void TryEncode_UnknownCategoryAndNulls_GoToOtherAndImputation_NeverAnError()
+    {
+        var row = EncodeJson(CreateSut(), """{"age": null, "member": false, "colour": "ultraviolet", "when": null, "price": 7}""");
+
+        Assert.Equal([40f, 0f, 0f, 0f, 1f, 6f, 3f, 12f, 7f], row);
+    }
+
+    [Theory]
+    [InlineData("age", "\"thirty\"")]
+    [InlineData("age", "[1]")]
+    [InlineData("member", "\"maybe\"")]
+    [InlineData("when", "\"someday\"")]
+    public void TryEncode_ValueOfTheWrongKind_IsRefused(string column, string json)
+    {
+        var sut = CreateSut();
+        var c = sut.Columns.ToList().FindIndex(e => e.Column == column);
+        using var document = JsonDocument.Parse(json);
+
+        Assert.False(sut.TryEncode(c, document.RootElement, new float[sut.WidthOf(c)]));
+    }
+
+    [Fact]
+    public void Encode_TextCells_MatchesTheJsonPath()
+    {
+        var sut = CreateSut();
+        var row = new float[sut.Width];
+        string[] cells = ["31", "yes", "blue", "2024-03-05T14:30:00Z", "1.234,5"];
+        for (var c = 0; c < cells.Length; c++)
+        {
+            Assert.True(sut.Encode(c, cells[c], row.AsSpan(sut.OffsetOf(c), sut.WidthOf(c))));
+        }
+
+        Assert.Equal(EncodeJson(sut, """{"age": 31, "member": "yes", "colour": "blue", "when": "2024-03-05T14:30:00Z", "price": "1.234,5"}"""), row);
+        Assert.False(sut.Encode(0, "NA", row.AsSpan(0, 1)));
+        Assert.Equal(40f, row[0]);
+    }
+
+    [Fact]
+    public void Constructor_EncodingWithWrongFeatureCount_Throws() =>
+        Assert.Throws<ArgumentException>(() => new FeatureEncoder([new ColumnEncoding { Column = "c", Kind = ColumnKinds.Categorical, Categories = ["a"], Features = ["c=a"], Missing = [0] }]));
+}
+
+public class RawValuesTests
+{
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("NA", true)]
+    [InlineData("null", true)]
+    [InlineData("NULL", true)]
+    [InlineData("n/a", true)]
+    [InlineData("0", false)]
+    [InlineData("none of it", false)]
+    public void IsMissing_KnowsTheMissingTokens(string value, bool missing) => Assert.Equal(missing, RawValues.IsMissing(value));
+
+    [Theory]
+    [InlineData("12", 12.0)]
+    [InlineData("-0.5", -0.5)]
+    [InlineData("+3.25", 3.25)]
+    [InlineData(".5", 0.5)]
+    [InlineData("5.", 5.0)]
+    [InlineData("1e-3", 0.001)]
+    [InlineData("123456789012345678", 123456789012345678.0)]
+    [InlineData("0.1", 0.1)]
+    [InlineData("3.14159265358979", 3.14159265358979)]
+    public void TryParseNumber_InvariantNumbers_ParseExactly(string text, double expected)
+    {
+        Assert.True(RawValues.TryParseNumber(text, out var value));
+        Assert.Equal(expected, value);
+    }
+
+    [Theory]
+    [InlineData("1,234")]
+    [InlineData("3,5")]
+    [InlineData("Infinity")]
+    [InlineData("NaN")]
+    [InlineData("1e999")]
+    [InlineData("-")]
+    [InlineData(".")]
+    [InlineData("12abc")]
+    public void TryParseNumber_SeparatorsAndNonFinite_AreNotNumbers(string text) => Assert.False(RawValues.TryParseNumber(text, out _));
+
+    [Fact]
+    public void TryParseNumber_FastPath_AgreesWithDoubleParse()
+    {
+        var random = new Random(11);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var text = Math.Round((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-3, 9)), random.Next(0, 7)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(RawValues.TryParseNumber(text, out var value));
+            Assert.Equal(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture), value);
+        }
+    }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("Yes", true)]
+    [InlineData("1", true)]
+    [InlineData("no", false)]
+    [InlineData("FALSE", false)]
+    [InlineData("0", false)]
+    public void TryParseBoolean_NaturalForms(string text, bool expected)
+    {
+        Assert.True(RawValues.TryParseBoolean(text, out var value));
+        Assert.Equal(expected, value);
+    }
+
+    [Theory]
+    [InlineData("2024-03-05", true)]
+    [InlineData("2024-03-05T14:30:00+02:00", true)]
+    [InlineData("03/05/2024 14:30", true)]
+    [InlineData("20240305", false)]
+    [InlineData("12.5", false)]
+    [InlineData("hello", false)]
+    public void TryParseDateTime_DatesButNeverNumbers(string text, bool expected) => Assert.Equal(expected, RawValues.TryParseDateTime(text, out _));
+}

@@ -1,0 +1,61 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Functions.Preprocess;
+
+namespace Pipeline.Tests.Functions.Preprocess;
+
+/// <summary>Runs <see cref="DatasetBuilder"/> on in-memory files written to a temp folder, and reads its Parquet splits back.</summary>
+internal static class DatasetBuilderHarness
+{
+    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    public static byte[] Gzip(byte[] bytes)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest))
+        {
+            gzip.Write(bytes);
+        }
+
+        return buffer.ToArray();
+    }
+
+    public static Task<PreparedDataset> BuildAsync(string csv, DatasetSpec? spec = null, PreprocessOptions? options = null) =>
+        BuildAsync([("data.csv", Utf8(csv))], spec, options);
+
+    public static async Task<PreparedDataset> BuildAsync(IReadOnlyList<(string Name, byte[] Bytes)> files, DatasetSpec? spec = null, PreprocessOptions? options = null)
+    {
+        using var folder = new TempDirectory();
+        var data = files.Select((f, i) =>
+        {
+            var path = folder.File($"{i:D4}-{f.Name}");
+            File.WriteAllBytes(path, f.Bytes);
+            return new DataFile($"raw/test/{f.Name}", path, Convert.ToHexStringLower(SHA256.HashData(f.Bytes)), f.Bytes.Length);
+        }).ToList();
+        var prepared = await new DatasetBuilder(options ?? new PreprocessOptions()).BuildAsync(data, spec, folder.File("out"), TestContext.Current.CancellationToken);
+
+        // The splits live in the temp folder: read them before it goes.
+        var splits = new Dictionary<string, DatasetSplit>();
+        foreach (var (name, path) in prepared.SplitFiles)
+        {
+            await using var stream = File.OpenRead(path);
+            splits[name] = await DatasetParquet.ReadAsync(stream, prepared.Features.Select(f => f.Name).ToList(), TestContext.Current.CancellationToken);
+        }
+
+        Splits.AddOrUpdate(prepared, splits);
+        return prepared;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PreparedDataset, Dictionary<string, DatasetSplit>> Splits = [];
+
+    /// <summary>The split's rows as written to Parquet.</summary>
+    public static DatasetSplit Split(this PreparedDataset dataset, string name) => Splits.TryGetValue(dataset, out var splits) ? splits[name] : throw new InvalidOperationException();
+
+    public static async Task<DatasetRejectedException> RejectAsync(IReadOnlyList<(string Name, byte[] Bytes)> files, DatasetSpec? spec = null) =>
+        await Assert.ThrowsAsync<DatasetRejectedException>(() => BuildAsync(files, spec));
+
+    public static Task<DatasetRejectedException> RejectAsync(byte[] csv, string name = "data.csv") => RejectAsync([(name, csv)]);
+}

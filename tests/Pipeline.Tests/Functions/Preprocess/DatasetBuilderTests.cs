@@ -1,0 +1,396 @@
+using System.Globalization;
+using System.Text;
+using Pipeline.Contracts;
+using Pipeline.Functions.Preprocess;
+using Pipeline.Tests.Infrastructure;
+using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
+
+namespace Pipeline.Tests.Functions.Preprocess;
+
+public class DatasetBuilderTests
+{
+    private static string Rows(string header, int count, Func<int, string> row)
+    {
+        var text = new StringBuilder(header).Append('\n');
+        for (var i = 0; i < count; i++)
+        {
+            text.Append(row(i)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static readonly string[] SplitNames = ["train", "validation", "test"];
+
+    private static string F(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task BuildAsync_ThreeClassCsv_InfersClassificationAndSplitsDeterministically()
+    {
+        var (csv, _) = SyntheticData.ThreeClass(500, seed: 1);
+
+        var first = await BuildAsync(csv);
+        var second = await BuildAsync(csv);
+
+        Assert.Equal(TaskKind.Classification, first.Task);
+        Assert.Equal("species", first.Target);
+        Assert.Equal(SyntheticData.Classes, first.Labels);
+        Assert.Equal(["f1", "f2", "f3", "f4"], first.Features.Select(f => f.Name));
+        Assert.Contains(first.ExcludedColumns, c => c.Name == "comment" && c.Reason.StartsWith("free text", StringComparison.Ordinal));
+        Assert.Equal(500, first.Rows.Train + first.Rows.Validation + first.Rows.Test);
+        Assert.Equal(75, first.Rows.Test);
+        Assert.Equal(75, first.Rows.Validation);
+        Assert.Equal(first.Split("test").Target, second.Split("test").Target);
+        Assert.Equal(first.Split("train").Features[2], second.Split("train").Features[2]);
+        Assert.Equal("accepted", first.Report.Status);
+    }
+
+    [Fact]
+    public async Task BuildAsync_MissingAndUnparseableCells_AreImputedWithTrainMedianAndCounted()
+    {
+        var csv = Rows("a,b,y", 40, i =>
+            $"{i switch { 3 => "", 7 => "NA", 11 => "oops", 12 => "null", _ => F(i % 5) }},{F(i * 0.5)},{F((i * 1.25) + 0.1)}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Equal(TaskKind.Regression, data.Task);
+        var a = data.Features[0];
+        Assert.Equal(3, a.Missing);
+        Assert.Equal(1, a.Unparseable);
+        Assert.Equal(4, data.Rows.ImputedCells);
+        Assert.All(SplitNames, s => Assert.All(data.Split(s).Features[0], v => Assert.False(float.IsNaN(v))));
+        Assert.Contains(data.Warnings, w => w.Contains("median", StringComparison.Ordinal));
+        var profile = data.Report.Columns.Single(c => c.Name == "a");
+        Assert.Equal(0.075, profile.MissingShare);
+    }
+
+    [Fact]
+    public async Task BuildAsync_IntegerTargetWithFewValues_IsClassificationUnlessSpecSaysRegression()
+    {
+        var csv = Rows("x,label", 60, i => $"{F(i * 7 % 13)},{i % 3}");
+
+        var classification = await BuildAsync(csv);
+        Assert.Equal(TaskKind.Classification, classification.Task);
+        Assert.Equal(["0", "1", "2"], classification.Labels);
+        Assert.Equal(TaskKind.Regression, (await BuildAsync(csv, new DatasetSpec { Task = "regression" })).Task);
+    }
+
+    [Fact]
+    public async Task BuildAsync_SpecTarget_ChoosesTargetAndIgnoresColumns()
+    {
+        var csv = Rows("y,x1,x2,id", 40, i => $"{(i % 2 == 0 ? "yes" : "no")},{F(i * 3 % 17)},{F(i * 2 % 7)},{1000 + i}");
+
+        var data = await BuildAsync(csv, new DatasetSpec { Target = "y", Ignore = ["id"] });
+
+        Assert.Equal("y", data.Target);
+        Assert.Equal(["no", "yes"], data.Labels);
+        Assert.Equal(["x1", "x2"], data.Features.Select(f => f.Name));
+        Assert.Contains(data.ExcludedColumns, c => c.Name == "id" && c.Reason == "ignored by dataset.json");
+        Assert.Equal((ColumnKinds.Identifier, "excluded"), data.Report.Columns.Where(c => c.Name == "id").Select(c => (c.Type, c.Role)).Single());
+    }
+
+    [Theory]
+    [InlineData("", "empty-file")]
+    [InlineData("a,b,c\n", "header-only")]
+    [InlineData("value\n1\n2\n3\n", "one-column")]
+    [InlineData("a,b\n1,\n2,\n3,NA\n", "target-all-missing")]
+    [InlineData("a,b\n1,x\n2,x\n3,x\n", "single-class")]
+    [InlineData("a,a\n1,2\n", "duplicate-column")]
+    [InlineData("a,b\n1,2\n2,3\n", "too-few-rows")]
+    [InlineData("{\"a\":1,\"b\":2}\n[1,2]\n", "ragged-rows")]
+    public async Task BuildAsync_BadInput_IsRejectedWithReasonAndReport(string csv, string reason)
+    {
+        var rejection = await RejectAsync(Utf8(csv), csv.StartsWith('{') ? "data.jsonl" : "data.csv");
+
+        Assert.Equal(reason, rejection.Reason);
+        Assert.False(string.IsNullOrWhiteSpace(rejection.Message));
+        Assert.NotNull(rejection.Report);
+        Assert.Single(rejection.Report.Files);
+    }
+
+    [Fact]
+    public async Task BuildAsync_BinaryGarbage_IsRejectedAsBinary()
+    {
+        var bytes = new byte[4096];
+        new Random(7).NextBytes(bytes);
+
+        Assert.Equal("binary-content", (await RejectAsync(bytes)).Reason);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ManyRaggedRows_IsRejectedNamingTheFirstLine()
+    {
+        var csv = Rows("a,b,c", 30, i => i % 3 == 0 ? $"{i},{i}" : $"{i},{i},{i % 2}");
+
+        var rejection = await RejectAsync(Utf8(csv));
+
+        Assert.Equal("ragged-rows", rejection.Reason);
+        Assert.Equal(2, rejection.Line);
+    }
+
+    [Fact]
+    public async Task BuildAsync_FewRaggedRows_AreDroppedWithExamplesAndLineNumbers()
+    {
+        var csv = Rows("a,b,c", 60, i => i is 10 or 20 ? "1,2" : $"{i * 5 % 11},{i * 3 % 11},{i % 2}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Equal(2, data.Rows.DroppedRagged);
+        Assert.Equal(58, data.Rows.Used);
+        var dropped = Assert.Single(data.Report.Dropped);
+        Assert.Equal("ragged", dropped.Reason);
+        Assert.Equal([12L, 22L], dropped.Examples.Select(e => e.Line));
+        Assert.Equal("1,2", dropped.Examples[0].Text);
+        Assert.Contains(data.Report.Warnings, w => w.Code == "dropped-rows" && w.Message.Contains("line 12", StringComparison.Ordinal) && w.Message.Contains("58", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BuildAsync_Utf8BomAndCrlfAndQuotesWithDelimitersAndNewlines_AreRead()
+    {
+        var csv = new StringBuilder("\"size, cm\",weight,note,kind\r\n");
+        for (var i = 0; i < 40; i++)
+        {
+            csv.Append(i * 7 % 13).Append(",\"").Append(i * 2 % 9).Append("\",\"line one\r\nline, two ").Append(i).Append("\",").Append(i % 2 == 0 ? "\"a, b\"" : "c").Append("\r\n");
+        }
+
+        var data = await BuildAsync([("data.csv", [.. Encoding.UTF8.GetPreamble(), .. Utf8(csv.ToString())])]);
+
+        Assert.Equal(["size, cm", "weight"], data.Features.Select(f => f.Name));
+        Assert.Equal(["a, b", "c"], data.Labels);
+        Assert.Equal(40, data.Rows.Used);
+        Assert.Equal(",", data.Files[0].Delimiter);
+    }
+
+    [Theory]
+    [InlineData("data.tsv", '\t')]
+    [InlineData("data.csv", '\t')]
+    [InlineData("data.csv", ';')]
+    [InlineData("data.txt", '|')]
+    public async Task BuildAsync_Delimiter_IsDetected(string name, char delimiter)
+    {
+        var d = delimiter.ToString();
+        var csv = Rows(string.Join(d, "x", "y", "label"), 40, i => string.Join(d, F(i * 3 % 7), F(i * 5 % 11), i % 2 == 0 ? "p" : "q"));
+
+        var data = await BuildAsync([(name, Utf8(csv))]);
+
+        Assert.Equal(["x", "y"], data.Features.Select(f => f.Name));
+        Assert.Equal(delimiter == '\t' ? "\\t" : d, data.Files[0].Delimiter);
+    }
+
+    [Theory]
+    [InlineData("data.csv.gz", true)]
+    [InlineData("data.csv", true)]
+    [InlineData("data.jsonl", false)]
+    [InlineData("data.ndjson", false)]
+    [InlineData("data.jsonl.gz", false)]
+    [InlineData("export", false)]
+    public async Task BuildAsync_CompressedAndJsonLinesFiles_GiveTheSameDataset(string name, bool csv)
+    {
+        var (text, rows) = SyntheticData.ThreeClass(200, seed: 5, withNoiseColumns: false);
+        var reference = await BuildAsync(text);
+        var bytes = csv
+            ? Gzip(Utf8(text))
+            : Utf8(string.Concat(rows.Select(r =>
+                $"{{\"f1\":{F(Math.Round(r.Features[0], 4))},\"f2\":{F(Math.Round(r.Features[1], 4))},\"f3\":\"{F(Math.Round(r.Features[2], 4))}\",\"f4\":{F(Math.Round(r.Features[3], 4))},\"species\":\"{r.Label}\"}}\n")));
+        if (name.EndsWith(".gz", StringComparison.Ordinal) && !csv)
+        {
+            bytes = Gzip(bytes);
+        }
+
+        var data = await BuildAsync([(name, bytes)]);
+
+        Assert.Equal(reference.Features.Select(f => f.Name), data.Features.Select(f => f.Name));
+        Assert.Equal(reference.Labels, data.Labels);
+        // The split is seeded by the file's content hash, so compare the rows regardless of the split they fell in.
+        Assert.Equal(AllRows(reference), AllRows(data));
+        Assert.StartsWith(csv ? "csv+gzip" : "jsonl", data.Files[0].Format, StringComparison.Ordinal);
+    }
+
+    private static List<string> AllRows(PreparedDataset data) => SplitNames.Select(data.Split)
+        .SelectMany(s => Enumerable.Range(0, s.RowCount).Select(r => string.Join(',', s.Features.Select(f => F(Math.Round(f[r], 3))).Append(F(s.Target[r])))))
+        .Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task BuildAsync_JsonLinesWithNullsMissingKeysAndBadLines_ReadsTheGoodRows()
+    {
+        var lines = new StringBuilder();
+        for (var i = 0; i < 50; i++)
+        {
+            lines.Append(i switch
+            {
+                5 => "{\"x\":null,\"flag\":true,\"y\":\"a\"}",
+                6 => "{\"flag\":false,\"y\":\"b\"}",
+                7 => "not json",
+                _ => $"{{\"x\":{F(i * 7 % 10)},\"flag\":{(i % 3 == 0 ? "true" : "false")},\"y\":\"{(i % 2 == 0 ? "a" : "b")}\"}}",
+            }).Append('\n');
+        }
+
+        var data = await BuildAsync([("d.jsonl", Utf8(lines.ToString()))]);
+
+        Assert.Equal(["x", "flag"], data.Features.Select(f => f.Name));
+        Assert.Equal(ColumnKinds.Boolean, data.Encodings[1].Kind);
+        Assert.Equal(2, data.Features[0].Missing);
+        Assert.Equal(8L, Assert.Single(data.Report.Dropped).Examples[0].Line);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ParquetFile_IsRead()
+    {
+        var rows = 60;
+        var fields = new Parquet.Schema.DataField[]
+        {
+            new Parquet.Schema.DataField<double>("x"), new Parquet.Schema.DataField<int?>("n"), new Parquet.Schema.DataField<bool>("flag"),
+            new Parquet.Schema.DataField<string>("city"), new Parquet.Schema.DataField<string>("label"),
+        };
+        using var buffer = new MemoryStream();
+        await using (var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(fields), buffer, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<double>(fields[0], Enumerable.Range(0, rows).Select(i => i * 0.37 % 5).ToArray(), cancellationToken: TestContext.Current.CancellationToken);
+            await group.WriteAsync<int>(fields[1], Enumerable.Range(0, rows).Select(i => i % 9 == 0 ? (int?)null : i * 13 % 7).ToArray(), cancellationToken: TestContext.Current.CancellationToken);
+            await group.WriteAsync<bool>(fields[2], Enumerable.Range(0, rows).Select(i => i % 4 == 0).ToArray(), cancellationToken: TestContext.Current.CancellationToken);
+            await group.WriteAsync(fields[3], Enumerable.Range(0, rows).Select(i => (string?)(i % 3 == 0 ? "paris" : i % 3 == 1 ? "rome" : "oslo")).ToArray());
+            await group.WriteAsync(fields[4], Enumerable.Range(0, rows).Select(i => (string?)(i % 2 == 0 ? "yes" : "no")).ToArray());
+        }
+
+        var data = await BuildAsync([("d.parquet", buffer.ToArray())]);
+
+        Assert.Equal("parquet", data.Files[0].Format);
+        Assert.Equal(["x", "n", "flag"], data.Features.Take(3).Select(f => f.Name));
+        Assert.Equal(["city=oslo", "city=paris", "city=rome"], data.Features.Skip(3).Take(3).Select(f => f.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("city=*other*", data.Features[^1].Name);
+        Assert.Equal(7, data.Features[1].Missing);
+        Assert.Equal(60, data.Rows.Used);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ThousandsSeparatorsAndDecimalCommas_AreTextUnlessDeclared()
+    {
+        var csv = Rows("price;weight;y", 60, i => $"\"{1000 + (i * 37)},{i % 10}0\";{i % 7},{i % 3};{(i % 2 == 0 ? "a" : "b")}");
+
+        var inferred = await BuildAsync(csv);
+        Assert.DoesNotContain(inferred.Features, f => f.Name == "price");
+        Assert.Contains(inferred.ExcludedColumns, c => c.Name == "price" && c.Reason.Contains("decimal comma", StringComparison.Ordinal));
+
+        var declared = await BuildAsync(csv, new DatasetSpec
+        {
+            Columns = new() { ["price"] = new ColumnSpec { Type = "numeric", DecimalSeparator = "," }, ["weight"] = new ColumnSpec { Type = "numeric", DecimalSeparator = "," } },
+        });
+        Assert.Equal(["price", "weight"], declared.Features.Select(f => f.Name));
+        Assert.InRange(declared.Features[1].Max, 6.0, 6.2);
+        Assert.Equal(0, declared.Features[1].Unparseable);
+        Assert.Equal(",", declared.Encodings[0].DecimalSeparator);
+    }
+
+    [Fact]
+    public async Task BuildAsync_MixedColumns_AreTypedAndEncoded()
+    {
+        string[] colours = ["red", "green", "blue", "amber", "violet"];
+        var csv = Rows("id,colour,member,when,note,constant,amount,label", 200, i =>
+            $"{i + 1},{colours[i * 7 % 5]},{(i % 3 == 0 ? "yes" : i % 17 == 0 ? "NA" : "no")},2024-{1 + (i % 12):D2}-{1 + (i % 28):D2}T{i % 24:D2}:30:00Z," +
+            $"\"free text about row {i}, written by someone\",same,{F(i * 1.5 % 23)},{(i % 2 == 0 ? "up" : "down")}");
+
+        var data = await BuildAsync(csv, new DatasetSpec { MaxCategories = 3 });
+
+        var kinds = data.Report.Columns.ToDictionary(c => c.Name, c => (c.Type, c.Role));
+        Assert.Equal((ColumnKinds.Identifier, "excluded"), kinds["id"]);
+        Assert.Equal((ColumnKinds.Categorical, "feature"), kinds["colour"]);
+        Assert.Equal((ColumnKinds.Boolean, "feature"), kinds["member"]);
+        Assert.Equal((ColumnKinds.Datetime, "feature"), kinds["when"]);
+        Assert.Equal((ColumnKinds.Text, "excluded"), kinds["note"]);
+        Assert.Equal((ColumnKinds.Constant, "excluded"), kinds["constant"]);
+        Assert.Equal((ColumnKinds.Numeric, "feature"), kinds["amount"]);
+        var colour = data.Encodings.Single(e => e.Column == "colour");
+        Assert.Equal(3, colour.Categories.Count);
+        Assert.Equal(4, colour.Features.Count);
+        Assert.Equal(["month", "day", "dayOfWeek", "hour"], data.Encodings.Single(e => e.Column == "when").Parts);
+        Assert.Contains(data.Report.Warnings, w => w.Code == "constant-column");
+
+        // One-hot columns hold exactly one 1 per row.
+        var train = data.Split("train");
+        var offset = data.Features.FindIndex(f => f.Name.StartsWith("colour=", StringComparison.Ordinal));
+        for (var r = 0; r < train.RowCount; r++)
+        {
+            Assert.Equal(1f, Enumerable.Range(offset, 4).Sum(f => train.Features[f][r]));
+        }
+    }
+
+    [Fact]
+    public async Task BuildAsync_FeatureIdenticalToOrPredictingTheTarget_WarnsOfLeakage()
+    {
+        var csv = Rows("x,copy,code,label", 100, i => $"{F(i * 7 % 19)},{(i % 2 == 0 ? "cat" : "dog")},{(i % 2 == 0 ? "c1" : "d1")},{(i % 2 == 0 ? "cat" : "dog")}");
+
+        var data = await BuildAsync(csv);
+
+        var leakage = data.Report.Warnings.Where(w => w.Code == "leakage").Select(w => w.Message).ToList();
+        Assert.Contains(leakage, m => m.Contains("'copy' is identical", StringComparison.Ordinal));
+        Assert.Contains(leakage, m => m.Contains("'code' predicts the target perfectly", StringComparison.Ordinal));
+        Assert.DoesNotContain(leakage, m => m.Contains("'x'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BuildAsync_RegressionFeatureCorrelatedWithTarget_WarnsOfLeakage()
+    {
+        var csv = Rows("x,noise,y", 100, i => $"{F(i * 0.5 % 37)},{F(i * 7 % 11)},{F((i * 0.5 % 37 * 2) + 1)}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Contains(data.Report.Warnings, w => w.Code == "leakage" && w.Message.Contains("'x'", StringComparison.Ordinal));
+        Assert.DoesNotContain(data.Report.Warnings, w => w.Code == "leakage" && w.Message.Contains("'noise'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BuildAsync_RareClassAndDuplicateRows_AreWarned()
+    {
+        var csv = Rows("x,z,label", 400, i => $"{F(i % 50)},{F(i % 7)},{(i % 100 == 0 ? "rare" : "common")}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Contains(data.Report.Warnings, w => w.Code == "class-imbalance" && w.Message.Contains("'rare'", StringComparison.Ordinal));
+        Assert.Contains(data.Report.Warnings, w => w.Code == "duplicate-rows");
+        Assert.True(data.Rows.DuplicateRows > 0);
+    }
+
+    [Fact]
+    public async Task BuildAsync_SeveralFiles_AreOneDatasetAndADisagreeingFileIsSkipped()
+    {
+        var (day1, _) = SyntheticData.ThreeClass(150, seed: 1);
+        var (day2, _) = SyntheticData.ThreeClass(150, seed: 2);
+        var reordered = Rows("species,f4,f3,f2,f1,comment", 0, _ => "") + string.Join('\n', day2.Split('\n').Skip(1).Where(l => l.Length > 0)
+            .Select(l => l.Split(',')).Select(c => string.Join(',', c[5], c[3], c[2], c[1], c[0], c[4]))) + "\n";
+        var other = Rows("a,b", 30, i => $"{i},{i % 2}");
+
+        var data = await BuildAsync([("day1.csv", Utf8(day1)), ("day2.csv", Utf8(reordered)), ("other.csv", Utf8(other))]);
+
+        Assert.Equal(300, data.Rows.Used);
+        Assert.Equal([true, true, false], data.Files.Select(f => f.Used));
+        Assert.Equal("schema-mismatch", data.Files[2].Reason);
+        Assert.Contains(data.Report.Warnings, w => w.Code == "file-skipped" && w.Message.Contains("other.csv", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BuildAsync_FileThatFailsHalfway_IsSkippedAndTheOthersProfiledWithoutIt()
+    {
+        var (good, _) = SyntheticData.ThreeClass(120, seed: 3);
+        var bad = Rows("f1,f2,f3,f4,comment,species", 40, i => i < 10 ? "1,2,3,4,x,alpha" : "1,2");
+
+        var data = await BuildAsync([("good.csv", Utf8(good)), ("bad.csv", Utf8(bad))]);
+
+        Assert.Equal(120, data.Rows.Read);
+        Assert.Equal("ragged-rows", data.Files[1].Reason);
+        Assert.Equal(120, data.Report.Columns.Single(c => c.Name == "f1").Present + data.Report.Columns.Single(c => c.Name == "f1").Missing);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Report_RendersAReadableSummary()
+    {
+        var (csv, _) = SyntheticData.ThreeClass(200, seed: 9);
+
+        var data = await BuildAsync(csv);
+        var summary = ReportSummary.ToMarkdown(data.Report);
+
+        Assert.Contains("| f1 | numeric | feature |", summary, StringComparison.Ordinal);
+        Assert.Contains("| species | categorical | target |", summary, StringComparison.Ordinal);
+        Assert.Contains("## Files", summary, StringComparison.Ordinal);
+    }
+}
