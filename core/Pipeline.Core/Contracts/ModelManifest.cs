@@ -115,6 +115,9 @@ public sealed class SearchTrial
     /// <summary><c>linear</c> or <c>mlp</c>.</summary>
     public string Kind { get; set; } = "";
 
+    /// <summary>How inputs were encoded before the network, e.g. <c>piecewise-linear, 8 quantile bins</c>; null: standardized values only.</summary>
+    public string? InputEncoding { get; set; }
+
     public List<int> HiddenLayers { get; set; } = [];
 
     public double LearningRate { get; set; }
@@ -242,6 +245,9 @@ public sealed class TrainingSummary
     public double WeightDecay { get; set; }
 
     public double Dropout { get; set; }
+
+    /// <summary>Input encoding in front of the network (see <see cref="SearchTrial.InputEncoding"/>); the exported graph has it as its first Gemm + Relu.</summary>
+    public string? InputEncoding { get; set; }
 
     /// <summary>Networks averaged in the served model (1 = a single network; see <see cref="SearchReport.Ensemble"/>).</summary>
     public int EnsembleSize { get; set; } = 1;

@@ -141,4 +141,24 @@ public class ModelSearchTests
         var (_, accuracy) = TrialTrainer.Evaluate(data, first);
         Assert.True(accuracy > 0.9, $"refit model's validation accuracy {accuracy}");
     }
+
+    [Fact]
+    public void Run_FinishedSearchResumed_ReturnsTheSameModelWithoutTrainingAgain()
+    {
+        using var data = Data();
+        var budget = SmallBudget with { EnsembleSize = 2 };
+        var finished = CreateSut(data, budget);
+        var expected = finished.Run(null, TestContext.Current.CancellationToken);
+        var trials = finished.State.Completed.Count;
+
+        var epochs = 0;
+        var resumed = CreateSut(data, budget, finished.State);
+        var best = resumed.Run(_ => epochs++, TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, epochs);
+        Assert.Equal(trials, resumed.State.Completed.Count);
+        Assert.Equal(4, trials);
+        Assert.Equal(expected.HiddenLayers, best.HiddenLayers);
+        Assert.Equal(expected.BestWeights, best.BestWeights);
+    }
 }

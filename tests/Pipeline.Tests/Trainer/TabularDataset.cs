@@ -72,6 +72,29 @@ internal sealed record TabularDataset(string Name, string Task, float[][] X, flo
         return new TabularDataset("regression-friedman", TaskKind.Regression, x, y, 0);
     }
 
+    /// <summary>
+    /// Binary, from axis-aligned thresholds and an interaction on skewed (log-normal) and integer-valued features, plus noise
+    /// features and 5% label noise: the kind of table where tree ensembles are strong.
+    /// </summary>
+    public static TabularDataset Thresholds(int rows, int seed)
+    {
+        var random = new Random(seed);
+        var x = new float[rows][];
+        var y = new float[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            var income = (float)Math.Exp(10 + SyntheticData.Gaussian(random));
+            var age = 18 + random.Next(60);
+            var visits = random.Next(12);
+            var ratio = (float)random.NextDouble();
+            var positive = (income > 30_000 && age < 45) || (visits >= 8 && ratio > 0.3) || (age >= 60 && ratio < 0.2);
+            y[r] = random.NextDouble() < 0.05 ? (positive ? 0 : 1) : (positive ? 1 : 0);
+            x[r] = [income, age, visits, ratio, .. Enumerable.Range(0, 4).Select(_ => (float)SyntheticData.Gaussian(random))];
+        }
+
+        return new TabularDataset("binary-thresholds", TaskKind.Classification, x, y, 2);
+    }
+
     /// <summary>A CSV of numeric features and a last target column (class index or value), as the baseline script exports it.</summary>
     public static TabularDataset FromCsv(string path, string name, string task)
     {

@@ -154,6 +154,7 @@ public class TrainingJobTests
         { "nan-target", "NaN" },
         { "corrupt-parquet", "not a readable Parquet file" },
         { "missing-version", "does not exist" },
+        { "zero-trials", "budget is invalid" },
     };
 
     [Theory]
@@ -174,6 +175,10 @@ public class TrainingJobTests
             case "nan-target":
                 splits.Validation.Target[3] = float.NaN;
                 await splits.UploadAsync(cancellation);
+                break;
+            case "zero-trials":
+                await splits.UploadAsync(cancellation);
+                request.MaxTrials = 0;
                 break;
             case "corrupt-parquet":
                 await splits.UploadAsync(cancellation);

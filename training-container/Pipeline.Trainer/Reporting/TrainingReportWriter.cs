@@ -208,7 +208,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
 
         var t = m.Training;
         var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
-        var architecture = member.Count == 0 ? "linear" : "MLP " + string.Join('×', member);
+        var architecture = (member.Count == 0 ? "linear" : "MLP " + string.Join('×', member)) + (t.InputEncoding is { } encoding ? $" on a {encoding} input encoding" : "");
         Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} (other seeds), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
         Line($"- **Training:** {t.Seconds:F1} s on {t.Device} over {t.Attempts} attempt(s); GPU-seconds {t.GpuSeconds:F1}, estimated cost {t.EstimatedCost:F4}.");
         md.AppendLine();
@@ -229,7 +229,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
             foreach (var trial in search.Trials)
             {
                 var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : trial.EnsembleMember ? " (re-run)" : "";
-                var model = trial.Kind == "linear" ? "linear" : "MLP " + string.Join('×', trial.HiddenLayers);
+                var model = (trial.Kind == "linear" ? "linear" : "MLP " + string.Join('×', trial.HiddenLayers)) + (trial.InputEncoding is null ? "" : " + PLE");
                 Line($"| {trial.Index + 1}{chosen} | {model} | {trial.LearningRate:G3} | {trial.WeightDecay:G3} | {trial.Dropout:G2} | {trial.BatchSize} | {trial.Epochs} ({trial.BestEpoch}) | {trial.ValidationLoss:F4} | {trial.ValidationMetric:F4} | {trial.Seconds:F1} | {trial.StopReason} |");
             }
 

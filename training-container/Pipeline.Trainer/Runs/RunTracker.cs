@@ -24,6 +24,7 @@ public sealed partial class RunTracker : IAsyncDisposable
     private readonly Task _loop;
     private readonly bool _terminal = !Console.IsErrorRedirected;
     private long _lastLog;
+    private int _lastTrial;
     private bool _dirty;
 
     private RunTracker(BlobContainerClient runs, RunStatus status, TimeSpan interval, TimeProvider time, ILogger logger)
@@ -124,8 +125,10 @@ public sealed partial class RunTracker : IAsyncDisposable
         {
             DrawBar(progress);
         }
-        else if (_time.GetElapsedTime(_lastLog) >= LogInterval)
+        else if (progress.Trial != _lastTrial || _time.GetElapsedTime(_lastLog) >= LogInterval)
         {
+            // Plain log lines off a terminal: the first epoch of every trial, then every few seconds.
+            _lastTrial = progress.Trial;
             _lastLog = _time.GetTimestamp();
             LogProgress(_logger, progress.Trial, progress.Trials, progress.Epoch, progress.TrainLoss, progress.ValidationLoss, progress.ElapsedSeconds, progress.EtaSeconds ?? double.NaN);
         }

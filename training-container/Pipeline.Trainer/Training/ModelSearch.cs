@@ -20,6 +20,8 @@ public sealed class TrialOutcome
 
     public int BatchSize { get; set; }
 
+    public bool Encoded { get; set; }
+
     public int Epochs { get; set; }
 
     public int BestEpoch { get; set; }
@@ -37,7 +39,7 @@ public sealed class TrialOutcome
 
     public List<EpochRecord> History { get; set; } = [];
 
-    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize);
+    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize, Encoded);
 
     public static TrialOutcome From(TrialState state) => new()
     {
@@ -47,6 +49,7 @@ public sealed class TrialOutcome
         WeightDecay = state.WeightDecay,
         Dropout = state.Dropout,
         BatchSize = state.BatchSize,
+        Encoded = state.Encoded,
         Epochs = state.Epoch,
         BestEpoch = state.BestEpoch,
         ValidationLoss = state.BestLoss,
@@ -108,11 +111,11 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 4;
+    public const int SpaceVersion = 5;
 
     public SearchState State => state;
 
-    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, data.TrainRows)
+    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, data.TrainRows, data.Encoding is not null)
         .Select(t => t with { BatchSize = t.BatchSize * batchSizeMultiplier }).ToList();
 
     /// <summary>Trials plus ensemble re-runs: the total the progress shows.</summary>
@@ -169,6 +172,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             WeightDecay = best.WeightDecay,
             Dropout = best.Dropout,
             BatchSize = best.BatchSize,
+            Encoded = best.Encoded,
             Epoch = best.Epochs,
             BestEpoch = best.BestEpoch,
             BestLoss = best.ValidationLoss,
@@ -191,11 +195,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             WeightDecay = single.WeightDecay,
             Dropout = single.Dropout,
             BatchSize = single.BatchSize,
+            Encoded = single.Encoded,
             Epoch = single.Epoch,
             BestEpoch = single.BestEpoch,
             Seconds = state.EnsembleMembers.Sum(i => state.Completed[i].Seconds),
             History = single.History,
-            BestWeights = EnsembleMerger.Merge(members, data.FeatureCount, best.HiddenLayers, data.Outputs),
+            BestWeights = EnsembleMerger.Merge(members, data.InputWidth(best.Encoded), best.HiddenLayers, data.Outputs),
         };
         (ensemble.BestLoss, ensemble.BestMetric) = TrialTrainer.Evaluate(data, ensemble);
         state.EnsembleValidationLoss = ensemble.BestLoss;
@@ -214,6 +219,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             WeightDecay = p.WeightDecay,
             Dropout = p.Dropout,
             BatchSize = p.BatchSize,
+            Encoded = p.Encoded,
         };
         state.Current = trialState;
         var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
@@ -288,6 +294,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
                 WeightDecay = outcome.WeightDecay,
                 Dropout = outcome.Dropout,
                 BatchSize = outcome.BatchSize,
+                Encoded = outcome.Encoded,
             };
             using (var trainer = new TrialTrainer(combined, refit, seed, schedule.Count, int.MaxValue, schedule))
             {
@@ -308,13 +315,14 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             WeightDecay = chosen.WeightDecay,
             Dropout = chosen.Dropout,
             BatchSize = chosen.BatchSize,
+            Encoded = chosen.Encoded,
             Epoch = chosen.Epoch,
             BestEpoch = chosen.BestEpoch,
             BestLoss = chosen.BestLoss,
             BestMetric = chosen.BestMetric,
             Seconds = chosen.Seconds + seconds,
             History = chosen.History,
-            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.FeatureCount, best.HiddenLayers, combined.Outputs),
+            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Encoded), best.HiddenLayers, combined.Outputs),
         };
     }
 

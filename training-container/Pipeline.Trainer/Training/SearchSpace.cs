@@ -11,18 +11,25 @@ public static class SearchSpace
     private static readonly double[] Dropouts = [0, 0, 0.1, 0.2, 0.3];
     private static readonly int[] BatchSizes = [32, 64, 128, 256];
 
-    public static IReadOnlyList<TrialParameters> Trials(int count, int seed, int trainRows)
+    /// <param name="count">Trials wanted.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="trainRows">Rows of the train split (caps the batch size).</param>
+    /// <param name="encodingAvailable">Whether encoded trials can run (see <see cref="TrainingData.Encoding"/>); if not, they are left out.</param>
+    public static IReadOnlyList<TrialParameters> Trials(int count, int seed, int trainRows, bool encodingAvailable = true)
     {
         var trials = new List<TrialParameters>
         {
             new([], 1e-2, 1e-4, 0, 32),
             new([128], 3e-3, 1e-2, 0, 64),
+            new([], 1e-2, 1e-3, 0, 32, Encoded: true),
+            new([64], 3e-3, 1e-2, 0.1, 64, Encoded: true),
             new([64, 64], 3e-3, 1e-3, 0.1, 64),
             new([256, 128], 1e-3, 1e-2, 0.2, 128),
             new([32], 1e-2, 1e-4, 0, 32),
             new([128, 128, 64], 1e-3, 1e-3, 0.1, 64),
         };
         var random = new Random(seed);
+        trials.RemoveAll(t => t.Encoded && !encodingAvailable);
         while (trials.Count < count)
         {
             var depth = 1 + random.Next(3);
@@ -32,7 +39,8 @@ public static class SearchSpace
                 LogUniform(random, 3e-4, 2e-2),
                 LogUniform(random, 1e-5, 1e-1),
                 Dropouts[random.Next(Dropouts.Length)],
-                BatchSizes[random.Next(BatchSizes.Length)]));
+                BatchSizes[random.Next(BatchSizes.Length)],
+                random.Next(3) == 0 && encodingAvailable));
         }
 
         // Tiny training sets get at least ~8 steps per epoch.

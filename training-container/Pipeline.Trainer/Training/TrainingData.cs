@@ -12,7 +12,19 @@ namespace Pipeline.Trainer.Training;
 /// </summary>
 public sealed class TrainingData : IDisposable
 {
-    public TrainingData(DatasetManifest manifest, DatasetSplit train, DatasetSplit validation, Device device, bool pinMemory = false)
+    /// <summary>Largest encoded train split (rows × encoded width) kept in memory; above it no encoded trials run.</summary>
+    public const long MaxEncodedValues = 25_000_000;
+
+    /// <summary>Quantile bins of the piecewise-linear encoding.</summary>
+    public const int EncodingBins = 8;
+
+    /// <param name="manifest">The dataset version (features, statistics, task).</param>
+    /// <param name="train">Rows the network trains on.</param>
+    /// <param name="validation">Rows it is validated on.</param>
+    /// <param name="device">Training device.</param>
+    /// <param name="pinMemory">Pin host tensors before copying them to a CUDA device.</param>
+    /// <param name="encoding">The piecewise-linear encoding to use (a refit must use the search's); null: built from <paramref name="train"/>.</param>
+    public TrainingData(DatasetManifest manifest, DatasetSplit train, DatasetSplit validation, Device device, bool pinMemory = false, PiecewiseEncoding? encoding = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(train);
@@ -32,7 +44,32 @@ public sealed class TrainingData : IDisposable
         YTrain = Load(Target(train), device, pinMemory);
         XValid = Load(tensor(MlpTrainer.Standardize(MlpTrainer.ToRowMajor(validation), validation.RowCount, Mean, Std), [validation.RowCount, FeatureCount]), device, pinMemory);
         YValid = Load(Target(validation), device, pinMemory);
+        if (encoding is null && (long)train.RowCount * FeatureCount * (EncodingBins + 1) <= MaxEncodedValues)
+        {
+            var standardized = train.Features.Select((column, f) => column.Select(v => (v - Mean[f]) * (1f / Std[f])).ToArray()).ToArray();
+            encoding = new PiecewiseEncoding(standardized, EncodingBins, device);
+            _ownsEncoding = true;
+        }
+
+        Encoding = encoding;
+        if (encoding is not null)
+        {
+            XTrainEncoded = encoding.Encode(XTrain);
+            XValidEncoded = encoding.Encode(XValid);
+        }
     }
+
+    private readonly bool _ownsEncoding;
+
+    /// <summary>The piecewise-linear encoding of the features, or null when the encoded train split would be too large.</summary>
+    public PiecewiseEncoding? Encoding { get; }
+
+    public Tensor? XTrainEncoded { get; }
+
+    public Tensor? XValidEncoded { get; }
+
+    /// <summary>The network's input width for a trial with or without the encoding.</summary>
+    public int InputWidth(bool encoded) => encoded ? Encoding!.Width : FeatureCount;
 
     public DatasetManifest Manifest { get; }
 
@@ -107,6 +144,13 @@ public sealed class TrainingData : IDisposable
 
     public void Dispose()
     {
+        XTrainEncoded?.Dispose();
+        XValidEncoded?.Dispose();
+        if (_ownsEncoding)
+        {
+            Encoding?.Dispose();
+        }
+
         XTrain.Dispose();
         YTrain.Dispose();
         XValid.Dispose();

@@ -38,6 +38,12 @@ public sealed partial class TrainingJob(
             throw new TrainingFailedException($"The request names no valid dataset and version (dataset '{request.Dataset}', version '{request.DatasetVersion}').");
         }
 
+        if (request.MaxTrials is < 1 || request.MaxEpochs is < 1 || request.MaxSeconds is not null and not > 0)
+        {
+            throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
+                $"The request's budget is invalid (maxTrials {request.MaxTrials}, maxEpochs {request.MaxEpochs}, maxSeconds {request.MaxSeconds}): each must be at least 1 (seconds above 0) when given."));
+        }
+
         var runId = RunIds.For(request);
         var model = StorageNames.IsValidName(request.Model) ? request.Model : request.Dataset;
         await using var run = await RunTracker.StartAsync(blobs, runId, request, model, options.Value.StatusInterval, time, logger, cancellationToken).ConfigureAwait(false);
@@ -137,141 +143,143 @@ public sealed partial class TrainingJob(
             s.MaxEpochs = budget.MaxEpochs;
         }, cancellationToken).ConfigureAwait(false);
 
-        TrialState best;
         try
         {
-            best = await Task.Run(() => search.Run(run.Report, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var best = await Task.Run(() => search.Run(run.Report, cancellationToken), cancellationToken).ConfigureAwait(false);
+
+            var chosen = search.State.Completed[search.State.Best];
+            LogSelected(logger, runId, chosen.Index + 1, chosen.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric,
+                search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1);
+            if (o.RefitOnValidation)
+            {
+                await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
+                using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory, data.Encoding);
+                best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
+            using var trained = TrialTrainer.Build(data, best);
+            var searchReport = SearchReportOf(search, budget, classification);
+
+            await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
+            var onnx = OnnxMlpExporter.Export(trained.Definition, new Dictionary<string, string>
+            {
+                ["model"] = run.Status.Model,
+                ["dataset"] = manifest.Dataset,
+                ["datasetVersion"] = manifest.Version,
+            });
+            var outputName = classification ? OnnxMlpExporter.ProbabilitiesOutput : OnnxMlpExporter.ValueOutput;
+            var width = classification ? manifest.Labels.Count : 1;
+            float[] testOutput;
+            Dictionary<string, double> validationMetrics, testMetrics;
+            double onnxDifference;
+            using (var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, outputName))
+            {
+                Dictionary<string, double> Evaluate(DatasetSplit split, out double maxDifference, out float[] served)
+                {
+                    var rows = MlpTrainer.ToRowMajor(split);
+                    served = evaluator.Run(rows, split.RowCount, features.Count);
+                    var reference = trained.Predict(rows, split.RowCount);
+                    maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
+                    return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
+                }
+
+                validationMetrics = Evaluate(validation, out _, out _);
+                testMetrics = Evaluate(test, out onnxDifference, out testOutput);
+            }
+
+            var tolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(trained.Definition.TargetStd) + Math.Abs(trained.Definition.TargetMean)));
+            if (onnxDifference > tolerance)
+            {
+                throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
+            }
+
+            await run.StageAsync("quantizing", cancellationToken).ConfigureAwait(false);
+            var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
+            var quantized = await Task.Run(
+                () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
+
+            var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
+            var result = new ModelManifest
+            {
+                Model = run.Status.Model,
+                Version = manifest.Version,
+                CreatedAt = time.GetUtcNow(),
+                Dataset = manifest.Dataset,
+                DatasetVersion = manifest.Version,
+                Task = manifest.Task,
+                Target = manifest.Target,
+                Features = features,
+                Labels = manifest.Labels,
+                Encodings = manifest.Encodings,
+                FeatureStats = manifest.Features,
+                Artifact = quantized.Served,
+                InputName = OnnxMlpExporter.InputName,
+                OutputName = outputName,
+                ValidationMetrics = validationMetrics,
+                TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
+                Training = new TrainingSummary
+                {
+                    Device = device.Type.ToString(),
+                    HiddenLayers = [.. best.HiddenLayers],
+                    Epochs = best.Epoch,
+                    BestEpoch = best.BestEpoch,
+                    BatchSize = best.BatchSize,
+                    LearningRate = best.LearningRate,
+                    WeightDecay = best.WeightDecay,
+                    Dropout = best.Dropout,
+                    EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
+                InputEncoding = best.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
+                    Seed = seed,
+                    Seconds = searchSeconds,
+                    GpuSeconds = device.Cuda ? searchSeconds : 0,
+                    GpuPricePerSecond = o.GpuPricePerSecond,
+                    EstimatedCost = device.Cuda ? searchSeconds * o.GpuPricePerSecond : 0,
+                    OnnxMaxAbsDiff = onnxDifference,
+                    RunId = runId,
+                    Attempts = run.Status.Attempt,
+                },
+                Quantization = quantized.Report,
+                Search = searchReport,
+            };
+
+            await run.StageAsync("comparing", cancellationToken).ConfigureAwait(false);
+            var quality = result.TestMetrics[testSet.QualityMetric];
+            result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
+                manifest.ForcePromotion || request.ForcePromotion == true, cancellationToken).ConfigureAwait(false);
+
+            await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
+            var servedOutput = quantized.Served == StorageNames.ModelFile ? testOutput : null;
+            var reportFiles = reports.Write(result, search.State, best, testSet, servedOutput ?? RunServed(quantized, result, testSet));
+            result.Report = [.. reportFiles.Keys.Order(StringComparer.Ordinal)];
+            var artifacts = new Dictionary<string, byte[]>(quantized.Artifacts, StringComparer.Ordinal);
+            foreach (var (file, bytes) in reportFiles)
+            {
+                artifacts[file] = bytes;
+            }
+
+            await run.StageAsync("publishing", cancellationToken).ConfigureAwait(false);
+            await publisher.PublishAsync(result, artifacts, cancellationToken, makeCurrent: result.Promotion.Promoted).ConfigureAwait(false);
+            await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
+            await run.UpdateAsync(s =>
+            {
+                s.ModelVersion = result.Version;
+                s.Promoted = result.Promotion.Promoted;
+                s.PromotionReason = result.Promotion.Reason;
+                s.ElapsedSeconds = searchSeconds;
+            }, cancellationToken).ConfigureAwait(false);
+            LogTrained(logger, result.Model, result.Version, searchReport.Trials.Count, searchSeconds, result.Artifact,
+                string.Join(", ", result.TestMetrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key}={m.Value:F4}"))), result.Promotion.Promoted);
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopped (SIGTERM, lost message): save where the search is, within a few seconds, so the next attempt continues.
+            // Stopped (SIGTERM, lost message): save where the search is, within a few seconds, so the next attempt continues
+            // from there — mid-trial, or with the search finished when the stop came during export, quantization or publishing.
             using var saving = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await checkpoints.SaveAsync(runId, search.State, saving.Token).ConfigureAwait(false);
             throw;
         }
-
-        if (o.RefitOnValidation)
-        {
-            await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
-            using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory);
-            best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
-
-        using var trained = TrialTrainer.Build(data, best);
-        var searchReport = SearchReportOf(search, budget, classification);
-        var chosen = searchReport.Trials[searchReport.Selected];
-        LogSelected(logger, runId, chosen.Index + 1, best.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric);
-
-        await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
-        var onnx = OnnxMlpExporter.Export(trained.Definition, new Dictionary<string, string>
-        {
-            ["model"] = run.Status.Model,
-            ["dataset"] = manifest.Dataset,
-            ["datasetVersion"] = manifest.Version,
-        });
-        var outputName = classification ? OnnxMlpExporter.ProbabilitiesOutput : OnnxMlpExporter.ValueOutput;
-        var width = classification ? manifest.Labels.Count : 1;
-        float[] testOutput;
-        Dictionary<string, double> validationMetrics, testMetrics;
-        double onnxDifference;
-        using (var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, outputName))
-        {
-            Dictionary<string, double> Evaluate(DatasetSplit split, out double maxDifference, out float[] served)
-            {
-                var rows = MlpTrainer.ToRowMajor(split);
-                served = evaluator.Run(rows, split.RowCount, features.Count);
-                var reference = trained.Predict(rows, split.RowCount);
-                maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
-                return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
-            }
-
-            validationMetrics = Evaluate(validation, out _, out _);
-            testMetrics = Evaluate(test, out onnxDifference, out testOutput);
-        }
-
-        var tolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(trained.Definition.TargetStd) + Math.Abs(trained.Definition.TargetMean)));
-        if (onnxDifference > tolerance)
-        {
-            throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
-        }
-
-        await run.StageAsync("quantizing", cancellationToken).ConfigureAwait(false);
-        var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
-        var quantized = await Task.Run(
-            () => quantization.Run(onnx, OnnxMlpExporter.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-
-        var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
-        var result = new ModelManifest
-        {
-            Model = run.Status.Model,
-            Version = manifest.Version,
-            CreatedAt = time.GetUtcNow(),
-            Dataset = manifest.Dataset,
-            DatasetVersion = manifest.Version,
-            Task = manifest.Task,
-            Target = manifest.Target,
-            Features = features,
-            Labels = manifest.Labels,
-            Encodings = manifest.Encodings,
-            FeatureStats = manifest.Features,
-            Artifact = quantized.Served,
-            InputName = OnnxMlpExporter.InputName,
-            OutputName = outputName,
-            ValidationMetrics = validationMetrics,
-            TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
-            Training = new TrainingSummary
-            {
-                Device = device.Type.ToString(),
-                HiddenLayers = [.. best.HiddenLayers],
-                Epochs = best.Epoch,
-                BestEpoch = best.BestEpoch,
-                BatchSize = best.BatchSize,
-                LearningRate = best.LearningRate,
-                WeightDecay = best.WeightDecay,
-                Dropout = best.Dropout,
-                EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
-                Seed = seed,
-                Seconds = searchSeconds,
-                GpuSeconds = device.Cuda ? searchSeconds : 0,
-                GpuPricePerSecond = o.GpuPricePerSecond,
-                EstimatedCost = device.Cuda ? searchSeconds * o.GpuPricePerSecond : 0,
-                OnnxMaxAbsDiff = onnxDifference,
-                RunId = runId,
-                Attempts = run.Status.Attempt,
-            },
-            Quantization = quantized.Report,
-            Search = searchReport,
-        };
-
-        await run.StageAsync("comparing", cancellationToken).ConfigureAwait(false);
-        var quality = result.TestMetrics[testSet.QualityMetric];
-        result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
-            manifest.ForcePromotion || request.ForcePromotion == true, cancellationToken).ConfigureAwait(false);
-
-        await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
-        var servedOutput = quantized.Served == StorageNames.ModelFile ? testOutput : null;
-        var reportFiles = reports.Write(result, search.State, best, testSet, servedOutput ?? RunServed(quantized, result, testSet));
-        result.Report = [.. reportFiles.Keys.Order(StringComparer.Ordinal)];
-        var artifacts = new Dictionary<string, byte[]>(quantized.Artifacts, StringComparer.Ordinal);
-        foreach (var (file, bytes) in reportFiles)
-        {
-            artifacts[file] = bytes;
-        }
-
-        await run.StageAsync("publishing", cancellationToken).ConfigureAwait(false);
-        await publisher.PublishAsync(result, artifacts, cancellationToken, makeCurrent: result.Promotion.Promoted).ConfigureAwait(false);
-        await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
-        await run.UpdateAsync(s =>
-        {
-            s.ModelVersion = result.Version;
-            s.Promoted = result.Promotion.Promoted;
-            s.PromotionReason = result.Promotion.Reason;
-            s.ElapsedSeconds = searchSeconds;
-        }, cancellationToken).ConfigureAwait(false);
-        LogTrained(logger, result.Model, result.Version, searchReport.Trials.Count, searchSeconds, result.Artifact,
-            string.Join(", ", result.TestMetrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key}={m.Value:F4}"))), result.Promotion.Promoted);
-        return result;
     }
 
     /// <summary>The served artifact's outputs on the test split (for the report's confusion matrix / predicted-vs-actual plot).</summary>
@@ -312,6 +320,7 @@ public sealed partial class TrainingJob(
             {
                 Index = t.Index,
                 Kind = t.HiddenLayers.Count == 0 ? "linear" : "mlp",
+                InputEncoding = t.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                 HiddenLayers = [.. t.HiddenLayers],
                 LearningRate = t.LearningRate,
                 WeightDecay = t.WeightDecay,
@@ -388,8 +397,8 @@ public sealed partial class TrainingJob(
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: resuming from a checkpoint ({Trials} trials done, current trial at epoch {Epoch})")]
     private static partial void LogResuming(ILogger logger, string runId, int trials, int epoch);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}")]
-    private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}; networks averaged: {EnsembleSize}")]
+    private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric, int ensembleSize);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Trials} trials in {Seconds:F1} s; serving {Artifact}, test {Metrics}; current: {Promoted}")]
     private static partial void LogTrained(ILogger logger, string model, string version, int trials, double seconds, string artifact, string metrics, bool promoted);

@@ -8,11 +8,12 @@ namespace Pipeline.Trainer.Training;
 /// <param name="WeightDecay">AdamW decoupled weight decay.</param>
 /// <param name="Dropout">Dropout after each hidden ReLU while training.</param>
 /// <param name="BatchSize">Rows per optimizer step.</param>
-public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize)
+/// <param name="Encoded">Inputs go through the <see cref="PiecewiseEncoding"/> first.</param>
+public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false)
 {
     public bool Linear => HiddenLayers.Count == 0;
 
-    public string Architecture => Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers);
+    public string Architecture => (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Architecture}, lr {LearningRate:G3}, wd {WeightDecay:G3}, dropout {Dropout:G2}, batch {BatchSize}");

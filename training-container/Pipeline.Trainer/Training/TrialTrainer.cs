@@ -23,6 +23,9 @@ public sealed class TrialState
 
     public int BatchSize { get; set; }
 
+    /// <summary>Inputs go through the piecewise-linear encoding.</summary>
+    public bool Encoded { get; set; }
+
     /// <summary>Completed epochs.</summary>
     public int Epoch { get; set; }
 
@@ -59,7 +62,7 @@ public sealed class TrialState
     /// <summary>AdamW steps taken (for the bias corrections).</summary>
     public long OptimizerStep { get; set; }
 
-    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize);
+    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize, Encoded);
 }
 
 /// <summary>
@@ -87,6 +90,8 @@ public sealed class TrialTrainer : IDisposable
     private readonly Tensor _moment1;
     private readonly Tensor _moment2;
     private readonly IReadOnlyList<double>? _schedule;
+    private readonly Tensor _xTrain;
+    private readonly Tensor _xValid;
 
     /// <param name="data">The splits, on the training device.</param>
     /// <param name="state">The trial to train or continue.</param>
@@ -114,7 +119,9 @@ public sealed class TrialTrainer : IDisposable
         _maxEpochs = maxEpochs;
         _patience = patience;
         random.manual_seed(Mix(seed, state.Index, 0, 0));
-        _model = new Mlp(data.FeatureCount, state.HiddenLayers, data.Outputs, state.Dropout);
+        _xTrain = state.Encoded ? data.XTrainEncoded ?? throw new InvalidOperationException("No encoding for an encoded trial.") : data.XTrain;
+        _xValid = state.Encoded ? data.XValidEncoded! : data.XValid;
+        _model = new Mlp(data.InputWidth(state.Encoded), state.HiddenLayers, data.Outputs, state.Dropout);
         _model.to(data.Device);
         if (state.CurrentLearningRate <= 0)
         {
@@ -210,7 +217,7 @@ public sealed class TrialTrainer : IDisposable
                     using var scope = NewDisposeScope();
                     var start = b * batchSize;
                     var index = permutation.narrow(0, start, Math.Min(batchSize, rows - start));
-                    var loss = _data.Loss(_model.forward(_data.XTrain.index_select(0, index)), _data.YTrain.index_select(0, index));
+                    var loss = _data.Loss(_model.forward(_xTrain.index_select(0, index)), _data.YTrain.index_select(0, index));
                     _gradients.zero_();
                     loss.backward();
                     Step();
@@ -265,7 +272,7 @@ public sealed class TrialTrainer : IDisposable
         using (no_grad())
         {
             _model.eval();
-            var output = _model.forward(_data.XValid);
+            var output = _model.forward(_xValid);
             validationLoss = _data.Loss(output, _data.YValid).item<float>();
             metric = _data.Quality(output, _data.ValidationTarget);
         }
@@ -317,17 +324,31 @@ public sealed class TrialTrainer : IDisposable
         return _state;
     }
 
-    /// <summary>The trial's best weights as an exportable model (and the torch module, for the parity check).</summary>
+    /// <summary>
+    /// The trial's best weights as an exportable model (and the torch module, for the parity check). An encoded trial is
+    /// built in its exported form: the encoding layer first, then the network with its first layer applied to [W, −W].
+    /// </summary>
     public static TrainedModel Build(TrainingData data, TrialState state)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(state);
-        var model = new Mlp(data.FeatureCount, state.HiddenLayers, data.Outputs);
+        var hidden = state.HiddenLayers;
+        var weights = state.BestWeights;
+        if (state.Encoded)
+        {
+            var encoding = data.Encoding ?? throw new InvalidOperationException("No encoding for an encoded trial.");
+            var layer = encoding.Layer();
+            var firstOutputs = state.HiddenLayers.Count > 0 ? state.HiddenLayers[0] : data.Outputs;
+            hidden = [layer.OutputSize, .. state.HiddenLayers];
+            weights = [layer.Weight, layer.Bias, encoding.ExpandFirstWeight(state.BestWeights[0], firstOutputs), .. state.BestWeights.Skip(1)];
+        }
+
+        var model = new Mlp(data.FeatureCount, hidden, data.Outputs);
         model.to(data.Device);
-        Restore(model, state.BestWeights);
+        Restore(model, weights);
         model.eval();
         var layers = model.Layers.Select((l, i) => new DenseLayer(
-            (int)l.weight!.shape[1], (int)l.weight.shape[0], state.BestWeights[2 * i], state.BestWeights[(2 * i) + 1])).ToList();
+            (int)l.weight!.shape[1], (int)l.weight.shape[0], weights[2 * i], weights[(2 * i) + 1])).ToList();
         var definition = new MlpDefinition(
             data.Classification ? MlpTask.Classification : MlpTask.Regression,
             data.Manifest.Features.Select(f => f.Name).ToList(), data.Mean, data.Std, layers,

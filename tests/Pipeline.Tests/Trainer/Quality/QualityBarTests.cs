@@ -17,7 +17,7 @@ public class QualityBarTests(ITestOutputHelper output)
     public const double MaxGap = 0.02;
     private const string Python = "/usr/bin/python3";
 
-    public static TheoryData<string> Datasets => ["binary-linear", "multiclass-nonlinear", "regression-friedman", "breast_cancer", "diabetes"];
+    public static TheoryData<string> Datasets => ["binary-linear", "multiclass-nonlinear", "binary-thresholds", "regression-friedman", "breast_cancer", "diabetes"];
 
     internal static string Script => Path.Combine(RepositoryRoot(), "bench", "quality", "sklearn_baselines.py");
 
@@ -41,7 +41,7 @@ public class QualityBarTests(ITestOutputHelper output)
         splits.WriteCsv(Path.Combine(directory.Path, "splits", name));
         var baselines = (await RunPythonAsync(["score", Path.Combine(directory.Path, "splits")], cancellation))[name]!;
         var best = baselines["best"]!.GetValue<double>();
-        output.WriteLine($"{name}: ours {metric} {ours:F4} ({manifest.Artifact}, {manifest.Search!.Trials.Count} trials, chose {manifest.Search.Trials[manifest.Search.Selected].Kind} {string.Join('x', manifest.Search.Trials[manifest.Search.Selected].HiddenLayers)}, ensemble {manifest.Training.EnsembleSize}) " +
+        output.WriteLine($"{name}: ours {metric} {ours:F4} ({manifest.Artifact}, {manifest.Search!.Trials.Count} trials, chose {manifest.Search.Trials[manifest.Search.Selected].Kind}{(manifest.Training.InputEncoding is null ? "" : " + PLE")} {string.Join('x', manifest.Search.Trials[manifest.Search.Selected].HiddenLayers)}, ensemble {manifest.Training.EnsembleSize}) " +
             $"| sklearn mlp {baselines["mlp"]:F4}, linear {baselines["linear"]:F4}, forest {baselines["forest"]:F4} | gap {ours - best:+0.0000;-0.0000}");
         Assert.True(ours >= best - MaxGap, $"{name}: served {metric} {ours:F4} is more than {MaxGap} below the best scikit-learn baseline {best:F4} ({baselines.ToJsonString()})");
     }
@@ -51,6 +51,7 @@ public class QualityBarTests(ITestOutputHelper output)
         "binary-linear" => TabularDataset.BinaryLinear(1200, seed: 1),
         "multiclass-nonlinear" => TabularDataset.MulticlassNonlinear(1500, seed: 2),
         "regression-friedman" => TabularDataset.Friedman(1200, seed: 3),
+        "binary-thresholds" => TabularDataset.Thresholds(1500, seed: 4),
         _ => Bundled(name, directory),
     };
 
