@@ -128,51 +128,10 @@ public sealed class FeatureEncoder
     }
 
     /// <summary>
-    /// Encodes a JSON value as a predict request sends it: numbers, strings, booleans or null (missing). Returns false when
-    /// the value cannot be read for the column's kind (a string that is not a number for a numeric column, an array, …).
+    /// Encodes a JSON value as a predict request sends it, from a <see cref="Utf8JsonReader"/> positioned on the value:
+    /// numbers, strings, booleans or null (missing). Returns false when the value cannot be read for the column's kind (a
+    /// string that is not a number for a numeric column; arrays and objects, which are refused without being skipped).
     /// Unknown categories are not errors: they go to "other".
-    /// </summary>
-    public bool TryEncode(int column, JsonElement value, Span<float> destination)
-    {
-        var encoding = _columns[column];
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Null:
-                Impute(encoding, destination);
-                return true;
-            case JsonValueKind.True or JsonValueKind.False when encoding.Kind is ColumnKinds.Boolean or ColumnKinds.Numeric:
-                destination[0] = value.ValueKind == JsonValueKind.True ? 1 : 0;
-                return true;
-            case JsonValueKind.True or JsonValueKind.False when encoding.Kind is ColumnKinds.Categorical:
-                Encode(column, value.ValueKind == JsonValueKind.True ? "true" : "false", destination);
-                return true;
-            case JsonValueKind.Number when encoding.Kind is ColumnKinds.Numeric:
-                if (value.TryGetDouble(out var number) && double.IsFinite(number) && Math.Abs(number) <= float.MaxValue)
-                {
-                    destination[0] = (float)number;
-                    return true;
-                }
-
-                return false;
-            case JsonValueKind.Number when encoding.Kind is ColumnKinds.Categorical or ColumnKinds.Boolean:
-                return Encode(column, value.GetRawText().AsSpan(), destination) || encoding.Kind == ColumnKinds.Categorical;
-            case JsonValueKind.String:
-                var text = value.GetString().AsSpan().Trim();
-                if (encoding.Kind == ColumnKinds.Categorical)
-                {
-                    Encode(column, text, destination);
-                    return true;
-                }
-
-                return Encode(column, text, destination) || RawValues.IsMissing(text);
-            default:
-                return false;
-        }
-    }
-
-    /// <summary>
-    /// <see cref="TryEncode(int, JsonElement, Span{float})"/> for a <see cref="Utf8JsonReader"/> positioned on the value
-    /// (same rules); arrays and objects are refused without being skipped.
     /// </summary>
     public bool TryEncode(int column, ref Utf8JsonReader reader, Span<float> destination)
     {

@@ -23,13 +23,17 @@ public class FeatureEncoderTests
         new ColumnEncoding { Column = "price", Kind = ColumnKinds.Numeric, Features = ["price"], Missing = [0], DecimalSeparator = ",", ThousandsSeparator = "." },
     ]);
 
+    /// <summary>Encodes one row object the way the predict reader does: a <see cref="Utf8JsonReader"/> on each value.</summary>
     private static float[] EncodeJson(FeatureEncoder encoder, string json)
     {
-        using var document = JsonDocument.Parse(json);
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json));
         var row = new float[encoder.Width];
-        for (var c = 0; c < encoder.Columns.Count; c++)
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            Assert.True(encoder.TryEncode(c, document.RootElement.GetProperty(encoder.Columns[c].Column), row.AsSpan(encoder.OffsetOf(c), encoder.WidthOf(c))));
+            var c = encoder.ColumnIndex(reader.GetString());
+            reader.Read();
+            Assert.True(encoder.TryEncode(c, ref reader, row.AsSpan(encoder.OffsetOf(c), encoder.WidthOf(c))));
         }
 
         return row;
@@ -52,25 +56,12 @@ public class FeatureEncoderTests
         Assert.Equal([31f, 1f, 0f, 1f, 0f, 3f, (float)DayOfWeek.Tuesday, 14.5f, 1234.5f], row);
     }
 
-    [Theory]
-    [InlineData("""{"age": 31, "member": "yes", "colour": "blue", "when": "2024-03-05T14:30:00Z", "price": "1.234,5"}""")]
-    [InlineData("""{"age": null, "member": false, "colour": "ultraviolet", "when": null, "price": 7}""")]
-    [InlineData("""{"age": "12.5", "member": 1, "colour": 3, "when": "2024-12-31", "price": null}""")]
-    public void TryEncode_Utf8JsonReader_AgreesWithTheJsonElementPath(string json)
+    [Fact]
+    public void TryEncode_NumbersAsTextAndTextAsNumbers_ReadByTheColumnsKind()
     {
-        var sut = CreateSut();
-        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(bytes);
-        var row = new float[sut.Width];
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var c = sut.ColumnIndex(reader.GetString());
-            reader.Read();
-            Assert.True(sut.TryEncode(c, ref reader, row.AsSpan(sut.OffsetOf(c), sut.WidthOf(c))));
-        }
+        var row = EncodeJson(CreateSut(), """{"age": "12.5", "member": 1, "colour": 3, "when": "2024-12-31", "price": null}""");
 
-        Assert.Equal(EncodeJson(sut, json), row);
+        Assert.Equal([12.5f, 1f, 0f, 0f, 1f, 12f, (float)DayOfWeek.Tuesday, 0f, 0f], row);
     }
 
     [Fact]
@@ -90,9 +81,10 @@ public class FeatureEncoderTests
     {
         var sut = CreateSut();
         var c = sut.Columns.ToList().FindIndex(e => e.Column == column);
-        using var document = JsonDocument.Parse(json);
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json));
+        reader.Read();
 
-        Assert.False(sut.TryEncode(c, document.RootElement, new float[sut.WidthOf(c)]));
+        Assert.False(sut.TryEncode(c, ref reader, new float[sut.WidthOf(c)]));
     }
 
     [Fact]
