@@ -125,14 +125,7 @@ public sealed partial class ChampionChallenger(BlobServiceClient blobs, ILogger<
             var correct = 0;
             for (var r = 0; r < test.Rows; r++)
             {
-                var row = output.AsSpan(r * width, width);
-                var best = 0;
-                for (var k = 1; k < width; k++)
-                {
-                    best = row[k] > row[best] ? k : best;
-                }
-
-                correct += champion.Labels[best] == challenger.Labels[(int)test.Target[r]] ? 1 : 0;
+                correct += champion.Labels[Metrics.ArgMax(output.AsSpan(r * width, width))] == challenger.Labels[(int)test.Target[r]] ? 1 : 0;
             }
 
             score = correct / (double)test.Rows;

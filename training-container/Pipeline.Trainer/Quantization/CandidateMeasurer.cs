@@ -89,7 +89,7 @@ public static class CandidateMeasurer
                     test.Classification ? Agreement(served, reference, test.Classes) : null,
                     served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max(),
                     batch1[position],
-                    batch64[position]), null);
+                    batch64[position]) { TestOutputs = served }, null);
             }
 
             return results;
@@ -149,21 +149,10 @@ public static class CandidateMeasurer
         var same = 0;
         for (var r = 0; r < rows; r++)
         {
-            same += ArgMax(served.AsSpan(r * classes, classes)) == ArgMax(reference.AsSpan(r * classes, classes)) ? 1 : 0;
+            same += Metrics.ArgMax(served.AsSpan(r * classes, classes)) == Metrics.ArgMax(reference.AsSpan(r * classes, classes)) ? 1 : 0;
         }
 
         return rows == 0 ? 1 : (double)same / rows;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        var best = 0;
-        for (var k = 1; k < row.Length; k++)
-        {
-            best = row[k] > row[best] ? k : best;
-        }
-
-        return best;
     }
 
     /// <summary>One session with input and output buffers bound once, so a timed run is only <c>Run</c>.</summary>

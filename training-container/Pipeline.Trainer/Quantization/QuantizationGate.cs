@@ -11,7 +11,11 @@ namespace Pipeline.Trainer.Quantization;
 /// <param name="LatencyBatch1">Median µs of a 1-row run.</param>
 /// <param name="LatencyBatch64">Median µs of a 64-row run.</param>
 public sealed record CandidateMeasurement(
-    long Bytes, IReadOnlyDictionary<string, double> TestMetrics, double Quality, double? Agreement, double MaxAbsDifference, double LatencyBatch1, double LatencyBatch64);
+    long Bytes, IReadOnlyDictionary<string, double> TestMetrics, double Quality, double? Agreement, double MaxAbsDifference, double LatencyBatch1, double LatencyBatch64)
+{
+    /// <summary>The artifact's outputs on the test split, row-major (not used by the gate; kept for the training report).</summary>
+    public float[] TestOutputs { get; init; } = [];
+}
 
 /// <summary>An int8 candidate as the gate sees it: measured, or failed with a reason.</summary>
 public sealed record CandidateResult(string Name, CandidateMeasurement? Measurement, string? Error = null);

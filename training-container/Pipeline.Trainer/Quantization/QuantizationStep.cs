@@ -13,8 +13,10 @@ namespace Pipeline.Trainer.Quantization;
 /// <param name="Served">File name of the artifact to serve.</param>
 /// <param name="ServedTestMetrics">Test-split metrics of the served artifact, or null when nothing was measured.</param>
 /// <param name="Report">What was measured and decided; null when quantization is disabled.</param>
+/// <param name="ServedTestOutputs">The served artifact's outputs on the test split (row-major), or null when nothing was measured.</param>
 public sealed record QuantizationOutcome(
-    IReadOnlyDictionary<string, byte[]> Artifacts, string Served, IReadOnlyDictionary<string, double>? ServedTestMetrics, QuantizationReport? Report);
+    IReadOnlyDictionary<string, byte[]> Artifacts, string Served, IReadOnlyDictionary<string, double>? ServedTestMetrics, QuantizationReport? Report,
+    float[]? ServedTestOutputs = null);
 
 /// <summary>
 /// Builds the int8 candidates of a trained fp32 model (static QDQ calibrated on a train-split sample, and dynamic), measures
@@ -159,7 +161,8 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         }
 
         LogDecision(logger, decision.Served, decision.Reason);
-        return new QuantizationOutcome(artifacts, ArtifactFile(decision.Served), results[decision.Served].Measurement!.TestMetrics, report);
+        var servedMeasurement = results[decision.Served].Measurement!;
+        return new QuantizationOutcome(artifacts, ArtifactFile(decision.Served), servedMeasurement.TestMetrics, report, servedMeasurement.TestOutputs);
     }
 
     private (string Name, string Description, byte[]? Bytes, string? Error) Build(string name, Func<(Pipeline.Onnx.Proto.ModelProto Model, string Description)> build)

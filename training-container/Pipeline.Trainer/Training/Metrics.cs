@@ -3,6 +3,18 @@ namespace Pipeline.Trainer.Training;
 /// <summary>Quality metrics from model outputs (row-major) and targets (label index or value).</summary>
 public static class Metrics
 {
+    /// <summary>Index of the largest value (the first on ties): the predicted class of a row of probabilities.</summary>
+    public static int ArgMax(ReadOnlySpan<float> row)
+    {
+        var best = 0;
+        for (var k = 1; k < row.Length; k++)
+        {
+            best = row[k] > row[best] ? k : best;
+        }
+
+        return best;
+    }
+
     public static Dictionary<string, double> Classification(float[] probabilities, float[] target, int classes)
     {
         var correct = 0;
@@ -10,17 +22,8 @@ public static class Metrics
         for (var r = 0; r < target.Length; r++)
         {
             var row = probabilities.AsSpan(r * classes, classes);
-            var best = 0;
-            for (var k = 1; k < classes; k++)
-            {
-                if (row[k] > row[best])
-                {
-                    best = k;
-                }
-            }
-
             var truth = (int)target[r];
-            correct += best == truth ? 1 : 0;
+            correct += ArgMax(row) == truth ? 1 : 0;
             logLoss -= Math.Log(Math.Max(row[truth], 1e-7));
         }
 

@@ -1,6 +1,5 @@
 namespace Pipeline.Trainer.Training;
 
-/// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), and per-trial epochs and patience.</summary>
 /// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), per-trial epochs and patience, and how many
 /// seeds of the chosen configuration to average (1 = no ensemble).</summary>
 public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience, int EnsembleSize = 1);

@@ -249,8 +249,8 @@ public sealed partial class TrainingJob(
                 manifest.ForcePromotion || request.ForcePromotion == true, cancellationToken).ConfigureAwait(false);
 
             await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
-            var servedOutput = quantized.Served == StorageNames.ModelFile ? testOutput : null;
-            var reportFiles = reports.Write(result, search.State, best, testSet, servedOutput ?? RunServed(quantized, result, testSet));
+            // Unmeasured means fp32 is served, whose test outputs the parity check computed.
+            var reportFiles = reports.Write(result, search.State, best, testSet, quantized.ServedTestOutputs ?? testOutput);
             result.Report = [.. reportFiles.Keys.Order(StringComparer.Ordinal)];
             var artifacts = new Dictionary<string, byte[]>(quantized.Artifacts, StringComparer.Ordinal);
             foreach (var (file, bytes) in reportFiles)
@@ -280,13 +280,6 @@ public sealed partial class TrainingJob(
             await checkpoints.SaveAsync(runId, search.State, saving.Token).ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>The served artifact's outputs on the test split (for the report's confusion matrix / predicted-vs-actual plot).</summary>
-    private static float[] RunServed(QuantizationOutcome quantized, ModelManifest manifest, EvaluationSet test)
-    {
-        using var evaluator = new OnnxEvaluator(quantized.Artifacts[quantized.Served], manifest.InputName, manifest.OutputName);
-        return evaluator.Run(test.RowMajor, test.Rows, test.Width);
     }
 
     private static DatasetSplit Concat(DatasetSplit first, DatasetSplit second) => new(

@@ -51,6 +51,8 @@ public sealed class QuantizationStepTests
 
         Assert.Equal(QuantizationStep.ArtifactFile(report.Served), outcome.Served);
         Assert.Equal(report.Candidates.Single(c => c.Name == report.Served).TestMetrics, outcome.ServedTestMetrics);
+        Assert.Equal(test.Rows * 3, outcome.ServedTestOutputs!.Length);
+        Assert.Equal(outcome.ServedTestMetrics!["accuracy"], Metrics.Classification(outcome.ServedTestOutputs, test.Target, 3)["accuracy"]);
         Assert.StartsWith("served", report.Candidates.Single(c => c.Name == report.Served).Verdict, StringComparison.Ordinal);
         Assert.Equal(
             ["model.int8-dynamic.onnx", "model.int8-qdq-per-channel.onnx", "model.int8-qdq-per-tensor.onnx", StorageNames.ModelFile],
@@ -136,6 +138,7 @@ public sealed class QuantizationStepTests
         Assert.Equal(StorageNames.ModelFile, outcome.Served);
         Assert.Null(outcome.Report);
         Assert.Null(outcome.ServedTestMetrics);
+        Assert.Null(outcome.ServedTestOutputs);
         Assert.Same(onnx, Assert.Single(outcome.Artifacts).Value);
     }
 
