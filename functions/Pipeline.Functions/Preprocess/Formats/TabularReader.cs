@@ -159,21 +159,9 @@ public abstract class TabularReader : IDisposable
     }
 
     /// <summary>Replays the sniffed bytes, then continues with the rest of the stream.</summary>
-    private sealed class ReplayStream(byte[] head, int headLength, Stream rest) : Stream
+    private sealed class ReplayStream(byte[] head, int headLength, Stream rest) : ForwardOnlyReadStream
     {
         private int _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -211,19 +199,6 @@ public abstract class TabularReader : IDisposable
                 throw new DatasetRejectedException("malformed-gzip", $"The compressed data is corrupt: {e.Message}");
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
