@@ -4,7 +4,7 @@ using Parquet.Schema;
 namespace Pipeline.Datasets;
 
 /// <summary>
-/// Writes a dataset split in the <see cref="DatasetParquet"/> layout one row at a time, in row groups of a bounded size,
+/// Writes a dataset split in the <see cref="DatasetParquet"/> layout column by column into buffered row groups of a bounded size,
 /// so a split of any length is written in bounded memory.
 /// </summary>
 public sealed class DatasetParquetWriter : IAsyncDisposable
@@ -12,7 +12,7 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     private readonly ParquetWriter _writer;
     private readonly DataField[] _fields;
     private readonly float[][] _columns;
-    private readonly float[] _target;
+    private float[] _target;
     private int _count;
 
     private DatasetParquetWriter(ParquetWriter writer, DataField[] fields, int rowGroupSize)
@@ -30,8 +30,8 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
 
     public long RowCount { get; private set; }
 
-    /// <summary>True when the current row group is full: call <see cref="FlushAsync"/> before the next <see cref="Append"/>.</summary>
-    public bool IsFull => _count == _target.Length;
+    /// <summary>Rows buffered for the current row group.</summary>
+    public int Count => _count;
 
     public static async Task<DatasetParquetWriter> CreateAsync(Stream stream, IReadOnlyList<string> featureNames, int rowGroupSize, CancellationToken cancellationToken)
     {
@@ -41,21 +41,43 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         return new DatasetParquetWriter(writer, fields, rowGroupSize);
     }
 
-    public void Append(ReadOnlySpan<float> features, float target)
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more rows in the current row group, writing it first when they do not fit
+    /// (a batch larger than the row-group size gets a larger row group).
+    /// </summary>
+    public async Task ReserveAsync(int rows, CancellationToken cancellationToken)
     {
-        if (IsFull)
+        if (_count + rows <= _target.Length)
         {
-            throw new InvalidOperationException("The row group is full; flush it first.");
+            return;
         }
 
-        for (var f = 0; f < _columns.Length; f++)
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (rows > _target.Length)
         {
-            _columns[f][_count] = features[f];
+            for (var f = 0; f < _columns.Length; f++)
+            {
+                _columns[f] = new float[rows];
+            }
+
+            _target = new float[rows];
+        }
+    }
+
+    /// <summary>Adds a row with its target; its features are written into <see cref="Feature"/> at the returned index.</summary>
+    public int Add(float target)
+    {
+        if (_count == _target.Length)
+        {
+            throw new InvalidOperationException("The row group is full; reserve room first.");
         }
 
         _target[_count] = target;
-        _count++;
+        return _count++;
     }
+
+    /// <summary>The buffered values of feature <paramref name="feature"/> (indexed by what <see cref="Add"/> returned).</summary>
+    public float[] Feature(int feature) => _columns[feature];
 
     /// <summary>Writes the buffered rows as one row group.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)

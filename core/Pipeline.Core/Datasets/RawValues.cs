@@ -8,31 +8,21 @@ namespace Pipeline.Datasets;
 /// </summary>
 public static class RawValues
 {
-    private static readonly string[] MissingTokens = ["", "na", "n/a", "nan", "null", "none", "?", "-"];
-
     private static readonly double[] PowersOfTen =
     [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
 
     /// <summary>Empty, <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>null</c>, <c>none</c>, <c>?</c> and <c>-</c> (any case) are missing.</summary>
-    public static bool IsMissing(ReadOnlySpan<char> value)
+    public static bool IsMissing(ReadOnlySpan<char> value) => value.Length switch
     {
-        if (value.Length > 4 || (value.Length > 0 && char.IsAsciiDigit(value[0])))
-        {
-            return false;
-        }
-
-        foreach (var token in MissingTokens)
-        {
-            if (value.Equals(token, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+        0 => true,
+        1 => value[0] is '?' or '-',
+        2 => (value[0] | 0x20) == 'n' && (value[1] | 0x20) == 'a',
+        3 => (value[0] | 0x20) == 'n' && ((value[1] == '/' && (value[2] | 0x20) == 'a') || ((value[1] | 0x20) == 'a' && (value[2] | 0x20) == 'n')),
+        4 => value.Equals("null", StringComparison.OrdinalIgnoreCase) || value.Equals("none", StringComparison.OrdinalIgnoreCase),
+        _ => false,
+    };
 
     /// <summary>
     /// A finite number in invariant notation (<c>-12.5</c>, <c>1e-3</c>). Thousands separators and decimal commas are not
@@ -50,33 +40,30 @@ public static class RawValues
         }
 
         long mantissa = 0;
-        var digits = 0;
-        var fraction = -1;
-        var simple = true;
-        for (; i < value.Length; i++)
+        var start = i;
+        uint digit;
+        while (i < value.Length && (digit = (uint)(value[i] - '0')) <= 9)
         {
-            var c = value[i];
-            if ((uint)(c - '0') <= 9 && digits < 15)
-            {
-                mantissa = (mantissa * 10) + (c - '0');
-                digits++;
-                if (fraction >= 0)
-                {
-                    fraction++;
-                }
-            }
-            else if (c == '.' && fraction < 0)
-            {
-                fraction = 0;
-            }
-            else
-            {
-                simple = false;
-                break;
-            }
+            mantissa = (mantissa * 10) + digit;
+            i++;
         }
 
-        if (simple && digits > 0)
+        var digits = i - start;
+        var fraction = 0;
+        if (i < value.Length && value[i] == '.')
+        {
+            var point = ++i;
+            while (i < value.Length && (digit = (uint)(value[i] - '0')) <= 9)
+            {
+                mantissa = (mantissa * 10) + digit;
+                i++;
+            }
+
+            fraction = i - point;
+            digits += fraction;
+        }
+
+        if (i == value.Length && digits is > 0 and <= 15)
         {
             var magnitude = fraction > 0 ? mantissa / PowersOfTen[fraction] : mantissa;
             result = negative ? -magnitude : magnitude;

@@ -466,7 +466,6 @@ public sealed partial class DatasetBuilder
         var paths = SplitNames.ToDictionary(s => s, s => Path.Combine(workDirectory, s + ".parquet"));
         var streams = new List<FileStream>();
         var writers = new DatasetParquetWriter[SplitNames.Length];
-        var row = new float[encoder.Width];
         var targetProfiler = pass.Profilers[pass.Target];
         var classification = plan.Task == TaskKind.Classification;
         long imputed = 0, unreadableTarget = 0;
@@ -479,61 +478,97 @@ public sealed partial class DatasetBuilder
                 writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, options.RowGroupSize, cancellationToken).ConfigureAwait(false);
             }
 
+            int[] kept = [], splits = [], positions = [];
             foreach (var (f, ordinals) in pass.Used)
             {
                 var file = files[f];
-                using var reader = await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false);
+                await using var blocks = new BlockReadAhead(await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false), cancellationToken);
                 var splitter = new Splitter(options, file.Sha256);
-                long rows = 0;
-                while (reader.Read(cancellationToken))
+                var targetOrdinal = ordinals[pass.Target];
+                while (await blocks.NextAsync().ConfigureAwait(false) is { } block)
                 {
-                    if ((++rows & 0xFFF) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (kept.Length < block.Count)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
+                        kept = new int[block.Count];
+                        splits = new int[block.Count];
+                        positions = new int[block.Count];
                     }
 
-                    if (reader.FieldCount != pass.Columns.Length)
+                    foreach (var writer in writers)
                     {
-                        continue;
+                        await writer.ReserveAsync(block.Count, cancellationToken).ConfigureAwait(false);
                     }
 
-                    var targetText = reader.GetField(ordinals[pass.Target]);
-                    if (RawValues.IsMissing(targetText))
+                    var count = 0;
+                    for (var r = 0; r < block.Count; r++)
                     {
-                        continue;
-                    }
-
-                    var split = splitter.Next();
-                    float target;
-                    if (classification)
-                    {
-                        target = plan.LabelOfTargetId[targetProfiler.IdOf(targetText)];
-                    }
-                    else if (RawValues.TryParseNumber(targetText, out var value) && Math.Abs(value) <= float.MaxValue)
-                    {
-                        target = (float)value;
-                    }
-                    else
-                    {
-                        unreadableTarget++;
-                        AddDropped(pass.Dropped, "unreadable-target", file.Blob, reader);
-                        continue;
-                    }
-
-                    for (var e = 0; e < plan.EncodedColumns.Count; e++)
-                    {
-                        if (!encoder.Encode(e, reader.GetField(ordinals[plan.EncodedColumns[e]]), row.AsSpan(encoder.OffsetOf(e), encoder.WidthOf(e))))
+                        if (block.FieldCount(r) != pass.Columns.Length)
                         {
-                            imputed++;
+                            continue;
                         }
+
+                        var targetText = block.Field(r, targetOrdinal);
+                        if (RawValues.IsMissing(targetText))
+                        {
+                            continue;
+                        }
+
+                        var split = splitter.Next();
+                        float target;
+                        if (classification)
+                        {
+                            target = plan.LabelOfTargetId[targetProfiler.IdOf(targetText)];
+                        }
+                        else if (RawValues.TryParseNumber(targetText, out var value) && Math.Abs(value) <= float.MaxValue)
+                        {
+                            target = (float)value;
+                        }
+                        else
+                        {
+                            unreadableTarget++;
+                            AddDropped(pass.Dropped, "unreadable-target", file.Blob, block, r);
+                            continue;
+                        }
+
+                        kept[count] = r;
+                        splits[count] = split;
+                        positions[count] = writers[split].Add(target);
+                        count++;
                     }
 
-                    var writer = writers[split];
-                    writer.Append(row, target);
-                    if (writer.IsFull)
+                    // Each encoded column fills its features of the kept rows, one column per task.
+                    Parallel.For(0, plan.EncodedColumns.Count, new ParallelOptions { CancellationToken = cancellationToken }, () => 0L, (e, _, missing) =>
                     {
-                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    }
+                        var ordinal = ordinals[plan.EncodedColumns[e]];
+                        var offset = encoder.OffsetOf(e);
+                        Span<float> values = stackalloc float[encoder.WidthOf(e)];
+                        var destinations = new float[values.Length * writers.Length][];
+                        for (var j = 0; j < values.Length; j++)
+                        {
+                            for (var s = 0; s < writers.Length; s++)
+                            {
+                                destinations[(j * writers.Length) + s] = writers[s].Feature(offset + j);
+                            }
+                        }
+
+                        for (var k = 0; k < count; k++)
+                        {
+                            if (!encoder.Encode(e, block.Field(kept[k], ordinal), values))
+                            {
+                                missing++;
+                            }
+
+                            var split = splits[k];
+                            var position = positions[k];
+                            for (var j = 0; j < values.Length; j++)
+                            {
+                                destinations[(j * writers.Length) + split][position] = values[j];
+                            }
+                        }
+
+                        return missing;
+                    }, missing => Interlocked.Add(ref imputed, missing));
                 }
             }
 

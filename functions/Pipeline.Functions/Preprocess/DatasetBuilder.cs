@@ -116,6 +116,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var hashes = new RowHashSet();
+        var rows = new KeptRows();
         for (var f = 0; f < files.Count; f++)
         {
             if (excluded.Contains(f))
@@ -129,7 +130,8 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             long? firstRagged = null;
             try
             {
-                using var reader = await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false);
+                await using var blocks = new BlockReadAhead(await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false), cancellationToken);
+                var reader = blocks.Reader;
                 fileReport.Format = reader.Format;
                 fileReport.Delimiter = reader.Delimiter;
                 var names = CheckHeader(reader.Columns);
@@ -137,8 +139,8 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 if (pass is null)
                 {
                     var target = ResolveTarget(names, spec);
-                    var profilers = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i)).ToArray();
-                    pass = new Pass1(names, target, profilers);
+                    var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i)).ToArray();
+                    pass = new Pass1(names, target, created);
                     ordinals = Enumerable.Range(0, names.Length).ToArray();
                 }
                 else
@@ -146,67 +148,78 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     ordinals = MapColumns(pass.Columns, names);
                 }
 
-                var profilers1 = pass.Profilers;
-                var targetProfiler = profilers1[pass.Target];
+                var profilers = pass.Profilers;
+                var targetProfiler = profilers[pass.Target];
+                var targetOrdinal = ordinals[pass.Target];
+                var rawHash = ordinals.Select((o, i) => o == i).All(x => x);
                 var splitter = new Splitter(options, file.Sha256);
-                while (reader.Read(cancellationToken))
+                while (await blocks.NextAsync().ConfigureAwait(false) is { } block)
                 {
-                    if ((++fileRows & 0xFFF) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                    rows.Clear();
+                    for (var r = 0; r < block.Count; r++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
-
-                    if (reader.FieldCount != names.Length)
-                    {
-                        if (reader.FieldCount == 1 && reader.GetField(0).IsEmpty)
+                        fileRows++;
+                        if (block.FieldCount(r) != names.Length)
                         {
-                            fileRows--;
+                            if (block.FieldCount(r) == 1 && block.Field(r, 0).IsEmpty)
+                            {
+                                fileRows--;
+                                continue;
+                            }
+
+                            fileRagged++;
+                            firstRagged ??= block.Line(r);
+                            AddDropped(pass.Dropped, "ragged", file.Blob, block, r);
                             continue;
                         }
 
-                        fileRagged++;
-                        firstRagged ??= reader.Line;
-                        AddDropped(pass.Dropped, "ragged", file.Blob, reader);
-                        continue;
-                    }
-
-                    var targetText = reader.GetField(ordinals[pass.Target]);
-                    if (RawValues.IsMissing(targetText))
-                    {
-                        pass.MissingTarget++;
-                        AddDropped(pass.Dropped, "missing-target", file.Blob, reader);
-                        continue;
-                    }
-
-                    var split = splitter.Next();
-                    var train = split == 0;
-                    pass.SplitRows[split]++;
-                    var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, reader.Line);
-                    var targetNumber = RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN;
-                    for (var c = 0; c < profilers1.Length; c++)
-                    {
-                        if (c != pass.Target)
+                        var targetText = block.Field(r, targetOrdinal);
+                        if (RawValues.IsMissing(targetText))
                         {
-                            profilers1[c].Observe(reader.GetField(ordinals[c]), train, targetId, targetNumber, targetText, reader.Line);
-                        }
-                    }
-
-                    if (pass.DuplicatesChecked < options.MaxDuplicateCheckRows)
-                    {
-                        var rowHash = 0x1FUL;
-                        for (var c = 0; c < ordinals.Length; c++)
-                        {
-                            rowHash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(reader.GetField(ordinals[c])), (long)rowHash);
+                            pass.MissingTarget++;
+                            AddDropped(pass.Dropped, "missing-target", file.Blob, block, r);
+                            continue;
                         }
 
-                        pass.DuplicatesChecked++;
-                        if (!hashes.Add(rowHash == 0 ? 1 : rowHash))
-                        {
-                            pass.Duplicates++;
-                        }
+                        var split = splitter.Next();
+                        var train = split == 0;
+                        pass.SplitRows[split]++;
+                        var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, block.Line(r));
+                        rows.Add(r, train, targetId, RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN);
+                        pass.Kept++;
                     }
 
-                    pass.Kept++;
+                    // Every other column sees the kept rows in order, one column per task; one more task checks for duplicates.
+                    Parallel.For(0, profilers.Length + 1, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+                    {
+                        if (c == profilers.Length)
+                        {
+                            for (var k = 0; k < rows.Count && pass.DuplicatesChecked < options.MaxDuplicateCheckRows; k++)
+                            {
+                                pass.DuplicatesChecked++;
+                                if (!hashes.Add(RowHash(block, rows.Row[k], rawHash ? null : ordinals)))
+                                {
+                                    pass.Duplicates++;
+                                }
+                            }
+
+                            return;
+                        }
+
+                        if (c == pass.Target)
+                        {
+                            return;
+                        }
+
+                        var profiler = profilers[c];
+                        var ordinal = ordinals[c];
+                        for (var k = 0; k < rows.Count; k++)
+                        {
+                            var r = rows.Row[k];
+                            profiler.Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r));
+                        }
+                    });
                 }
 
                 fileReport.Rows = fileRows;
@@ -326,7 +339,27 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             $"dataset.json names target '{spec.Target}', but the header has no such column. Columns: {string.Join(", ", names)}.", 1);
     }
 
-    private void AddDropped(Dictionary<string, DroppedRows> dropped, string reason, string blob, TabularReader reader)
+    /// <summary>A row's hash for the duplicate check: of the text as read, or of the fields in schema order when the file orders them differently.</summary>
+    private static ulong RowHash(RowBlock block, int row, int[]? ordinals)
+    {
+        ulong hash;
+        if (ordinals is null)
+        {
+            hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(block.Raw(row)));
+        }
+        else
+        {
+            hash = 0x1FUL;
+            foreach (var ordinal in ordinals)
+            {
+                hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(block.Field(row, ordinal)), (long)hash);
+            }
+        }
+
+        return hash == 0 ? 1 : hash;
+    }
+
+    private void AddDropped(Dictionary<string, DroppedRows> dropped, string reason, string blob, RowBlock block, int row)
     {
         if (!dropped.TryGetValue(reason, out var group))
         {
@@ -336,7 +369,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         group.Count++;
         if (group.Examples.Count < options.DroppedExamples)
         {
-            group.Examples.Add(new RowExample { Blob = blob, Line = reader.Line, Text = reader.DescribeRow() });
+            group.Examples.Add(new RowExample { Blob = blob, Line = block.Line(row), Text = block.Describe(row) });
         }
     }
 
@@ -388,6 +421,46 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
             return z ^ (z >> 31);
+        }
+    }
+
+    /// <summary>The kept rows of a block with what every column's profiler needs of the row's target.</summary>
+    private sealed class KeptRows
+    {
+        public int[] Row { get; private set; } = new int[4096];
+
+        public bool[] Train { get; private set; } = new bool[4096];
+
+        public int[] TargetId { get; private set; } = new int[4096];
+
+        public double[] TargetNumber { get; private set; } = new double[4096];
+
+        public int Count { get; private set; }
+
+        public void Clear() => Count = 0;
+
+        public void Add(int row, bool train, int targetId, double targetNumber)
+        {
+            if (Count == Row.Length)
+            {
+                var size = Count * 2;
+                Row = Resized(Row, size);
+                Train = Resized(Train, size);
+                TargetId = Resized(TargetId, size);
+                TargetNumber = Resized(TargetNumber, size);
+            }
+
+            Row[Count] = row;
+            Train[Count] = train;
+            TargetId[Count] = targetId;
+            TargetNumber[Count] = targetNumber;
+            Count++;
+        }
+
+        private static T[] Resized<T>(T[] array, int size)
+        {
+            Array.Resize(ref array, size);
+            return array;
         }
     }
 

@@ -61,7 +61,7 @@ public sealed class PreprocessOptions
 
     /// <summary>Rows per Parquet row group written (memory bound of the writer).</summary>
     [Range(1000, 10_000_000)]
-    public int RowGroupSize { get; set; } = 100_000;
+    public int RowGroupSize { get; set; } = 25_000;
 
     /// <summary>Examples of dropped rows kept per reason in the report.</summary>
     [Range(0, 1000)]

@@ -1,95 +1,358 @@
-using System.Text;
-using Sylvan.Data.Csv;
+using System.Buffers;
+using System.Text.Unicode;
 
 namespace Pipeline.Functions.Preprocess.Formats;
 
-/// <summary>CSV and TSV through Sylvan: RFC 4180 quoting (delimiters and newlines inside quotes), UTF-8 with or without BOM, CRLF or LF.</summary>
+/// <summary>
+/// CSV and TSV: RFC 4180 quoting (delimiters, newlines and doubled quotes inside quotes), UTF-8 with or without BOM, CRLF,
+/// LF or CR line ends. Bytes are validated and decoded in bulk into a block's buffer and split into records there, so a
+/// cell is a slice of that buffer, never a string of its own.
+/// </summary>
 internal sealed class CsvTabularReader : TabularReader
 {
+    /// <summary>A record longer than this (in characters) is an error, not a reason to buffer the rest of the file.</summary>
+    internal const int MaxRecordChars = 1 << 20;
+
+    /// <summary>Characters decoded into a block before it is split into records.</summary>
+    private const int BlockChars = 1 << 19;
+
     private static readonly char[] Candidates = [',', '\t', ';', '|'];
 
-    private readonly CsvDataReader _reader;
-    private readonly TextReader _text;
+    private readonly Stream _stream;
+    private readonly char _delimiter;
+    private readonly SearchValues<char> _recordBreaks = SearchValues.Create("\r\n\"");
+    private readonly SearchValues<char> _fieldBreaks;
+    private readonly byte[] _bytes = new byte[1 << 16];
+    private int _byteCount;
+    private bool _endOfBytes;
+    private char[] _pending = new char[1 << 12];
+    private int _pendingLength;
     private long _line = 1;
+    private bool _started;
 
-    private CsvTabularReader(CsvDataReader reader, TextReader text)
+    private CsvTabularReader(Stream stream, char delimiter)
     {
-        _reader = reader;
-        _text = text;
+        _stream = stream;
+        _delimiter = delimiter;
+        _fieldBreaks = SearchValues.Create([delimiter, '\r', '\n']);
     }
 
-    public override int FieldCount => _reader.RowFieldCount;
-
-    public override long Line => _line;
-
-    public static async Task<TabularReader> OpenAsync(Stream stream, char delimiter, string format, CancellationToken cancellationToken)
+    public static TabularReader Open(Stream stream, char delimiter, string format)
     {
-        // Invalid UTF-8 throws instead of turning into U+FFFD: binary uploads are rejected, not half-read.
-        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true),
-            detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: false);
+        var reader = new CsvTabularReader(stream, delimiter) { Format = format, Delimiter = delimiter == '\t' ? "\\t" : delimiter.ToString() };
         try
         {
-            var options = new CsvDataReaderOptions { HasHeaders = true, Delimiter = delimiter, BufferSize = 1 << 16, MaxBufferSize = 1 << 20 };
-            var reader = await CsvDataReader.CreateAsync(text, options, cancellationToken).ConfigureAwait(false);
-            if (reader.FieldCount == 0)
+            // The header is the first record that is not blank.
+            var block = new RowBlock();
+            do
             {
-                throw new DatasetRejectedException("empty-file", "The file is empty: a header row and data rows are expected.");
+                if (!reader.ReadRecords(block, maxRecords: 1, CancellationToken.None))
+                {
+                    throw new DatasetRejectedException("empty-file", "The file is empty: a header row and data rows are expected.");
+                }
             }
+            while (block.FieldCount(0) == 1 && block.Field(0, 0).IsEmpty);
 
-            var columns = new string[reader.FieldCount];
+            var columns = new string[block.FieldCount(0)];
             for (var i = 0; i < columns.Length; i++)
             {
-                columns[i] = reader.GetName(i).Trim();
+                columns[i] = block.Field(0, i).ToString();
             }
 
-            return new CsvTabularReader(reader, text) { Columns = columns, Format = format, Delimiter = delimiter == '\t' ? "\\t" : delimiter.ToString() };
-        }
-        catch (Exception e) when (Translate(e, 1) is { } rejection)
-        {
-            text.Dispose();
-            throw rejection;
+            reader.Columns = columns;
+            return reader;
         }
         catch
         {
-            text.Dispose();
+            reader.Dispose();
             throw;
         }
     }
 
-    public override bool Read(CancellationToken cancellationToken)
+    public override bool ReadBlock(RowBlock block, CancellationToken cancellationToken) => ReadRecords(block, int.MaxValue, cancellationToken);
+
+    private bool ReadRecords(RowBlock block, int maxRecords, CancellationToken cancellationToken)
     {
-        try
+        while (true)
         {
-            if (!_reader.Read())
+            cancellationToken.ThrowIfCancellationRequested();
+            block.Clear();
+            block.EnsureText(_pendingLength + BlockChars + _bytes.Length);
+            _pending.AsSpan(0, _pendingLength).CopyTo(block.Text);
+            block.TextLength = _pendingLength;
+            Decode(block);
+            var end = block.TextLength;
+            var consumed = Split(block, end, maxRecords);
+            var rest = end - consumed;
+            if (rest > MaxRecordChars)
+            {
+                throw new DatasetRejectedException("malformed-csv", $"A record starting at line {_line} is longer than {MaxRecordChars / 1024 / 1024} MB (an unterminated quote?).", (int)_line);
+            }
+
+            if (_pending.Length < rest)
+            {
+                _pending = new char[Math.Max(rest, _pending.Length * 2)];
+            }
+
+            block.Text.AsSpan(consumed, rest).CopyTo(_pending);
+            _pendingLength = rest;
+            if (block.Count > 0)
+            {
+                return true;
+            }
+
+            if (_endOfBytes && _byteCount == 0 && rest == 0)
             {
                 return false;
             }
         }
-        catch (Exception e) when (Translate(e, _line + 1) is { } rejection)
-        {
-            throw rejection;
-        }
-
-        _line++;
-        return true;
     }
 
-    public override ReadOnlySpan<char> GetField(int ordinal) => _reader.GetFieldSpan(ordinal).Trim();
-
-    public override string DescribeRow()
+    /// <summary>Decodes bytes into the block until it holds <see cref="BlockChars"/> characters or the stream ends.</summary>
+    private void Decode(RowBlock block)
     {
-        var text = new StringBuilder();
-        for (var i = 0; i < FieldCount && text.Length < 200; i++)
+        var target = block.TextLength + BlockChars;
+        while (block.TextLength < target && !(_endOfBytes && _byteCount == 0))
         {
-            if (i > 0)
+            if (!_endOfBytes && _byteCount < _bytes.Length)
             {
-                text.Append(Delimiter == "\\t" ? '\t' : Delimiter![0]);
+                var read = _stream.Read(_bytes, _byteCount, _bytes.Length - _byteCount);
+                _byteCount += read;
+                _endOfBytes = read == 0;
             }
 
-            text.Append(_reader.GetFieldSpan(i));
+            var status = Utf8.ToUtf16(_bytes.AsSpan(0, _byteCount), block.Text.AsSpan(block.TextLength), out var bytesRead, out var written,
+                replaceInvalidSequences: false, isFinalBlock: _endOfBytes);
+            var decoded = block.Text.AsSpan(block.TextLength, written);
+            if (!_started)
+            {
+                _started = true;
+                if (decoded.Length > 0 && decoded[0] == '\uFEFF')
+                {
+                    decoded[1..].CopyTo(block.Text.AsSpan(block.TextLength));
+                    written--;
+                }
+            }
+
+            if (status == OperationStatus.InvalidData)
+            {
+                var line = _line + block.Text.AsSpan(0, block.TextLength + written).Count('\n');
+                throw new DatasetRejectedException("binary-content", $"The file is not UTF-8 text near line {line} (it looks binary). Upload UTF-8 CSV, TSV or JSON Lines, or Parquet.", (int)line);
+            }
+
+            block.TextLength += written;
+            _byteCount -= bytesRead;
+            _bytes.AsSpan(bytesRead, _byteCount).CopyTo(_bytes);
+            if (status == OperationStatus.NeedMoreData && _endOfBytes)
+            {
+                _byteCount = 0;
+            }
+        }
+    }
+
+    /// <summary>Adds every complete record in Text[0..end) to the block; returns where the first incomplete one starts.</summary>
+    private int Split(RowBlock block, int end, int maxRecords)
+    {
+        var text = block.Text;
+        var final = _endOfBytes && _byteCount == 0;
+        var position = 0;
+        while (position < end && block.Count < maxRecords)
+        {
+            var start = position;
+            var line = _line;
+            var lines = 0;
+            var breakAt = text.AsSpan(position, end - position).IndexOfAny(_recordBreaks);
+            int recordEnd;
+            if (breakAt >= 0 && text[position + breakAt] != '"')
+            {
+                // No quotes before the line end: fields are the text between delimiters.
+                recordEnd = position + breakAt;
+                if (text[recordEnd] == '\r' && recordEnd + 1 == end && !final)
+                {
+                    break;
+                }
+
+                var field = position;
+                while (true)
+                {
+                    var next = text.AsSpan(field, recordEnd - field).IndexOf(_delimiter);
+                    if (next < 0)
+                    {
+                        block.AddCell(field, recordEnd - field);
+                        break;
+                    }
+
+                    block.AddCell(field, next);
+                    field += next + 1;
+                }
+            }
+            else if (breakAt < 0)
+            {
+                if (!final)
+                {
+                    break;
+                }
+
+                recordEnd = end;
+                SplitFields(block, start, end);
+            }
+            else
+            {
+                recordEnd = SplitQuoted(block, start, end, final, ref lines);
+                text = block.Text;
+                if (recordEnd < 0)
+                {
+                    block.DiscardOpenRow();
+                    break;
+                }
+            }
+
+            block.EndRow(line, start, recordEnd - start);
+            _line += lines + 1;
+            position = recordEnd;
+            if (position < end)
+            {
+                position += text[position] == '\r' && position + 1 < end && text[position + 1] == '\n' ? 2 : 1;
+            }
         }
 
-        return text.Length > 200 ? text.ToString(0, 200) + "…" : text.ToString();
+        return position;
+    }
+
+    /// <summary>Unquoted fields of the last record (no line end after it).</summary>
+    private void SplitFields(RowBlock block, int start, int end)
+    {
+        var field = start;
+        while (true)
+        {
+            var next = block.Text.AsSpan(field, end - field).IndexOf(_delimiter);
+            if (next < 0)
+            {
+                block.AddCell(field, end - field);
+                return;
+            }
+
+            block.AddCell(field, next);
+            field += next + 1;
+        }
+    }
+
+    /// <summary>
+    /// Fields of a record with quotes. Returns the record's end (its line break or <paramref name="end"/>), or -1 when the
+    /// record is not complete in Text[start..end). Counts the line breaks inside quotes in <paramref name="lines"/>.
+    /// </summary>
+    private int SplitQuoted(RowBlock block, int start, int end, bool final, ref int lines)
+    {
+        var text = block.Text;
+        var position = start;
+        while (true)
+        {
+            var fieldStart = position;
+            var lead = position;
+            while (lead < end && text[lead] is ' ' or '\t' && text[lead] != _delimiter)
+            {
+                lead++;
+            }
+
+            if (lead < end && text[lead] == '"')
+            {
+                // Quoted: up to the closing quote; "" is a quote. Text after the closing quote up to the delimiter is kept.
+                var content = lead + 1;
+                var scan = content;
+                var escaped = false;
+                int close;
+                while (true)
+                {
+                    var quote = text.AsSpan(scan, end - scan).IndexOf('"');
+                    if (quote < 0)
+                    {
+                        if (final)
+                        {
+                            throw new DatasetRejectedException("malformed-csv", $"The quoted field starting at line {_line + lines} is never closed (a missing '\"').", (int)(_line + lines));
+                        }
+
+                        return -1;
+                    }
+
+                    close = scan + quote;
+                    if (close + 1 == end && !final)
+                    {
+                        return -1;
+                    }
+
+                    if (close + 1 < end && text[close + 1] == '"')
+                    {
+                        escaped = true;
+                        scan = close + 2;
+                        continue;
+                    }
+
+                    break;
+                }
+
+                lines += text.AsSpan(content, close - content).Count('\n');
+                var after = close + 1;
+                var stop = text.AsSpan(after, end - after).IndexOfAny(_fieldBreaks);
+                var fieldEnd = stop < 0 ? end : after + stop;
+                if (fieldEnd == end && !final)
+                {
+                    return -1;
+                }
+
+                var trailing = text.AsSpan(after, fieldEnd - after).Trim().Length > 0;
+                if (escaped || trailing)
+                {
+                    // Unescape into the block's spare room after the decoded text.
+                    var value = text.AsSpan(content, close - content);
+                    var extra = fieldEnd - after;
+                    var at = block.AddText(value.Length + extra);
+                    text = block.Text;
+                    value = text.AsSpan(content, close - content);
+                    var length = 0;
+                    for (var i = content; i < close; i++)
+                    {
+                        text[at + length++] = text[i];
+                        if (text[i] == '"')
+                        {
+                            i++;
+                        }
+                    }
+
+                    text.AsSpan(after, extra).CopyTo(text.AsSpan(at + length));
+                    block.AddCell(at, length + extra);
+                }
+                else
+                {
+                    block.AddCell(content, close - content);
+                }
+
+                position = fieldEnd;
+            }
+            else
+            {
+                var stop = text.AsSpan(fieldStart, end - fieldStart).IndexOfAny(_fieldBreaks);
+                var fieldEnd = stop < 0 ? end : fieldStart + stop;
+                if (fieldEnd == end && !final)
+                {
+                    return -1;
+                }
+
+                block.AddCell(fieldStart, fieldEnd - fieldStart);
+                position = fieldEnd;
+            }
+
+            if (position >= end || text[position] != _delimiter)
+            {
+                if (position < end && text[position] == '\r' && position + 1 == end && !final)
+                {
+                    return -1;
+                }
+
+                return position;
+            }
+
+            position++;
+        }
     }
 
     /// <summary>The candidate (<c>, \t ; |</c>) that occurs most often outside quotes in the first line; comma by default.</summary>
@@ -129,22 +392,11 @@ internal sealed class CsvTabularReader : TabularReader
         return counts[best] == 0 ? ',' : Candidates[best];
     }
 
-    private static DatasetRejectedException? Translate(Exception e, long line) => e switch
-    {
-        DatasetRejectedException rejected => rejected,
-        DecoderFallbackException => new DatasetRejectedException("binary-content", "The file is not UTF-8 text (it looks binary). Upload UTF-8 CSV, TSV or JSON Lines, or Parquet.", (int)line),
-        CsvMissingHeadersException => new DatasetRejectedException("empty-file", "The file is empty: a header row and data rows are expected."),
-        CsvRecordTooLargeException => new DatasetRejectedException("malformed-csv", $"A record near line {line} is larger than 1 MB (an unterminated quote?).", (int)line),
-        CsvFormatException f => new DatasetRejectedException("malformed-csv", $"The file is not well-formed CSV near line {line}: {f.Message}", (int)line),
-        _ => null,
-    };
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _reader.Dispose();
-            _text.Dispose();
+            _stream.Dispose();
         }
     }
 }

@@ -7,7 +7,7 @@ namespace Pipeline.Functions.Preprocess.Formats;
 /// JSON Lines: one object per line; the first object's keys are the columns. A missing key or <c>null</c> is a missing
 /// value, keys not in the first object are ignored, a line that is not a JSON object is an unreadable row.
 /// </summary>
-internal sealed class JsonLinesTabularReader : TabularReader
+internal sealed class JsonLinesTabularReader : RowTabularReader
 {
     private readonly TextReader _text;
     private readonly Dictionary<string, int> _index;
@@ -33,9 +33,9 @@ internal sealed class JsonLinesTabularReader : TabularReader
         _line = lineBeforeFirst;
     }
 
-    public override int FieldCount => _fieldCount;
+    protected override int FieldCount => _fieldCount;
 
-    public override long Line => _line;
+    protected override long Line => _line;
 
     public static TabularReader Open(Stream stream, string format)
     {
@@ -88,7 +88,7 @@ internal sealed class JsonLinesTabularReader : TabularReader
         }
     }
 
-    public override bool Read(CancellationToken cancellationToken)
+    protected override bool Read(CancellationToken cancellationToken)
     {
         string? line;
         if (_pending is not null)
@@ -156,9 +156,9 @@ internal sealed class JsonLinesTabularReader : TabularReader
         return true;
     }
 
-    public override ReadOnlySpan<char> GetField(int ordinal) => _fields[ordinal];
+    protected override ReadOnlySpan<char> GetField(int ordinal) => _fields[ordinal];
 
-    public override string DescribeRow() => _raw.Length > 200 ? _raw[..200] + "…" : _raw;
+    protected override string RowText => Shorten(_raw);
 
     protected override void Dispose(bool disposing)
     {

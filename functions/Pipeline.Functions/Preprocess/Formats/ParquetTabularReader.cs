@@ -8,7 +8,7 @@ namespace Pipeline.Functions.Preprocess.Formats;
 /// Parquet files through Parquet.Net: flat columns of numbers, booleans, strings and timestamps, read one row group at a
 /// time and presented as invariant text (so every format goes through the same inference). Nested columns are not supported.
 /// </summary>
-internal sealed class ParquetTabularReader : TabularReader
+internal sealed class ParquetTabularReader : RowTabularReader
 {
     private readonly ParquetReader _reader;
     private readonly FileStream _file;
@@ -26,9 +26,9 @@ internal sealed class ParquetTabularReader : TabularReader
         _fields = fields;
     }
 
-    public override int FieldCount => _fields.Length;
+    protected override int FieldCount => _fields.Length;
 
-    public override long Line => _rowNumber;
+    protected override long Line => _rowNumber;
 
     public static async Task<TabularReader> OpenAsync(string path, CancellationToken cancellationToken)
     {
@@ -57,7 +57,7 @@ internal sealed class ParquetTabularReader : TabularReader
         }
     }
 
-    public override bool Read(CancellationToken cancellationToken)
+    protected override bool Read(CancellationToken cancellationToken)
     {
         while (_row + 1 >= _groupRows)
         {
@@ -85,7 +85,7 @@ internal sealed class ParquetTabularReader : TabularReader
         return true;
     }
 
-    public override ReadOnlySpan<char> GetField(int ordinal) => _group[ordinal][_row];
+    protected override ReadOnlySpan<char> GetField(int ordinal) => _group[ordinal][_row];
 
     private async Task LoadGroupAsync(int index, CancellationToken cancellationToken)
     {

@@ -1,11 +1,10 @@
 using System.IO.Compression;
-using System.Text;
 
 namespace Pipeline.Functions.Preprocess.Formats;
 
 /// <summary>
-/// Forward-only rows of a data file (CSV/TSV, JSON Lines, Parquet, optionally gzip-compressed) as text cells, whatever
-/// the format. The format comes from the file name's extension; the content decides where the two disagree (gzip and
+/// Forward-only rows of a data file (CSV/TSV, JSON Lines, Parquet, optionally gzip-compressed) as text cells in blocks of
+/// rows, whatever the format. The format comes from the file name's extension; the content decides where the two disagree (gzip and
 /// Parquet magic bytes) or where the extension says nothing.
 /// </summary>
 public abstract class TabularReader : IDisposable
@@ -13,7 +12,7 @@ public abstract class TabularReader : IDisposable
     /// <summary>Bytes sniffed from the start of the (decompressed) content to detect the format and the CSV delimiter.</summary>
     internal const int SniffBytes = 64 * 1024;
 
-    public required IReadOnlyList<string> Columns { get; init; }
+    public IReadOnlyList<string> Columns { get; protected set; } = [];
 
     /// <summary>E.g. <c>csv</c>, <c>jsonl+gzip</c>, <c>parquet</c>.</summary>
     public required string Format { get; init; }
@@ -21,33 +20,8 @@ public abstract class TabularReader : IDisposable
     /// <summary>CSV: the delimiter used.</summary>
     public string? Delimiter { get; init; }
 
-    /// <summary>Fields of the current row; differs from <see cref="Columns"/>' count on a ragged row (-1: unreadable row).</summary>
-    public abstract int FieldCount { get; }
-
-    /// <summary>1-based line of the current row (the header is line 1 in CSV).</summary>
-    public abstract long Line { get; }
-
-    public abstract bool Read(CancellationToken cancellationToken);
-
-    /// <summary>The current row's field, trimmed.</summary>
-    public abstract ReadOnlySpan<char> GetField(int ordinal);
-
-    /// <summary>The current row as text, shortened, for report examples.</summary>
-    public virtual string DescribeRow()
-    {
-        var text = new StringBuilder();
-        for (var i = 0; i < Math.Max(0, FieldCount) && text.Length < 200; i++)
-        {
-            if (i > 0)
-            {
-                text.Append(Delimiter ?? ",");
-            }
-
-            text.Append(GetField(i));
-        }
-
-        return text.Length > 200 ? text.ToString(0, 200) + "…" : text.ToString();
-    }
+    /// <summary>Clears <paramref name="block"/> and fills it with the next rows of the file; false when no rows remain.</summary>
+    public abstract bool ReadBlock(RowBlock block, CancellationToken cancellationToken);
 
     public void Dispose()
     {
@@ -131,7 +105,7 @@ public abstract class TabularReader : IDisposable
             stream = replay;
             return json
                 ? JsonLinesTabularReader.Open(replay, "jsonl" + suffix)
-                : await CsvTabularReader.OpenAsync(replay, extension is ".tsv" or ".tab" ? '\t' : CsvTabularReader.DetectDelimiter(sample), "csv" + suffix, cancellationToken).ConfigureAwait(false);
+                : CsvTabularReader.Open(replay, extension is ".tsv" or ".tab" ? '\t' : CsvTabularReader.DetectDelimiter(sample), "csv" + suffix);
         }
         catch
         {

@@ -1,0 +1,152 @@
+namespace Pipeline.Functions.Preprocess.Formats;
+
+/// <summary>
+/// A block of consecutive rows of a data file as trimmed text cells in one character buffer. Readers fill it; the dataset
+/// builder then works on a whole block at once (one column per task), so rows are parsed once per pass and the per-row cost
+/// of a virtual reader call disappears. Reused across blocks: filling it again invalidates what was read before.
+/// </summary>
+public sealed class RowBlock
+{
+    private int[] _cellStart = new int[4096];
+    private int[] _cellLength = new int[4096];
+    private int _cells;
+    private int[] _firstCell = new int[256];
+    private int[] _fieldCount = new int[256];
+    private long[] _line = new long[256];
+    private int[] _rawStart = new int[256];
+    private int[] _rawLength = new int[256];
+    private string?[] _description = new string?[256];
+
+    /// <summary>The characters the cells point into (a reader writes here directly).</summary>
+    internal char[] Text = new char[1 << 16];
+
+    internal int TextLength;
+
+    /// <summary>Rows in the block.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Fields of row <paramref name="row"/>; differs from the header's count on a ragged row (-1: unreadable row).</summary>
+    public int FieldCount(int row) => _fieldCount[row];
+
+    /// <summary>1-based line of the row in its file (the header is line 1 in CSV).</summary>
+    public long Line(int row) => _line[row];
+
+    /// <summary>Field <paramref name="ordinal"/> of row <paramref name="row"/>, trimmed.</summary>
+    public ReadOnlySpan<char> Field(int row, int ordinal)
+    {
+        var cell = _firstCell[row] + ordinal;
+        return Text.AsSpan(_cellStart[cell], _cellLength[cell]);
+    }
+
+    /// <summary>The row's text as read (CSV: the record; other formats: the fields with a separator), for duplicate checks.</summary>
+    public ReadOnlySpan<char> Raw(int row) => Text.AsSpan(_rawStart[row], _rawLength[row]);
+
+    /// <summary>The row as text, shortened, for report examples.</summary>
+    public string Describe(int row)
+    {
+        if (_description[row] is { } described)
+        {
+            return described;
+        }
+
+        var raw = Raw(row);
+        var text = raw.Length > 200 ? string.Concat(raw[..200], "…") : raw.ToString();
+        return text.Replace(FieldSeparator, ',');
+    }
+
+    /// <summary>Separates copied fields in <see cref="Text"/> so <see cref="Raw"/> tells "a","bc" from "ab","c".</summary>
+    internal const char FieldSeparator = '\u001F';
+
+    internal void Clear()
+    {
+        Count = 0;
+        _cells = 0;
+        TextLength = 0;
+    }
+
+    /// <summary>Makes room for <paramref name="length"/> more characters after <see cref="TextLength"/>.</summary>
+    internal void EnsureText(int length)
+    {
+        if (TextLength + length > Text.Length)
+        {
+            Array.Resize(ref Text, Math.Max(Text.Length * 2, TextLength + length));
+        }
+    }
+
+    /// <summary>Reserves <paramref name="length"/> characters at the end of <see cref="Text"/>; returns where they start.</summary>
+    internal int AddText(int length)
+    {
+        EnsureText(length);
+        var at = TextLength;
+        TextLength += length;
+        return at;
+    }
+
+    /// <summary>Drops the cells added since the last complete row.</summary>
+    internal void DiscardOpenRow() => _cells = Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
+
+    /// <summary>Adds a cell pointing at <see cref="Text"/>[start..start+length], trimming white space.</summary>
+    internal void AddCell(int start, int length)
+    {
+        if (length > 0 && (MayBeWhiteSpace(Text[start]) || MayBeWhiteSpace(Text[start + length - 1])))
+        {
+            var span = Text.AsSpan(start, length);
+            var trimmed = span.TrimStart();
+            start += span.Length - trimmed.Length;
+            length = trimmed.TrimEnd().Length;
+        }
+
+        if (_cells == _cellStart.Length)
+        {
+            Array.Resize(ref _cellStart, _cells * 2);
+            Array.Resize(ref _cellLength, _cells * 2);
+        }
+
+        _cellStart[_cells] = start;
+        _cellLength[_cells] = length;
+        _cells++;
+    }
+
+    private static bool MayBeWhiteSpace(char c) => c <= ' ' || (c >= '\u0085' && char.IsWhiteSpace(c));
+
+    /// <summary>Closes the row whose cells were added since the previous row.</summary>
+    internal void EndRow(long line, int rawStart, int rawLength, string? description = null)
+    {
+        if (Count == _fieldCount.Length)
+        {
+            var size = Count * 2;
+            Array.Resize(ref _firstCell, size);
+            Array.Resize(ref _fieldCount, size);
+            Array.Resize(ref _line, size);
+            Array.Resize(ref _rawStart, size);
+            Array.Resize(ref _rawLength, size);
+            Array.Resize(ref _description, size);
+        }
+
+        var first = Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
+        _firstCell[Count] = first;
+        _fieldCount[Count] = _cells - first;
+        _line[Count] = line;
+        _rawStart[Count] = rawStart;
+        _rawLength[Count] = rawLength;
+        _description[Count] = description;
+        Count++;
+    }
+
+    /// <summary>Adds an unreadable row (-1 fields) with its description.</summary>
+    internal void AddUnreadable(long line, string description)
+    {
+        EndRow(line, 0, 0, description);
+        _fieldCount[Count - 1] = -1;
+    }
+
+    /// <summary>Copies <paramref name="value"/> into <see cref="Text"/>, followed by <see cref="FieldSeparator"/>, and adds it as a cell.</summary>
+    internal void AppendCell(ReadOnlySpan<char> value)
+    {
+        EnsureText(value.Length + 1);
+        value.CopyTo(Text.AsSpan(TextLength));
+        AddCell(TextLength, value.Length);
+        TextLength += value.Length;
+        Text[TextLength++] = FieldSeparator;
+    }
+}
