@@ -10,7 +10,7 @@ namespace Pipeline.Functions.Preprocess.Formats;
 /// </summary>
 internal sealed class CsvTabularReader : TabularReader
 {
-    /// <summary>A record longer than this (in characters) is an error, not a reason to buffer the rest of the file.</summary>
+    /// <summary>A record not complete after this many characters is an error, not a reason to buffer the rest of the file.</summary>
     internal const int MaxRecordChars = 1 << 20;
 
     /// <summary>Characters decoded into a block before it is split into records.</summary>

@@ -1,0 +1,194 @@
+using System.IO.Compression;
+using System.Text;
+using Pipeline.Functions.Preprocess;
+using Pipeline.Functions.Preprocess.Formats;
+
+namespace Pipeline.Tests.Functions.Preprocess;
+
+/// <summary>
+/// The CSV reader against what generated files are known to hold: files of several MB, so records, quoted fields,
+/// CRLF pairs and multi-byte characters fall across the reader's 64 KB byte reads and its blocks of decoded text.
+/// </summary>
+public sealed class CsvTabularReaderTests : IDisposable
+{
+    private static readonly string[] Plain = ["12.5", "-3", "", "NA", "red", "a b", "é", "中文", "😀", "x\"y"];
+
+    private static readonly string[] Quoted = ["a,b", "say \"hi\"", "two\nlines", "crlf\r\nline", "\"", ",", "  padded  ", "😀,\"😀\""];
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("csv-reader-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData(',', "\n", false, false)]
+    [InlineData(',', "\r\n", true, false)]
+    [InlineData('\t', "\n", false, true)]
+    [InlineData(';', "\r", false, false)]
+    public async Task Reads_every_field_and_line_of_a_large_file(char delimiter, string lineEnd, bool bom, bool gzip)
+    {
+        var (bytes, expected) = Generate(delimiter, lineEnd, seed: 7, rows: 40_000);
+        Assert.True(bytes.Length > 3 * 1024 * 1024, $"generated only {bytes.Length} bytes");
+        var name = (delimiter == '\t' ? "data.tsv" : "data.csv") + (gzip ? ".gz" : "");
+        var path = Write(name, bom ? [0xEF, 0xBB, 0xBF, .. bytes] : bytes, gzip);
+
+        using var reader = await TabularReader.OpenAsync(path, name, TestContext.Current.CancellationToken);
+        Assert.Equal(["id", "value", "note", "amount"], reader.Columns);
+        var block = new RowBlock();
+        var row = 0;
+        var blocks = 0;
+        while (reader.ReadBlock(block, TestContext.Current.CancellationToken))
+        {
+            blocks++;
+            for (var r = 0; r < block.Count; r++, row++)
+            {
+                var (line, fields) = expected[row];
+                Assert.Equal(line, block.Line(r));
+                Assert.Equal(fields.Length, block.FieldCount(r));
+                for (var f = 0; f < fields.Length; f++)
+                {
+                    Assert.Equal(fields[f], block.Field(r, f).ToString());
+                }
+            }
+        }
+
+        Assert.Equal(expected.Count, row);
+        Assert.True(blocks > 4, $"{blocks} blocks: the file should span several");
+    }
+
+    [Fact]
+    public async Task An_unterminated_quote_is_rejected_with_its_line()
+    {
+        var text = new StringBuilder("a,b\n");
+        for (var i = 0; i < 50_000; i++)
+        {
+            text.Append(i).Append(",x\n");
+        }
+
+        text.Append("1,\"never closed\n2,y\n");
+        var path = Write("data.csv", Encoding.UTF8.GetBytes(text.ToString()));
+
+        var error = await Assert.ThrowsAsync<DatasetRejectedException>(() => ReadAllAsync(path, "data.csv"));
+
+        Assert.Equal("malformed-csv", error.Reason);
+        Assert.Equal(50_002, error.Line);
+    }
+
+    [Fact]
+    public async Task A_record_longer_than_the_limit_is_rejected_without_reading_the_rest()
+    {
+        var text = new StringBuilder("a,b\n1,\"");
+        text.Append('z', 1 << 21); // the reader's limit is about 1 M characters a record
+        var path = Write("data.csv", Encoding.UTF8.GetBytes(text.Append("\"\n").ToString()));
+
+        var error = await Assert.ThrowsAsync<DatasetRejectedException>(() => ReadAllAsync(path, "data.csv"));
+
+        Assert.Equal("malformed-csv", error.Reason);
+        Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_far_into_the_file_is_rejected_near_its_line()
+    {
+        var text = new StringBuilder("a,b\n");
+        for (var i = 0; i < 100_000; i++)
+        {
+            text.Append(i).Append(",é\n");
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(text.ToString()).Concat(new byte[] { 0x31, 0x2C, 0xC3, 0x28, 0x0A }).ToArray();
+        var path = Write("data.csv", bytes);
+
+        var error = await Assert.ThrowsAsync<DatasetRejectedException>(() => ReadAllAsync(path, "data.csv"));
+
+        Assert.Equal("binary-content", error.Reason);
+        Assert.InRange(error.Line ?? 0, 90_000, 100_002);
+    }
+
+    [Fact]
+    public async Task Blank_lines_are_rows_of_one_empty_field_and_the_last_line_needs_no_line_end()
+    {
+        var path = Write("data.csv", Encoding.UTF8.GetBytes("a,b\n\n1,2\n   \n3,4"));
+
+        var rows = await ReadAllAsync(path, "data.csv");
+
+        Assert.Equal(["2:", "3:1|2", "4:", "5:3|4"], rows.Select(r => $"{r.Line}:{string.Join('|', r.Fields)}"));
+    }
+
+    private static async Task<List<(long Line, string[] Fields)>> ReadAllAsync(string path, string name)
+    {
+        using var reader = await TabularReader.OpenAsync(path, name, CancellationToken.None);
+        var block = new RowBlock();
+        var rows = new List<(long, string[])>();
+        while (reader.ReadBlock(block, CancellationToken.None))
+        {
+            for (var r = 0; r < block.Count; r++)
+            {
+                rows.Add((block.Line(r), Enumerable.Range(0, block.FieldCount(r)).Select(f => block.Field(r, f).ToString()).ToArray()));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>Rows of id, value, note, amount; returns the file and, per row, its first line and its fields as read (trimmed).</summary>
+    private static (byte[] Bytes, List<(long Line, string[] Fields)> Rows) Generate(char delimiter, string lineEnd, int seed, int rows)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder().Append($"id{delimiter}value{delimiter}note{delimiter}amount").Append(lineEnd);
+        var expected = new List<(long, string[])>();
+        long line = 2;
+        for (var i = 0; i < rows; i++)
+        {
+            var fields = new string[4];
+            var written = new string[4];
+            var breaks = 0;
+            for (var f = 0; f < 4; f++)
+            {
+                if (random.Next(4) == 0)
+                {
+                    var value = Quoted[random.Next(Quoted.Length)];
+                    written[f] = "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+                    fields[f] = value.Trim();
+                }
+                else
+                {
+                    var value = f == 0 ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : Plain[random.Next(Plain.Length)];
+                    value = random.Next(10) == 0 ? " " + value + "  " : value;
+                    written[f] = value;
+                    fields[f] = value.Trim();
+                }
+
+                // A long field now and then, so records vary from a few bytes to a few KB.
+                if (random.Next(200) == 0)
+                {
+                    fields[f] = written[f] = new string('w', random.Next(1000, 5000));
+                }
+
+                breaks += written[f].Count(c => c == '\n');
+            }
+
+            text.AppendJoin(delimiter, written).Append(lineEnd);
+            expected.Add((line, fields));
+            line += 1 + breaks;
+        }
+
+        return (Encoding.UTF8.GetBytes(text.ToString()), expected);
+    }
+
+    private string Write(string name, byte[] bytes, bool gzip = false)
+    {
+        var path = Path.Combine(_folder, name);
+        if (gzip)
+        {
+            using var file = File.Create(path);
+            using var zip = new GZipStream(file, CompressionLevel.Fastest);
+            zip.Write(bytes);
+        }
+        else
+        {
+            File.WriteAllBytes(path, bytes);
+        }
+
+        return path;
+    }
+}
