@@ -37,7 +37,10 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rowGroupSize, 1);
         var fields = featureNames.Select(n => (DataField)new DataField<float>(n)).Append(new DataField<float>(DatasetParquet.TargetColumn)).ToArray();
-        var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Dictionary encoding pays for one-hot and small-integer columns; a sample tells those from continuous ones
+        // without a uniqueness scan of every value of every column chunk.
+        var options = new ParquetOptions { DictionaryEncodingSampleSize = 1024 };
+        var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new DatasetParquetWriter(writer, fields, rowGroupSize);
     }
 

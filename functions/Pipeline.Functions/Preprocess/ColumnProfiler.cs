@@ -13,10 +13,13 @@ internal sealed class ColumnProfiler
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly int _maxDistinct;
-    private readonly double[] _reservoir;
+    private readonly int _reservoirSize;
+    private double[] _reservoir = [];
     private ulong _random;
     private readonly string? _decimalSeparator;
     private readonly string? _thousandsSeparator;
+    private readonly bool _declaredDate;
+    private readonly bool _declaredCategorical;
     private double _previous = double.NaN;
     private double _step = double.NaN;
 
@@ -25,10 +28,12 @@ internal sealed class ColumnProfiler
         Name = name;
         Declared = declared;
         _maxDistinct = maxDistinct;
-        _reservoir = new double[reservoirSize];
+        _reservoirSize = reservoirSize;
         _random = (ulong)seed | 1;
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         _decimalSeparator = declared?.DecimalSeparator;
+        _declaredDate = declared?.Type == ColumnKinds.Datetime;
+        _declaredCategorical = declared?.Type == ColumnKinds.Categorical;
         _thousandsSeparator = declared?.ThousandsSeparator;
     }
 
@@ -100,9 +105,13 @@ internal sealed class ColumnProfiler
 
     private long _reservoirSeen;
 
-    /// <summary>Observes one trimmed cell. Returns the value's distinct id (-1 when missing or past the cap).</summary>
-    public int Observe(ReadOnlySpan<char> value, bool train, int targetId, double targetNumber, ReadOnlySpan<char> targetText, long line)
+    /// <summary>
+    /// Observes one trimmed cell. Returns its <see cref="CellCode"/> (the value's distinct id when it is tracked) and its
+    /// number slot, which together let pass 2 encode the cell as whatever type the column turns out to be without the text.
+    /// </summary>
+    public int Observe(ReadOnlySpan<char> value, bool train, int targetId, double targetNumber, ReadOnlySpan<char> targetText, long line, out uint slot)
     {
+        slot = CellCode.NoNumber;
         if (RawValues.IsMissing(value))
         {
             Missing++;
@@ -111,8 +120,11 @@ internal sealed class ColumnProfiler
                 TrainMissing++;
             }
 
-            return -1;
+            return CellCode.Missing;
         }
+
+        var untracked = CellCode.Untracked;
+        DateTime? date = null;
 
         Present++;
         TotalLength += value.Length;
@@ -123,6 +135,7 @@ internal sealed class ColumnProfiler
 
         if (RawValues.TryParseNumber(value, _decimalSeparator, _thousandsSeparator, out var number))
         {
+            slot = BitConverter.SingleToUInt32Bits((float)number);
             Numbers++;
             if (Integers && number != Math.Floor(number))
             {
@@ -170,11 +183,13 @@ internal sealed class ColumnProfiler
             {
                 BooleanWords++;
                 CountBoolean(flag, train);
+                untracked = flag ? CellCode.UntrackedTrue : CellCode.UntrackedFalse;
             }
-            else if (_dateFailures < 100 || Dates > _dateFailures)
+            else if (_dateFailures < 100 || Dates > _dateFailures || _declaredDate)
             {
                 if (RawValues.TryParseDateTime(value, out var time))
                 {
+                    date = time;
                     Dates++;
                     DatesHaveTime |= time.TimeOfDay != TimeSpan.Zero;
                     if (train)
@@ -194,7 +209,8 @@ internal sealed class ColumnProfiler
 
         if (Overflow)
         {
-            return -1;
+            // Past the cap values are no longer counted; a declared categorical column still needs the ids it has.
+            return _declaredCategorical && _lookup.TryGetValue(value, out var known) ? known : Untracked(untracked, date, ref slot);
         }
 
         if (!_lookup.TryGetValue(value, out var id))
@@ -202,7 +218,7 @@ internal sealed class ColumnProfiler
             if (_ids.Count >= _maxDistinct)
             {
                 Overflow = true;
-                return -1;
+                return Untracked(untracked, date, ref slot);
             }
 
             id = _ids.Count;
@@ -237,8 +253,8 @@ internal sealed class ColumnProfiler
         return id;
     }
 
-    /// <summary>The distinct id of a value seen in this pass; -1 if it was not (or the cap was passed).</summary>
-    public int IdOf(ReadOnlySpan<char> value) => _lookup.TryGetValue(value, out var id) ? id : -1;
+    /// <summary>The code of a value that is not tracked: an untracked date keeps its minutes in the slot.</summary>
+    private static int Untracked(int code, DateTime? date, ref uint slot) => date is { } time ? CellCode.Date(time, out slot) : code;
 
     /// <summary>Approximate train median: exact up to the reservoir's size, a uniform sample's median beyond.</summary>
     public double TrainMedian()
@@ -270,8 +286,14 @@ internal sealed class ColumnProfiler
     private void Sample(double value)
     {
         _reservoirSeen++;
-        if (_reservoirSeen <= _reservoir.Length)
+        if (_reservoirSeen <= _reservoirSize)
         {
+            if (_reservoirSeen > _reservoir.Length)
+            {
+                // Grown as values come: columns with few numbers never hold the whole sample's memory.
+                Array.Resize(ref _reservoir, (int)Math.Min(_reservoirSize, Math.Max(64, _reservoir.Length * 2L)));
+            }
+
             _reservoir[_reservoirSeen - 1] = value;
         }
         else
@@ -287,6 +309,39 @@ internal sealed class ColumnProfiler
             }
         }
     }
+}
+
+/// <summary>
+/// What pass 1 keeps of a cell for pass 2: a code (a tracked value's distinct id, or one of the negative codes here) and a
+/// 32-bit slot (the value as a float when it is a number; part of the minutes of an untracked date).
+/// </summary>
+internal static class CellCode
+{
+    public const int Missing = -1;
+
+    /// <summary>Present, not among the tracked distinct values (past the cap); the slot holds its number, if any.</summary>
+    public const int Untracked = -2;
+
+    /// <summary>Untracked boolean words (yes/no/true/false…, not 1/0, which are numbers).</summary>
+    public const int UntrackedFalse = -3;
+
+    public const int UntrackedTrue = -4;
+
+    /// <summary>Untracked dates: minutes since 0001-01-01 in 33 bits, the high bit in the code, the low 32 in the slot.</summary>
+    private const int DateBase = -5;
+
+    public static readonly uint NoNumber = BitConverter.SingleToUInt32Bits(float.NaN);
+
+    public static int Date(DateTime time, out uint slot)
+    {
+        var minutes = time.Ticks / TimeSpan.TicksPerMinute;
+        slot = (uint)minutes;
+        return DateBase - (int)(minutes >> 32);
+    }
+
+    public static bool IsDate(int code) => code <= DateBase;
+
+    public static DateTime DateOf(int code, uint slot) => new((((long)(DateBase - code) << 32) | slot) * TimeSpan.TicksPerMinute);
 }
 
 /// <summary>Streaming count, mean, variance (Welford), min and max.</summary>

@@ -458,11 +458,11 @@ public sealed partial class DatasetBuilder
         Enumerable.Range(0, column.Distinct).OrderByDescending(i => column.Counts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal).Take(count)
             .Select(i => new ValueCount { Value = column.Values[i].Length > 60 ? column.Values[i][..60] + "…" : column.Values[i], Count = column.Counts[i] }).ToList();
 
-    /// <summary>Pass 2: encodes every kept row and writes it to its split's Parquet file.</summary>
-    private async Task<PreparedDataset> WriteAsync(IReadOnlyList<DataFile> files, Pass1 pass, Plan plan, ValidationReport report, string workDirectory, CancellationToken cancellationToken)
+    /// <summary>Pass 2: encodes every kept row from the spill of pass 1 and writes it to its split's Parquet file.</summary>
+    private async Task<PreparedDataset> WriteAsync(Pass1 pass, Plan plan, ValidationReport report, RowSpill rows, string workDirectory, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(workDirectory);
         var encoder = new FeatureEncoder(plan.Encodings);
+        var decoders = plan.Encodings.Select((e, i) => new CellDecoder(e, pass.Profilers[plan.EncodedColumns[i]])).ToArray();
         var paths = SplitNames.ToDictionary(s => s, s => Path.Combine(workDirectory, s + ".parquet"));
         var streams = new List<FileStream>();
         var writers = new DatasetParquetWriter[SplitNames.Length];
@@ -478,98 +478,85 @@ public sealed partial class DatasetBuilder
                 writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, options.RowGroupSize, cancellationToken).ConfigureAwait(false);
             }
 
-            int[] kept = [], splits = [], positions = [];
-            foreach (var (f, ordinals) in pass.Used)
+            int[] kept = [], positions = [];
+            rows.Rewind();
+            while (rows.Read())
             {
-                var file = files[f];
-                await using var blocks = new BlockReadAhead(await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken).ConfigureAwait(false), cancellationToken);
-                var splitter = new Splitter(options, file.Sha256);
-                var targetOrdinal = ordinals[pass.Target];
-                while (await blocks.NextAsync().ConfigureAwait(false) is { } block)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (kept.Length < rows.Count)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (kept.Length < block.Count)
+                    kept = new int[rows.Count];
+                    positions = new int[rows.Count];
+                }
+
+                foreach (var writer in writers)
+                {
+                    await writer.ReserveAsync(rows.Count, cancellationToken).ConfigureAwait(false);
+                }
+
+                var count = 0;
+                for (var k = 0; k < rows.Count; k++)
+                {
+                    float target;
+                    if (classification)
                     {
-                        kept = new int[block.Count];
-                        splits = new int[block.Count];
-                        positions = new int[block.Count];
+                        target = plan.LabelOfTargetId[rows.TargetId[k]];
+                    }
+                    else if (Math.Abs(rows.TargetNumber[k]) <= float.MaxValue)
+                    {
+                        target = (float)rows.TargetNumber[k];
+                    }
+                    else
+                    {
+                        unreadableTarget++;
+                        continue;
                     }
 
-                    foreach (var writer in writers)
+                    kept[count] = k;
+                    positions[count] = writers[rows.Split[k]].Add(target);
+                    count++;
+                }
+
+                // Each encoded column fills its features of the kept rows, one column per task.
+                Parallel.For(0, decoders.Length, new ParallelOptions { CancellationToken = cancellationToken }, () => 0L, (e, _, missing) =>
+                {
+                    var decoder = decoders[e];
+                    var codes = rows.Code[plan.EncodedColumns[e]];
+                    var slots = rows.Slot[plan.EncodedColumns[e]];
+                    var offset = encoder.OffsetOf(e);
+                    Span<float> values = stackalloc float[encoder.WidthOf(e)];
+                    var destinations = new float[values.Length * writers.Length][];
+                    for (var j = 0; j < values.Length; j++)
                     {
-                        await writer.ReserveAsync(block.Count, cancellationToken).ConfigureAwait(false);
+                        for (var s = 0; s < writers.Length; s++)
+                        {
+                            destinations[(j * writers.Length) + s] = writers[s].Feature(offset + j);
+                        }
                     }
 
-                    var count = 0;
-                    for (var r = 0; r < block.Count; r++)
+                    for (var i = 0; i < count; i++)
                     {
-                        if (block.FieldCount(r) != pass.Columns.Length)
+                        var k = kept[i];
+                        if (!decoder.Decode(codes[k], slots[k], values))
                         {
-                            continue;
+                            missing++;
                         }
 
-                        var targetText = block.Field(r, targetOrdinal);
-                        if (RawValues.IsMissing(targetText))
-                        {
-                            continue;
-                        }
-
-                        var split = splitter.Next();
-                        float target;
-                        if (classification)
-                        {
-                            target = plan.LabelOfTargetId[targetProfiler.IdOf(targetText)];
-                        }
-                        else if (RawValues.TryParseNumber(targetText, out var value) && Math.Abs(value) <= float.MaxValue)
-                        {
-                            target = (float)value;
-                        }
-                        else
-                        {
-                            unreadableTarget++;
-                            AddDropped(pass.Dropped, "unreadable-target", file.Blob, block, r);
-                            continue;
-                        }
-
-                        kept[count] = r;
-                        splits[count] = split;
-                        positions[count] = writers[split].Add(target);
-                        count++;
-                    }
-
-                    // Each encoded column fills its features of the kept rows, one column per task.
-                    Parallel.For(0, plan.EncodedColumns.Count, new ParallelOptions { CancellationToken = cancellationToken }, () => 0L, (e, _, missing) =>
-                    {
-                        var ordinal = ordinals[plan.EncodedColumns[e]];
-                        var offset = encoder.OffsetOf(e);
-                        Span<float> values = stackalloc float[encoder.WidthOf(e)];
-                        var destinations = new float[values.Length * writers.Length][];
+                        var split = rows.Split[k];
+                        var position = positions[i];
                         for (var j = 0; j < values.Length; j++)
                         {
-                            for (var s = 0; s < writers.Length; s++)
-                            {
-                                destinations[(j * writers.Length) + s] = writers[s].Feature(offset + j);
-                            }
+                            destinations[(j * writers.Length) + split][position] = values[j];
                         }
+                    }
 
-                        for (var k = 0; k < count; k++)
-                        {
-                            if (!encoder.Encode(e, block.Field(kept[k], ordinal), values))
-                            {
-                                missing++;
-                            }
+                    return missing;
+                }, missing => Interlocked.Add(ref imputed, missing));
+            }
 
-                            var split = splits[k];
-                            var position = positions[k];
-                            for (var j = 0; j < values.Length; j++)
-                            {
-                                destinations[(j * writers.Length) + split][position] = values[j];
-                            }
-                        }
-
-                        return missing;
-                    }, missing => Interlocked.Add(ref imputed, missing));
-                }
+            if (unreadableTarget > 0)
+            {
+                pass.Dropped["unreadable-target"] = new DroppedRows { Reason = "unreadable-target", Count = unreadableTarget, Examples = pass.NonNumericTargetExamples };
             }
 
             foreach (var writer in writers)

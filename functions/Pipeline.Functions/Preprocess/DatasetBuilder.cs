@@ -33,15 +33,17 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         {
             var declared = ValidateSpec(spec);
             var excluded = new HashSet<int>();
+            Directory.CreateDirectory(workDirectory);
+            using var spill = new RowSpill(Path.Combine(workDirectory, "rows.spill"));
             Pass1? pass1;
             do
             {
-                pass1 = await ProfileAsync(files, spec, declared, report, excluded, cancellationToken).ConfigureAwait(false);
+                pass1 = await ProfileAsync(files, spec, declared, report, excluded, spill, cancellationToken).ConfigureAwait(false);
             }
             while (pass1 is null);
 
             var plan = Decide(pass1, spec, declared, report);
-            return await WriteAsync(files, pass1, plan, report, workDirectory, cancellationToken).ConfigureAwait(false);
+            return await WriteAsync(pass1, plan, report, spill, workDirectory, cancellationToken).ConfigureAwait(false);
         }
         catch (DatasetRejectedException e)
         {
@@ -91,7 +93,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public ColumnProfiler[] Profilers { get; } = profilers;
 
-        public List<(int File, int[] Ordinals)> Used { get; } = [];
+        public int UsedFiles { get; set; }
 
         public long Read { get; set; }
 
@@ -108,15 +110,19 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         public long DuplicatesChecked { get; set; }
 
         public Dictionary<string, DroppedRows> Dropped { get; } = [];
+
+        /// <summary>Kept rows whose target is not a number: dropped in pass 2 when the task is regression.</summary>
+        public long NonNumericTargets { get; set; }
+
+        public List<RowExample> NonNumericTargetExamples { get; } = [];
     }
 
     /// <summary>Pass 1. Returns null when a file failed part-way and the profile must be redone without it.</summary>
     private async Task<Pass1?> ProfileAsync(IReadOnlyList<DataFile> files, DatasetSpec spec, Dictionary<string, ColumnSpec> declared,
-        ValidationReport report, HashSet<int> excluded, CancellationToken cancellationToken)
+        ValidationReport report, HashSet<int> excluded, RowSpill rows, CancellationToken cancellationToken)
     {
         Pass1? pass = null;
         var hashes = new RowHashSet();
-        var rows = new KeptRows();
         for (var f = 0; f < files.Count; f++)
         {
             if (excluded.Contains(f))
@@ -141,6 +147,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     var target = ResolveTarget(names, spec);
                     var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i)).ToArray();
                     pass = new Pass1(names, target, created);
+                    rows.Start(names.Length, target);
                     ordinals = Enumerable.Range(0, names.Length).ToArray();
                 }
                 else
@@ -185,8 +192,19 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         var split = splitter.Next();
                         var train = split == 0;
                         pass.SplitRows[split]++;
-                        var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, block.Line(r));
-                        rows.Add(r, train, targetId, RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN);
+                        var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, block.Line(r), out _);
+                        var targetNumber = RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN;
+                        if (!(Math.Abs(targetNumber) <= float.MaxValue))
+                        {
+                            // Dropped in pass 2 if the target turns out to be a number.
+                            pass.NonNumericTargets++;
+                            if (pass.NonNumericTargetExamples.Count < options.DroppedExamples)
+                            {
+                                pass.NonNumericTargetExamples.Add(new RowExample { Blob = file.Blob, Line = block.Line(r), Text = block.Describe(r) });
+                            }
+                        }
+
+                        rows.Add(r, train, (byte)split, targetId, targetNumber);
                         pass.Kept++;
                     }
 
@@ -214,12 +232,15 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
                         var profiler = profilers[c];
                         var ordinal = ordinals[c];
+                        var codes = rows.Code[c];
+                        var slots = rows.Slot[c];
                         for (var k = 0; k < rows.Count; k++)
                         {
                             var r = rows.Row[k];
-                            profiler.Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r));
+                            codes[k] = profiler.Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r), out slots[k]);
                         }
                     });
+                    rows.Write();
                 }
 
                 fileReport.Rows = fileRows;
@@ -235,7 +256,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         (int?)firstRagged) { Blob = file.Blob };
                 }
 
-                pass.Used.Add((f, ordinals));
+                pass.UsedFiles++;
                 pass.Read += fileRows;
                 pass.Ragged += fileRagged;
                 fileReport.Used = true;
@@ -265,7 +286,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             }
         }
 
-        if (pass is null || pass.Used.Count == 0)
+        if (pass is null || pass.UsedFiles == 0)
         {
             var reasons = string.Join("; ", report.Files.Select(r => $"{r.Blob}: {r.Message}"));
             throw new DatasetRejectedException("no-usable-files", $"No file of the dataset can be used. {reasons}");
@@ -424,47 +445,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
     }
 
-    /// <summary>The kept rows of a block with what every column's profiler needs of the row's target.</summary>
-    private sealed class KeptRows
-    {
-        public int[] Row { get; private set; } = new int[4096];
-
-        public bool[] Train { get; private set; } = new bool[4096];
-
-        public int[] TargetId { get; private set; } = new int[4096];
-
-        public double[] TargetNumber { get; private set; } = new double[4096];
-
-        public int Count { get; private set; }
-
-        public void Clear() => Count = 0;
-
-        public void Add(int row, bool train, int targetId, double targetNumber)
-        {
-            if (Count == Row.Length)
-            {
-                var size = Count * 2;
-                Row = Resized(Row, size);
-                Train = Resized(Train, size);
-                TargetId = Resized(TargetId, size);
-                TargetNumber = Resized(TargetNumber, size);
-            }
-
-            Row[Count] = row;
-            Train[Count] = train;
-            TargetId[Count] = targetId;
-            TargetNumber[Count] = targetNumber;
-            Count++;
-        }
-
-        private static T[] Resized<T>(T[] array, int size)
-        {
-            Array.Resize(ref array, size);
-            return array;
-        }
-    }
-
-    /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, half full at most.</summary>
+    /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, three quarters full at most.</summary>
     private sealed class RowHashSet
     {
         private ulong[] _slots = new ulong[1 << 16];
@@ -472,7 +453,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public bool Add(ulong hash)
         {
-            if (_count * 2 >= _slots.Length)
+            if (_count * 4 >= _slots.Length * 3)
             {
                 var old = _slots;
                 _slots = new ulong[old.Length * 2];

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Functions.Preprocess;
+using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
+
+namespace Pipeline.Tests.Functions.Preprocess;
+
+/// <summary>
+/// Pass 2 encodes from what pass 1 kept of each cell, not from the text. Whatever a column holds (missing and unreadable
+/// cells, values past the tracked-distinct cap, dates before 1900, boolean words and digits, numbers too large for a
+/// float), the Parquet rows must be exactly what <see cref="FeatureEncoder"/> (the predict path) makes of the raw text.
+/// </summary>
+public class SpillEncodingTests
+{
+    private static readonly string[] Splits = ["train", "validation", "test"];
+
+    [Theory]
+    [InlineData(TaskKind.Classification)]
+    [InlineData(TaskKind.Regression)]
+    public async Task Written_rows_equal_the_encoder_applied_to_the_text(string task)
+    {
+        var csv = Generate(seed: 11, rows: 3000, regression: task == TaskKind.Regression);
+        var spec = new DatasetSpec
+        {
+            Task = task,
+            Columns = new Dictionary<string, ColumnSpec>
+            {
+                ["code"] = new() { Type = ColumnKinds.Categorical },
+                ["euros"] = new() { Type = ColumnKinds.Numeric, DecimalSeparator = ",", ThousandsSeparator = "." },
+            },
+        };
+        var options = new PreprocessOptions { MaxTrackedDistinct = 100, MaxCategories = 30 };
+
+        var prepared = await BuildAsync([("data.tsv", Encoding.UTF8.GetBytes(csv))], spec, options);
+
+        Assert.Equal(
+            ["amount", "code", "euros", "flag", "when"],
+            prepared.Encodings.Select(e => e.Column).Order(StringComparer.Ordinal));
+        var written = Splits
+            .SelectMany(name => Rows(prepared.Split(name)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var expected = Expected(csv, prepared).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected.Count, written.Count);
+        Assert.Equal(expected, written);
+    }
+
+    /// <summary>Columns: amount (numbers, junk, NA, 1e40), code (300 codes: past the cap), flag (yes/no/1/0/junk),
+    /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), label.</summary>
+    private static string Generate(int seed, int rows, bool regression)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder("amount\tcode\tflag\teuros\twhen\tlabel\n");
+        string[] flags = ["yes", "no", "true", "false", "1", "0", "Y", "n"];
+        for (var i = 0; i < rows; i++)
+        {
+            var amount = random.Next(40) switch
+            {
+                0 => "NA",
+                1 => "abc" + random.Next(500),
+                2 => "1e40",
+                _ => (random.NextDouble() * 1000).ToString("F3", CultureInfo.InvariantCulture),
+            };
+            var code = random.Next(30) == 0 ? "" : "c" + (random.Next(2) == 0 ? random.Next(10) : random.Next(300));
+            var flag = random.Next(12) == 0 ? "junk" + random.Next(400) : random.Next(30) == 0 ? "NA" : flags[random.Next(flags.Length)];
+            var euros = random.Next(25) == 0 ? "?" : string.Create(CultureInfo.InvariantCulture, $"{random.Next(1, 99)}.{random.Next(100, 999)},{random.Next(10)}");
+            var when = random.Next(25) == 0
+                ? "sometime"
+                : random.Next(100) == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{random.Next(8200, 9999)}-05-06 07:{random.Next(60):D2}")
+                : new DateTime(1850, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMinutes(random.Next(0, 90_000_000)).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+            var label = regression
+                ? (random.Next(60) == 0 ? "n/a?" : (random.NextDouble() * 50).ToString("F2", CultureInfo.InvariantCulture))
+                : ((i % 3) switch { 0 => "red", 1 => "green", _ => "blue" });
+            text.Append($"{amount}\t{code}\t{flag}\t{euros}\t{when}\t{label}\n");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Every kept row of the file, encoded from its text by the predict path's encoder.</summary>
+    private static IEnumerable<string> Expected(string tsv, PreparedDataset prepared)
+    {
+        var encoder = new FeatureEncoder(prepared.Encodings);
+        var lines = tsv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split('\t');
+        var features = new float[encoder.Width];
+        foreach (var line in lines.Skip(1))
+        {
+            var cells = line.Split('\t');
+            var targetText = cells[^1].Trim();
+            float target;
+            if (prepared.Task == TaskKind.Classification)
+            {
+                target = prepared.Labels.IndexOf(targetText);
+            }
+            else if (RawValues.TryParseNumber(targetText, out var number))
+            {
+                target = (float)number;
+            }
+            else
+            {
+                continue;
+            }
+
+            for (var e = 0; e < encoder.Columns.Count; e++)
+            {
+                var column = Array.IndexOf(header, encoder.Columns[e].Column);
+                encoder.Encode(e, cells[column].Trim(), features.AsSpan(encoder.OffsetOf(e), encoder.WidthOf(e)));
+            }
+
+            yield return Render(features, target);
+        }
+    }
+
+    private static IEnumerable<string> Rows(DatasetSplit split)
+    {
+        var features = new float[split.Features.Length];
+        for (var r = 0; r < split.RowCount; r++)
+        {
+            for (var f = 0; f < features.Length; f++)
+            {
+                features[f] = split.Features[f][r];
+            }
+
+            yield return Render(features, split.Target[r]);
+        }
+    }
+
+    private static string Render(float[] features, float target) =>
+        string.Join(' ', features.Select(v => BitConverter.SingleToInt32Bits(v).ToString("X8", CultureInfo.InvariantCulture))) + " | " + target.ToString("R", CultureInfo.InvariantCulture);
+}
