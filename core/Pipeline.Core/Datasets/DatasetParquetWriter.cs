@@ -38,8 +38,14 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rowGroupSize, 1);
         var fields = featureNames.Select(n => (DataField)new DataField<float>(n)).Append(new DataField<float>(DatasetParquet.TargetColumn)).ToArray();
         // Dictionary encoding pays for one-hot and small-integer columns; a sample tells those from continuous ones
-        // without a uniqueness scan of every value of every column chunk.
-        var options = new ParquetOptions { DictionaryEncodingSampleSize = 1024 };
+        // without a uniqueness scan of every value of every column chunk. The stream pools keep less memory idle than
+        // their defaults (16 + 64 MB), which would be much of the preprocess function's budget.
+        var options = new ParquetOptions
+        {
+            DictionaryEncodingSampleSize = 1024,
+            MaximumSmallPoolFreeBytes = 1 << 20,
+            MaximumLargePoolFreeBytes = 4 << 20,
+        };
         var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), stream, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new DatasetParquetWriter(writer, fields, rowGroupSize);
     }
