@@ -5,33 +5,29 @@ namespace Pipeline.Datasets;
 
 /// <summary>
 /// Writes a dataset split in the <see cref="DatasetParquet"/> layout column by column into buffered row groups of a bounded size,
-/// so a split of any length is written in bounded memory.
+/// so a split of any length is written in bounded memory. A full row group is compressed and written in the background
+/// while the next one fills (two buffers); not thread-safe otherwise.
 /// </summary>
 public sealed class DatasetParquetWriter : IAsyncDisposable
 {
     private readonly ParquetWriter _writer;
     private readonly DataField[] _fields;
-    private readonly float[][] _columns;
-    private float[] _target;
-    private int _count;
+    private Buffer _filling;
+    private Buffer? _spare;
+    private Task _writing = Task.CompletedTask;
 
     private DatasetParquetWriter(ParquetWriter writer, DataField[] fields, int rowGroupSize)
     {
         _writer = writer;
         _fields = fields;
-        _columns = new float[fields.Length - 1][];
-        for (var f = 0; f < _columns.Length; f++)
-        {
-            _columns[f] = new float[rowGroupSize];
-        }
-
-        _target = new float[rowGroupSize];
+        _filling = new Buffer(fields.Length - 1, rowGroupSize);
     }
 
+    /// <summary>Rows written or being written so far (not those still buffered).</summary>
     public long RowCount { get; private set; }
 
     /// <summary>Rows buffered for the current row group.</summary>
-    public int Count => _count;
+    public int Count => _filling.Count;
 
     public static async Task<DatasetParquetWriter> CreateAsync(Stream stream, IReadOnlyList<string> featureNames, int rowGroupSize, CancellationToken cancellationToken)
     {
@@ -51,64 +47,100 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Makes room for <paramref name="rows"/> more rows in the current row group, writing it first when they do not fit
-    /// (a batch larger than the row-group size gets a larger row group).
+    /// Makes room for <paramref name="rows"/> more rows in the current row group; when they do not fit, the row group is
+    /// handed to the background writer (a batch larger than the row-group size gets a larger row group).
     /// </summary>
     public async Task ReserveAsync(int rows, CancellationToken cancellationToken)
     {
-        if (_count + rows <= _target.Length)
+        if (_filling.Count + rows <= _filling.Capacity)
         {
             return;
         }
 
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (rows > _target.Length)
-        {
-            for (var f = 0; f < _columns.Length; f++)
-            {
-                _columns[f] = new float[rows];
-            }
-
-            _target = new float[rows];
-        }
+        await HandOffAsync(cancellationToken).ConfigureAwait(false);
+        _filling.EnsureCapacity(rows);
     }
 
     /// <summary>Adds a row with its target; its features are written into <see cref="Feature"/> at the returned index.</summary>
     public int Add(float target)
     {
-        if (_count == _target.Length)
+        var buffer = _filling;
+        if (buffer.Count == buffer.Capacity)
         {
             throw new InvalidOperationException("The row group is full; reserve room first.");
         }
 
-        _target[_count] = target;
-        return _count++;
+        buffer.Target[buffer.Count] = target;
+        return buffer.Count++;
     }
 
     /// <summary>The buffered values of feature <paramref name="feature"/> (indexed by what <see cref="Add"/> returned).</summary>
-    public float[] Feature(int feature) => _columns[feature];
+    public float[] Feature(int feature) => _filling.Columns[feature];
 
-    /// <summary>Writes the buffered rows as one row group.</summary>
+    /// <summary>Writes the buffered rows as one row group and waits until every row group is written.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (_count == 0)
+        await HandOffAsync(cancellationToken).ConfigureAwait(false);
+        await _writing.ConfigureAwait(false);
+    }
+
+    private async Task HandOffAsync(CancellationToken cancellationToken)
+    {
+        // One row group at a time: the previous one is written before this one starts.
+        await _writing.ConfigureAwait(false);
+        if (_filling.Count == 0)
         {
             return;
         }
 
-        using (var group = _writer.CreateRowGroup())
-        {
-            for (var f = 0; f < _columns.Length; f++)
-            {
-                await group.WriteAsync<float>(_fields[f], _columns[f].AsMemory(0, _count), cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-
-            await group.WriteAsync<float>(_fields[^1], _target.AsMemory(0, _count), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-
-        RowCount += _count;
-        _count = 0;
+        var full = _filling;
+        _filling = _spare ?? new Buffer(full.Columns.Length, full.Capacity);
+        _filling.Count = 0;
+        _spare = full;
+        RowCount += full.Count;
+        _writing = Task.Run(() => WriteAsync(full, cancellationToken), cancellationToken);
     }
 
-    public async ValueTask DisposeAsync() => await _writer.DisposeAsync().ConfigureAwait(false);
+    private async Task WriteAsync(Buffer buffer, CancellationToken cancellationToken)
+    {
+        using var group = _writer.CreateRowGroup();
+        for (var f = 0; f < buffer.Columns.Length; f++)
+        {
+            await group.WriteAsync<float>(_fields[f], buffer.Columns[f].AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        await group.WriteAsync<float>(_fields[^1], buffer.Target.AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _writing.ConfigureAwait(false);
+        }
+        finally
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Buffer(int features, int capacity)
+    {
+        public float[][] Columns { get; private set; } = Enumerable.Range(0, features).Select(_ => new float[capacity]).ToArray();
+
+        public float[] Target { get; private set; } = new float[capacity];
+
+        public int Count { get; set; }
+
+        public int Capacity => Target.Length;
+
+        public void EnsureCapacity(int rows)
+        {
+            if (rows > Capacity)
+            {
+                Columns = Columns.Select(_ => new float[rows]).ToArray();
+                Target = new float[rows];
+            }
+        }
+    }
 }

@@ -18,6 +18,7 @@ internal sealed class ColumnProfiler
     private ulong _random;
     private readonly string? _decimalSeparator;
     private readonly string? _thousandsSeparator;
+    private readonly bool _separators;
     private readonly bool _declaredDate;
     private readonly bool _declaredCategorical;
     private double _previous = double.NaN;
@@ -32,6 +33,7 @@ internal sealed class ColumnProfiler
         _random = (ulong)seed | 1;
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         _decimalSeparator = declared?.DecimalSeparator;
+        _separators = _decimalSeparator is not null || _thousandsSeparator is not null;
         _declaredDate = declared?.Type == ColumnKinds.Datetime;
         _declaredCategorical = declared?.Type == ColumnKinds.Categorical;
         _thousandsSeparator = declared?.ThousandsSeparator;
@@ -78,7 +80,10 @@ internal sealed class ColumnProfiler
     /// <summary>Distinct values overflowed the cap; <see cref="Distinct"/> is a lower bound.</summary>
     public bool Overflow { get; private set; }
 
-    public int Distinct => _ids.Count;
+    public int Distinct => _released > 0 ? _released : _ids.Count;
+
+    /// <summary>Distinct values tracked when they were let go (0: still tracked); see <see cref="ReleaseIfNumbers"/>.</summary>
+    private int _released;
 
     public List<string> Values { get; } = [];
 
@@ -133,7 +138,7 @@ internal sealed class ColumnProfiler
             IdenticalToTarget++;
         }
 
-        if (RawValues.TryParseNumber(value, _decimalSeparator, _thousandsSeparator, out var number))
+        if (_separators ? RawValues.TryParseNumber(value, _decimalSeparator, _thousandsSeparator, out var number) : RawValues.TryParseNumber(value, out number))
         {
             slot = BitConverter.SingleToUInt32Bits((float)number);
             Numbers++;
@@ -218,6 +223,7 @@ internal sealed class ColumnProfiler
             if (_ids.Count >= _maxDistinct)
             {
                 Overflow = true;
+                ReleaseIfNumbers();
                 return Untracked(untracked, date, ref slot);
             }
 
@@ -251,6 +257,30 @@ internal sealed class ColumnProfiler
         }
 
         return id;
+    }
+
+    /// <summary>
+    /// A column of numbers past the distinct cap needs its tracked values no more (it is encoded from its slots, and
+    /// is no category, boolean or date column): they are let go, ~100 bytes each, unless dataset.json declares a type.
+    /// </summary>
+    private void ReleaseIfNumbers()
+    {
+        if (Numbers != Present || Declared?.Type is not null)
+        {
+            return;
+        }
+
+        _released = _ids.Count;
+        _ids.Clear();
+        _ids.TrimExcess();
+        Values.Clear();
+        Values.TrimExcess();
+        Counts.Clear();
+        Counts.TrimExcess();
+        TrainCounts.Clear();
+        TrainCounts.TrimExcess();
+        _targetOf.Clear();
+        _targetOf.TrimExcess();
     }
 
     /// <summary>The code of a value that is not tracked: an untracked date keeps its minutes in the slot.</summary>

@@ -345,7 +345,7 @@ public sealed partial class DatasetBuilder
 
     private static ColumnEncoding? EncodeCategorical(ColumnProfiler column, long trainRows, int maxCategories, List<FeatureStats> features)
     {
-        var top = Enumerable.Range(0, column.Distinct).Where(i => column.TrainCounts[i] > 0)
+        var top = Enumerable.Range(0, column.Values.Count).Where(i => column.TrainCounts[i] > 0)
             .OrderByDescending(i => column.TrainCounts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal)
             .Take(maxCategories).ToList();
         if (top.Count == 0 || (top.Count == 1 && column.TrainCounts[top[0]] == trainRows))
@@ -455,7 +455,7 @@ public sealed partial class DatasetBuilder
     }
 
     private static List<ValueCount> Top(ColumnProfiler column, int count) =>
-        Enumerable.Range(0, column.Distinct).OrderByDescending(i => column.Counts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal).Take(count)
+        Enumerable.Range(0, column.Values.Count).OrderByDescending(i => column.Counts[i]).ThenBy(i => column.Values[i], StringComparer.Ordinal).Take(count)
             .Select(i => new ValueCount { Value = column.Values[i].Length > 60 ? column.Values[i][..60] + "…" : column.Values[i], Count = column.Counts[i] }).ToList();
 
     /// <summary>Pass 2: encodes every kept row from the spill of pass 1 and writes it to its split's Parquet file.</summary>

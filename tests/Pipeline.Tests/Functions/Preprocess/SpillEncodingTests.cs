@@ -21,7 +21,7 @@ public class SpillEncodingTests
     [InlineData(TaskKind.Regression)]
     public async Task Written_rows_equal_the_encoder_applied_to_the_text(string task)
     {
-        var csv = Generate(seed: 11, rows: 3000, regression: task == TaskKind.Regression);
+        var csv = Generate(seed: 11, rows: 15_000, regression: task == TaskKind.Regression);
         var spec = new DatasetSpec
         {
             Task = task,
@@ -31,7 +31,8 @@ public class SpillEncodingTests
                 ["euros"] = new() { Type = ColumnKinds.Numeric, DecimalSeparator = ",", ThousandsSeparator = "." },
             },
         };
-        var options = new PreprocessOptions { MaxTrackedDistinct = 100, MaxCategories = 30 };
+        // Small row groups: several are handed to the background writer while rows are still being encoded.
+        var options = new PreprocessOptions { MaxTrackedDistinct = 100, MaxCategories = 30, RowGroupSize = 1000 };
 
         var prepared = await BuildAsync([("data.tsv", Encoding.UTF8.GetBytes(csv))], spec, options);
 
