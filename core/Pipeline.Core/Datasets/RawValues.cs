@@ -70,9 +70,10 @@ public static class RawValues
             return true;
         }
 
-        if (value.Length == 0 || !(char.IsAsciiDigit(value[^1]) || value[^1] == '.'))
+        // Only an exponent (1e-3) or more than 15 digits can still be a number: anything else that stopped the digits
+        // ("2024-03-05", "1,5", "Infinity", "1.2.3") is not, and need not go through double.TryParse.
+        if (digits == 0 || (i < value.Length && (value[i] | 0x20) != 'e') || !char.IsAsciiDigit(value[^1]) && value[^1] != '.')
         {
-            // "Infinity", "NaN", "1e5x": not numbers (double.TryParse would take the first two).
             result = 0;
             return false;
         }

@@ -127,6 +127,8 @@ public class RawValuesTests
     [InlineData(".5", 0.5)]
     [InlineData("5.", 5.0)]
     [InlineData("1e-3", 0.001)]
+    [InlineData("1E5", 100000.0)]
+    [InlineData("-1.5e+2", -150.0)]
     [InlineData("123456789012345678", 123456789012345678.0)]
     [InlineData("0.1", 0.1)]
     [InlineData("3.14159265358979", 3.14159265358979)]
@@ -145,7 +147,28 @@ public class RawValuesTests
     [InlineData("-")]
     [InlineData(".")]
     [InlineData("12abc")]
+    [InlineData("2024-03-05")]
+    [InlineData("1.2.3")]
+    [InlineData("e5")]
     public void TryParseNumber_SeparatorsAndNonFinite_AreNotNumbers(string text) => Assert.False(RawValues.TryParseNumber(text, out _));
+
+    [Fact]
+    public void TryParseNumber_OnNumberLikeText_AgreesWithDoubleTryParse()
+    {
+        // Strings over the characters numbers are made of: whatever stops the fast path must not change the answer.
+        var random = new Random(12);
+        const string alphabet = "0123456789012345678.-+eE,x";
+        for (var i = 0; i < 50_000; i++)
+        {
+            var text = new string(Enumerable.Range(0, random.Next(1, 22)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            var expected = double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed);
+            Assert.True(expected == RawValues.TryParseNumber(text, out var value), text);
+            if (expected)
+            {
+                Assert.Equal(parsed, value);
+            }
+        }
+    }
 
     [Fact]
     public void TryParseNumber_FastPath_AgreesWithDoubleParse()
