@@ -72,4 +72,15 @@ public static class DateTimeParts
         Hour => value.Hour + (value.Minute / 60.0),
         _ => throw new ArgumentOutOfRangeException(nameof(part), part, "Unknown datetime part."),
     };
+
+    /// <summary>Every part of <paramref name="value"/> in <see cref="All"/>'s order (the calendar date worked out once).</summary>
+    public static void Of(DateTime value, Span<double> parts)
+    {
+        var (year, month, day) = value;
+        parts[0] = year;
+        parts[1] = month;
+        parts[2] = day;
+        parts[3] = (int)value.DayOfWeek;
+        parts[4] = value.Hour + (value.Minute / 60.0);
+    }
 }

@@ -10,9 +10,9 @@ namespace Pipeline.Functions.Preprocess;
 /// </summary>
 internal sealed class CellDecoder
 {
-    private readonly string _kind;
+    private readonly Kind _kind;
     private readonly float[] _missing;
-    private readonly string[] _parts;
+    private readonly int[] _parts;
 
     // Per tracked distinct id: boolean (1, 0, -1 unreadable), category index, datetime parts (NaN first part: unreadable).
     private readonly sbyte[] _booleanOf = [];
@@ -22,17 +22,24 @@ internal sealed class CellDecoder
 
     public CellDecoder(ColumnEncoding encoding, ColumnProfiler column)
     {
-        _kind = encoding.Kind;
+        _kind = encoding.Kind switch
+        {
+            ColumnKinds.Numeric => Kind.Numeric,
+            ColumnKinds.Boolean => Kind.Boolean,
+            ColumnKinds.Categorical => Kind.Categorical,
+            ColumnKinds.Datetime => Kind.Datetime,
+            _ => throw new ArgumentException($"Column '{encoding.Column}' has unknown encoding kind '{encoding.Kind}'.", nameof(encoding)),
+        };
         _missing = encoding.Missing.Select(m => (float)m).ToArray();
-        _parts = [.. encoding.Parts];
+        _parts = encoding.Parts.Select(p => Array.IndexOf(DateTimeParts.All, p)).ToArray();
         _other = encoding.Categories.Count;
         var values = column.Values;
         switch (_kind)
         {
-            case ColumnKinds.Boolean:
+            case Kind.Boolean:
                 _booleanOf = values.Select(v => (sbyte)(RawValues.TryParseBoolean(v, out var flag) ? (flag ? 1 : 0) : -1)).ToArray();
                 break;
-            case ColumnKinds.Categorical:
+            case Kind.Categorical:
                 var index = new Dictionary<string, int>(StringComparer.Ordinal);
                 for (var k = 0; k < encoding.Categories.Count; k++)
                 {
@@ -41,7 +48,7 @@ internal sealed class CellDecoder
 
                 _categoryOf = values.Select(v => index.GetValueOrDefault(v, _other)).ToArray();
                 break;
-            case ColumnKinds.Datetime:
+            case Kind.Datetime:
                 _partsOf = new float[values.Count * _parts.Length];
                 for (var id = 0; id < values.Count; id++)
                 {
@@ -66,7 +73,7 @@ internal sealed class CellDecoder
         {
             switch (_kind)
             {
-                case ColumnKinds.Numeric:
+                case Kind.Numeric:
                     var number = BitConverter.UInt32BitsToSingle(slot);
                     if (!CellCode.IsDate(code) && float.IsFinite(number))
                     {
@@ -75,7 +82,7 @@ internal sealed class CellDecoder
                     }
 
                     break;
-                case ColumnKinds.Boolean:
+                case Kind.Boolean:
                     var flag = code >= 0 ? _booleanOf[code] : code switch
                     {
                         CellCode.UntrackedTrue => 1,
@@ -90,11 +97,11 @@ internal sealed class CellDecoder
                     }
 
                     break;
-                case ColumnKinds.Categorical:
+                case Kind.Categorical:
                     destination[.._missing.Length].Clear();
                     destination[code >= 0 ? _categoryOf[code] : _other] = 1;
                     return true;
-                case ColumnKinds.Datetime:
+                case Kind.Datetime:
                     if (code >= 0 && !float.IsNaN(_partsOf[code * _parts.Length]))
                     {
                         _partsOf.AsSpan(code * _parts.Length, _parts.Length).CopyTo(destination);
@@ -117,9 +124,19 @@ internal sealed class CellDecoder
 
     private void Parts(DateTime time, Span<float> destination)
     {
+        Span<double> all = stackalloc double[DateTimeParts.All.Length];
+        DateTimeParts.Of(time, all);
         for (var p = 0; p < _parts.Length; p++)
         {
-            destination[p] = (float)DateTimeParts.Of(time, _parts[p]);
+            destination[p] = (float)all[_parts[p]];
         }
+    }
+
+    private enum Kind
+    {
+        Numeric,
+        Boolean,
+        Categorical,
+        Datetime,
     }
 }

@@ -199,9 +199,11 @@ internal sealed class ColumnProfiler
                     DatesHaveTime |= time.TimeOfDay != TimeSpan.Zero;
                     if (train)
                     {
-                        for (var p = 0; p < DateTimeParts.All.Length; p++)
+                        Span<double> parts = stackalloc double[DateTimeParts.All.Length];
+                        DateTimeParts.Of(time, parts);
+                        for (var p = 0; p < parts.Length; p++)
                         {
-                            TrainDateParts[p].Add(DateTimeParts.Of(time, DateTimeParts.All[p]));
+                            TrainDateParts[p].Add(parts[p]);
                         }
                     }
                 }

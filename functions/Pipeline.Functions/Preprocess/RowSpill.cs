@@ -4,9 +4,10 @@ namespace Pipeline.Functions.Preprocess;
 
 /// <summary>
 /// Pass 1's kept rows as pass 2 needs them, in a local file that is deleted when closed: per block of rows their split,
-/// target id and target number, then per column each cell's <see cref="CellCode"/> and slot. Pass 2 encodes from it
+/// target id and target number, then per column each cell's <see cref="CellCode"/> and slot (only one of the two when
+/// the other says nothing: text columns need no slots, numbers past the distinct cap no codes). Pass 2 encodes from it
 /// without reading, decoding or parsing the data files a second time. One block is in memory at a time; the file itself
-/// (8 bytes a cell) lives in the page cache or on local disk, not in the process.
+/// (4 to 8 bytes a cell) lives in the page cache or on local disk, not in the process.
 /// </summary>
 internal sealed class RowSpill : IDisposable
 {
@@ -80,12 +81,69 @@ internal sealed class RowSpill : IDisposable
         _file.Write(MemoryMarshal.AsBytes(TargetNumber.AsSpan(0, Count)));
         for (var c = 0; c < Code.Length; c++)
         {
-            if (c != _target)
+            if (c == _target)
             {
-                _file.Write(MemoryMarshal.AsBytes(Code[c].AsSpan(0, Count)));
-                _file.Write(MemoryMarshal.AsBytes(Slot[c].AsSpan(0, Count)));
+                continue;
+            }
+
+            var codes = Code[c].AsSpan(0, Count);
+            var slots = Slot[c].AsSpan(0, Count);
+            var layout = LayoutOf(codes, slots);
+            _file.WriteByte((byte)layout);
+            if (layout == Layout.SlotsOnly)
+            {
+                // Missing cells become a NaN no number parses to, so the slots alone say which cells are missing.
+                for (var k = 0; k < codes.Length; k++)
+                {
+                    if (codes[k] == CellCode.Missing)
+                    {
+                        slots[k] = MissingSlot;
+                    }
+                }
+            }
+
+            if (layout != Layout.SlotsOnly)
+            {
+                _file.Write(MemoryMarshal.AsBytes(codes));
+            }
+
+            if (layout != Layout.CodesOnly)
+            {
+                _file.Write(MemoryMarshal.AsBytes(slots));
             }
         }
+    }
+
+    /// <summary>A NaN payload <see cref="CellCode.NoNumber"/> and parsed numbers never have.</summary>
+    private static readonly uint MissingSlot = CellCode.NoNumber | 1;
+
+    /// <summary>
+    /// How a column's cells of a block are written: both arrays, or only the codes when no cell is a number or a date (text
+    /// and boolean columns), or only the slots when every cell is untracked or missing (numbers past the distinct cap).
+    /// </summary>
+    private enum Layout : byte
+    {
+        Both,
+        CodesOnly,
+        SlotsOnly,
+    }
+
+    private static Layout LayoutOf(ReadOnlySpan<int> codes, ReadOnlySpan<uint> slots)
+    {
+        if (!slots.ContainsAnyExcept(CellCode.NoNumber))
+        {
+            return Layout.CodesOnly;
+        }
+
+        foreach (var code in codes)
+        {
+            if (code is not (CellCode.Untracked or CellCode.Missing))
+            {
+                return Layout.Both;
+            }
+        }
+
+        return Layout.SlotsOnly;
     }
 
     /// <summary>Goes back to the first block for pass 2.</summary>
@@ -112,10 +170,33 @@ internal sealed class RowSpill : IDisposable
         _file.ReadExactly(MemoryMarshal.AsBytes(TargetNumber.AsSpan(0, Count)));
         for (var c = 0; c < Code.Length; c++)
         {
-            if (c != _target)
+            if (c == _target)
             {
-                _file.ReadExactly(MemoryMarshal.AsBytes(Code[c].AsSpan(0, Count)));
-                _file.ReadExactly(MemoryMarshal.AsBytes(Slot[c].AsSpan(0, Count)));
+                continue;
+            }
+
+            var codes = Code[c].AsSpan(0, Count);
+            var slots = Slot[c].AsSpan(0, Count);
+            var layout = (Layout)_file.ReadByte();
+            if (layout == Layout.SlotsOnly)
+            {
+                _file.ReadExactly(MemoryMarshal.AsBytes(slots));
+                for (var k = 0; k < slots.Length; k++)
+                {
+                    codes[k] = slots[k] == MissingSlot ? CellCode.Missing : CellCode.Untracked;
+                }
+
+                continue;
+            }
+
+            _file.ReadExactly(MemoryMarshal.AsBytes(codes));
+            if (layout == Layout.CodesOnly)
+            {
+                slots.Fill(CellCode.NoNumber);
+            }
+            else
+            {
+                _file.ReadExactly(MemoryMarshal.AsBytes(slots));
             }
         }
 
