@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Pipeline.Datasets;
 
@@ -14,6 +15,7 @@ public static class RawValues
     ];
 
     /// <summary>Empty, <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>null</c>, <c>none</c>, <c>?</c> and <c>-</c> (any case) are missing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsMissing(ReadOnlySpan<char> value) => value.Length switch
     {
         0 => true,

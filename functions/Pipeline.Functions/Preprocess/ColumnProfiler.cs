@@ -376,14 +376,22 @@ internal static class CellCode
     public static DateTime DateOf(int code, uint slot) => new((((long)(DateBase - code) << 32) | slot) * TimeSpan.TicksPerMinute);
 }
 
-/// <summary>Streaming count, mean, variance (Welford), min and max.</summary>
+/// <summary>
+/// Streaming count, mean, variance, min and max. Sums are kept shifted by the first value (the shifted-data algorithm),
+/// which is as accurate as Welford's for data near its first value and needs no division per value.
+/// </summary>
 internal sealed class Welford
 {
+    private double _shift = double.NaN;
+    private double _sum;
+    private double _sumOfSquares;
+
     public long Count { get; private set; }
 
-    public double Mean { get; private set; }
+    public double Mean => Count == 0 ? 0 : _shift + (_sum / Count);
 
-    public double M2 { get; private set; }
+    /// <summary>Sum of squared deviations from the mean.</summary>
+    public double M2 => Count == 0 ? 0 : Math.Max(0, _sumOfSquares - (_sum * _sum / Count));
 
     public double Min { get; private set; } = double.PositiveInfinity;
 
@@ -391,10 +399,14 @@ internal sealed class Welford
 
     public void Add(double value)
     {
-        Count++;
-        var delta = value - Mean;
-        Mean += delta / Count;
-        M2 += delta * (value - Mean);
+        if (Count++ == 0)
+        {
+            _shift = value;
+        }
+
+        var shifted = value - _shift;
+        _sum += shifted;
+        _sumOfSquares += shifted * shifted;
         Min = Math.Min(Min, value);
         Max = Math.Max(Max, value);
     }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Pipeline.Functions.Preprocess.Formats;
 
 /// <summary>
@@ -86,6 +88,7 @@ public sealed class RowBlock
     internal void DiscardOpenRow() => _cells = Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
 
     /// <summary>Adds a cell pointing at <see cref="Text"/>[start..start+length], trimming white space.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddCell(int start, int length)
     {
         if (length > 0 && (MayBeWhiteSpace(Text[start]) || MayBeWhiteSpace(Text[start + length - 1])))
@@ -107,6 +110,7 @@ public sealed class RowBlock
         _cells++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool MayBeWhiteSpace(char c) => c <= ' ' || (c >= '\u0085' && char.IsWhiteSpace(c));
 
     /// <summary>Closes the row whose cells were added since the previous row.</summary>
