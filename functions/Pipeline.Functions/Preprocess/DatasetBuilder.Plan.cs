@@ -473,7 +473,7 @@ public sealed partial class DatasetBuilder
         {
             for (var s = 0; s < SplitNames.Length; s++)
             {
-                var stream = new FileStream(paths[SplitNames[s]], FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                var stream = LocalFile.Create(paths[SplitNames[s]], FileAccess.ReadWrite);
                 streams.Add(stream);
                 writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, options.RowGroupSize, cancellationToken).ConfigureAwait(false);
             }

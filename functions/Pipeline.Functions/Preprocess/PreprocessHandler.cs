@@ -244,7 +244,7 @@ public sealed partial class PreprocessHandler(
             {
                 var source = await raw.GetBlobClient(item.Name).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 << 20 }, cancellationToken).ConfigureAwait(false);
                 await using var content = new HashingReadStream(source);
-                await using (var target = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                await using (var target = LocalFile.Create(path, FileAccess.Write))
                 {
                     await content.CopyToAsync(target, 1 << 20, cancellationToken).ConfigureAwait(false);
                 }

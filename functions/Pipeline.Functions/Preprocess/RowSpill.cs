@@ -15,7 +15,7 @@ internal sealed class RowSpill : IDisposable
     private int _target;
 
     public RowSpill(string path) =>
-        _file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.SequentialScan);
+        _file = LocalFile.Create(path, FileAccess.ReadWrite, FileOptions.DeleteOnClose | FileOptions.SequentialScan);
 
     /// <summary>Rows in the current block.</summary>
     public int Count { get; private set; }
@@ -40,7 +40,13 @@ internal sealed class RowSpill : IDisposable
     /// <summary>Starts over (a new or repeated pass 1) for <paramref name="columns"/> columns.</summary>
     public void Start(int columns, int target)
     {
-        _file.SetLength(0);
+        if (_file.Length > 0)
+        {
+            // Pass 1 again without a file that failed part-way (rare; see LocalFile for why not always).
+            _file.SetLength(0);
+            _file.Position = 0;
+        }
+
         _target = target;
         Count = 0;
         Code = new int[columns][];
