@@ -173,9 +173,14 @@ internal sealed class ColumnProfiler
         else
         {
             Consecutive = false;
-            if (value.Contains(' '))
+            foreach (var c in value)
             {
-                WithSpace++;
+                // A loop: for short cells a vectorized search costs more to set up than it saves.
+                if (c == ' ')
+                {
+                    WithSpace++;
+                    break;
+                }
             }
 
             if (FirstNonNumber is null)
