@@ -6,7 +6,7 @@ namespace Pipeline.Functions.Preprocess;
 /// <summary>
 /// Encodes a spilled cell (<see cref="CellCode"/> and slot) as <see cref="FeatureEncoder"/> encodes its text: what a value
 /// means for the column's kind is worked out once per distinct value here, from the text pass 1 tracked, not once per cell.
-/// Returns false where the encoder would (missing or unreadable: the imputation values are written).
+/// Counts the cells the encoder would call missing or unreadable (they get the imputation values).
 /// </summary>
 internal sealed class CellDecoder
 {
@@ -67,58 +67,128 @@ internal sealed class CellDecoder
         }
     }
 
-    public bool Decode(int code, uint slot, Span<float> destination)
+    /// <summary>
+    /// Decodes the cells <paramref name="rows"/> of a block into the writer's buffers of this column's features, at rows
+    /// <paramref name="first"/>, <paramref name="first"/> + 1, … Returns how many were missing or unreadable.
+    /// </summary>
+    public long Decode(int[] codes, uint[] slots, ReadOnlySpan<int> rows, DatasetParquetWriter writer, int offset, int first)
     {
-        if (code != CellCode.Missing)
+        long missing = 0;
+        switch (_kind)
         {
-            switch (_kind)
+            case Kind.Numeric:
             {
-                case Kind.Numeric:
-                    var number = BitConverter.UInt32BitsToSingle(slot);
-                    if (!CellCode.IsDate(code) && float.IsFinite(number))
+                var destination = writer.Feature(offset).AsSpan(first, rows.Length);
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    var k = rows[i];
+                    var code = codes[k];
+                    var number = BitConverter.UInt32BitsToSingle(slots[k]);
+                    if (code == CellCode.Missing || CellCode.IsDate(code) || !float.IsFinite(number))
                     {
-                        destination[0] = number;
-                        return true;
+                        number = _missing[0];
+                        missing++;
                     }
 
-                    break;
-                case Kind.Boolean:
+                    destination[i] = number;
+                }
+
+                return missing;
+            }
+
+            case Kind.Boolean:
+            {
+                var destination = writer.Feature(offset).AsSpan(first, rows.Length);
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    var k = rows[i];
+                    var code = codes[k];
                     var flag = code >= 0 ? _booleanOf[code] : code switch
                     {
                         CellCode.UntrackedTrue => 1,
                         CellCode.UntrackedFalse => 0,
-                        CellCode.Untracked => BitConverter.UInt32BitsToSingle(slot) switch { 1f => 1, 0f => 0, _ => -1 },
+                        CellCode.Untracked => BitConverter.UInt32BitsToSingle(slots[k]) switch { 1f => 1, 0f => 0, _ => -1 },
                         _ => -1,
                     };
-                    if (flag >= 0)
+                    if (flag < 0)
                     {
-                        destination[0] = flag;
-                        return true;
+                        destination[i] = _missing[0];
+                        missing++;
+                    }
+                    else
+                    {
+                        destination[i] = flag;
+                    }
+                }
+
+                return missing;
+            }
+
+            case Kind.Categorical:
+            {
+                // One-hot: every feature cleared, then one 1 per row (missing rows get the imputation values).
+                for (var j = 0; j < _missing.Length; j++)
+                {
+                    writer.Feature(offset + j).AsSpan(first, rows.Length).Clear();
+                }
+
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    var code = codes[rows[i]];
+                    if (code == CellCode.Missing)
+                    {
+                        missing++;
+                        for (var j = 0; j < _missing.Length; j++)
+                        {
+                            writer.Feature(offset + j)[first + i] = _missing[j];
+                        }
+                    }
+                    else
+                    {
+                        writer.Feature(offset + (code >= 0 ? _categoryOf[code] : _other))[first + i] = 1;
+                    }
+                }
+
+                return missing;
+            }
+
+            default:
+            {
+                Span<float> parts = stackalloc float[_missing.Length];
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    var k = rows[i];
+                    if (!DecodeDatetime(codes[k], slots[k], parts))
+                    {
+                        _missing.CopyTo(parts);
+                        missing++;
                     }
 
-                    break;
-                case Kind.Categorical:
-                    destination[.._missing.Length].Clear();
-                    destination[code >= 0 ? _categoryOf[code] : _other] = 1;
-                    return true;
-                case Kind.Datetime:
-                    if (code >= 0 && !float.IsNaN(_partsOf[code * _parts.Length]))
+                    for (var j = 0; j < parts.Length; j++)
                     {
-                        _partsOf.AsSpan(code * _parts.Length, _parts.Length).CopyTo(destination);
-                        return true;
+                        writer.Feature(offset + j)[first + i] = parts[j];
                     }
+                }
 
-                    if (CellCode.IsDate(code))
-                    {
-                        Parts(CellCode.DateOf(code, slot), destination);
-                        return true;
-                    }
-
-                    break;
+                return missing;
             }
         }
+    }
 
-        _missing.CopyTo(destination);
+    private bool DecodeDatetime(int code, uint slot, Span<float> destination)
+    {
+        if (code >= 0 && !float.IsNaN(_partsOf[code * _parts.Length]))
+        {
+            _partsOf.AsSpan(code * _parts.Length, _parts.Length).CopyTo(destination);
+            return true;
+        }
+
+        if (CellCode.IsDate(code))
+        {
+            Parts(CellCode.DateOf(code, slot), destination);
+            return true;
+        }
+
         return false;
     }
 

@@ -478,23 +478,31 @@ public sealed partial class DatasetBuilder
                 writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, options.RowGroupSize, cancellationToken).ConfigureAwait(false);
             }
 
-            int[] kept = [], positions = [];
+            // Per split: the block's kept rows (indices into the page) and where they start in the split's row group.
+            var bySplit = new int[writers.Length][];
+            var inSplit = new int[writers.Length];
+            var firsts = new int[writers.Length];
+            for (var s = 0; s < writers.Length; s++)
+            {
+                bySplit[s] = [];
+            }
+
             rows.Rewind();
             while (rows.Read())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (kept.Length < rows.Count)
+                for (var s = 0; s < writers.Length; s++)
                 {
-                    kept = new int[rows.Count];
-                    positions = new int[rows.Count];
+                    await writers[s].ReserveAsync(rows.Count, cancellationToken).ConfigureAwait(false);
+                    if (bySplit[s].Length < rows.Count)
+                    {
+                        bySplit[s] = new int[rows.Count];
+                    }
+
+                    inSplit[s] = 0;
+                    firsts[s] = writers[s].Count;
                 }
 
-                foreach (var writer in writers)
-                {
-                    await writer.ReserveAsync(rows.Count, cancellationToken).ConfigureAwait(false);
-                }
-
-                var count = 0;
                 for (var k = 0; k < rows.Count; k++)
                 {
                     float target;
@@ -512,42 +520,19 @@ public sealed partial class DatasetBuilder
                         continue;
                     }
 
-                    kept[count] = k;
-                    positions[count] = writers[rows.Split[k]].Add(target);
-                    count++;
+                    // A split's rows of the block are consecutive in its row group.
+                    var split = rows.Split[k];
+                    writers[split].Add(target);
+                    bySplit[split][inSplit[split]++] = k;
                 }
 
-                // Each encoded column fills its features of the kept rows, one column per task.
+                // Each encoded column decodes its cells straight into the splits' buffers, one column per task.
                 Parallel.For(0, decoders.Length, new ParallelOptions { CancellationToken = cancellationToken }, () => 0L, (e, _, missing) =>
                 {
-                    var decoder = decoders[e];
-                    var codes = rows.Code[plan.EncodedColumns[e]];
-                    var slots = rows.Slot[plan.EncodedColumns[e]];
-                    var offset = encoder.OffsetOf(e);
-                    Span<float> values = stackalloc float[encoder.WidthOf(e)];
-                    var destinations = new float[values.Length * writers.Length][];
-                    for (var j = 0; j < values.Length; j++)
+                    var column = plan.EncodedColumns[e];
+                    for (var s = 0; s < writers.Length; s++)
                     {
-                        for (var s = 0; s < writers.Length; s++)
-                        {
-                            destinations[(j * writers.Length) + s] = writers[s].Feature(offset + j);
-                        }
-                    }
-
-                    for (var i = 0; i < count; i++)
-                    {
-                        var k = kept[i];
-                        if (!decoder.Decode(codes[k], slots[k], values))
-                        {
-                            missing++;
-                        }
-
-                        var split = rows.Split[k];
-                        var position = positions[i];
-                        for (var j = 0; j < values.Length; j++)
-                        {
-                            destinations[(j * writers.Length) + split][position] = values[j];
-                        }
+                        missing += decoders[e].Decode(rows.Code[column], rows.Slot[column], bySplit[s].AsSpan(0, inSplit[s]), writers[s], encoder.OffsetOf(e), firsts[s]);
                     }
 
                     return missing;
