@@ -1,5 +1,6 @@
 using Pipeline.Contracts;
 using Pipeline.Datasets;
+using Pipeline.Functions.Preprocess.Formats;
 
 namespace Pipeline.Functions.Preprocess;
 
@@ -109,6 +110,93 @@ internal sealed class ColumnProfiler
     public Comoment TargetComoment { get; } = new();
 
     private long _reservoirSeen;
+
+    /// <summary>
+    /// Observes column <paramref name="ordinal"/> of the block's kept rows (<paramref name="rows"/>), writing each cell's
+    /// code and slot into the spill's arrays for schema column <paramref name="column"/>.
+    /// </summary>
+    public void ObserveRows(RowBlock block, int ordinal, int targetOrdinal, RowSpill rows, int column)
+    {
+        var codes = rows.Code[column];
+        var slots = rows.Slot[column];
+        for (var k = 0; k < rows.Count; k++)
+        {
+            if (_released > 0 && !Consecutive && IdenticalToTarget < Present)
+            {
+                // Numbers past the distinct cap: only the statistics are left to keep, in a loop of their own.
+                k = ObserveNumbers(block, ordinal, rows, codes, slots, k);
+                if (k == rows.Count)
+                {
+                    return;
+                }
+            }
+
+            var r = rows.Row[k];
+            codes[k] = Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r), out slots[k]);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Observe"/> for a column of numbers whose distinct values were let go, whose identical-to-target and
+    /// row-number checks have failed: the same counts and statistics with the counters in locals. Stops at the first cell
+    /// that is neither missing nor a number and returns its index (<see cref="Observe"/> takes it from there).
+    /// </summary>
+    private int ObserveNumbers(RowBlock block, int ordinal, RowSpill rows, int[] codes, uint[] slots, int k)
+    {
+        long present = Present, numbers = Numbers, missing = Missing, trainMissing = TrainMissing, totalLength = TotalLength;
+        var integers = Integers;
+        var row = rows.Row;
+        var trains = rows.Train;
+        var targetNumbers = rows.TargetNumber;
+        for (; k < rows.Count; k++)
+        {
+            var value = block.Field(row[k], ordinal);
+            var train = trains[k];
+            if (RawValues.IsMissing(value))
+            {
+                missing++;
+                trainMissing += train ? 1 : 0;
+                codes[k] = CellCode.Missing;
+                slots[k] = CellCode.NoNumber;
+                continue;
+            }
+
+            if (!RawValues.TryParseNumber(value, out var number))
+            {
+                break;
+            }
+
+            present++;
+            numbers++;
+            totalLength += value.Length;
+            integers &= number == Math.Floor(number);
+            if (train)
+            {
+                Train.Add(number);
+                Sample(number);
+                if (!double.IsNaN(targetNumbers[k]))
+                {
+                    TargetComoment.Add(number, targetNumbers[k]);
+                }
+            }
+
+            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
+            {
+                CountBoolean(digit, train);
+            }
+
+            codes[k] = CellCode.Untracked;
+            slots[k] = BitConverter.SingleToUInt32Bits((float)number);
+        }
+
+        Present = present;
+        Numbers = numbers;
+        Missing = missing;
+        TrainMissing = trainMissing;
+        TotalLength = totalLength;
+        Integers = integers;
+        return k;
+    }
 
     /// <summary>
     /// Observes one trimmed cell. Returns its <see cref="CellCode"/> (the value's distinct id when it is tracked) and its

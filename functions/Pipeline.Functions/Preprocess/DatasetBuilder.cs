@@ -230,15 +230,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                             return;
                         }
 
-                        var profiler = profilers[c];
-                        var ordinal = ordinals[c];
-                        var codes = rows.Code[c];
-                        var slots = rows.Slot[c];
-                        for (var k = 0; k < rows.Count; k++)
-                        {
-                            var r = rows.Row[k];
-                            codes[k] = profiler.Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r), out slots[k]);
-                        }
+                        profilers[c].ObserveRows(block, ordinals[c], targetOrdinal, rows, c);
                     });
                     rows.Write();
                 }

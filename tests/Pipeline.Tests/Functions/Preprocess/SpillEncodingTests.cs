@@ -48,6 +48,45 @@ public class SpillEncodingTests
         Assert.Equal(expected, written);
     }
 
+    [Fact]
+    public async Task Statistics_of_numbers_past_the_distinct_cap_are_those_of_the_values()
+    {
+        // Past 100 distinct values the numbers take the profiler's loop for numbers; "x" never stops it, "y" does.
+        var random = new Random(5);
+        var text = new StringBuilder("x,y,label\n");
+        int yMissing = 0, yJunk = 0;
+        for (var i = 0; i < 6000; i++)
+        {
+            var y = random.Next(20) switch
+            {
+                0 => "",
+                1 => "junk",
+                _ => (random.NextDouble() * 10).ToString("F4", CultureInfo.InvariantCulture),
+            };
+            yMissing += y.Length == 0 ? 1 : 0;
+            yJunk += y == "junk" ? 1 : 0;
+            text.Append(CultureInfo.InvariantCulture, $"{(random.NextDouble() * 1000) - 500:F3},{y},{(i % 2 == 0 ? "a" : "b")}\n");
+        }
+
+        var prepared = await BuildAsync(text.ToString(), options: new PreprocessOptions { MaxTrackedDistinct = 100 });
+
+        var train = prepared.Split("train");
+        var x = train.Features[prepared.Features.FindIndex(f => f.Name == "x")];
+        var stats = prepared.Features.Single(f => f.Name == "x");
+        var mean = x.Average(v => (double)v);
+        Assert.Equal(mean, stats.Mean, 1e-3);
+        Assert.Equal(Math.Sqrt(x.Average(v => (v - mean) * (v - mean))), stats.Std, 1e-3);
+        Assert.Equal(x.Min(), stats.Min, 1e-3);
+        Assert.Equal(x.Max(), stats.Max, 1e-3);
+        var sorted = x.Order().ToArray();
+        Assert.Equal((sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2, stats.Median, 1e-3);
+        var profile = prepared.Report!.Columns.Single(c => c.Name == "y");
+        Assert.Equal(yMissing, profile.Missing);
+        Assert.Equal(yJunk, profile.Unreadable);
+        Assert.Equal(6000 - yMissing, profile.Present);
+        Assert.True(profile.DistinctIsLowerBound);
+    }
+
     /// <summary>Columns: amount (numbers, junk, NA, 1e40), code (300 codes: past the cap), flag (yes/no/1/0/junk),
     /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), label.</summary>
     private static string Generate(int seed, int rows, bool regression)
