@@ -118,10 +118,13 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         {
             await _writing.ConfigureAwait(false);
         }
-        finally
+        catch (Exception)
         {
-            await _writer.DisposeAsync().ConfigureAwait(false);
+            // A failed or cancelled row group surfaced in FlushAsync/ReserveAsync, or the caller is already failing for
+            // another reason: either way disposing must go on (the file is incomplete and will not be used).
         }
+
+        await _writer.DisposeAsync().ConfigureAwait(false);
     }
 
     private sealed class Buffer(int features, int capacity)

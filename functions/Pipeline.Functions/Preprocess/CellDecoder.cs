@@ -103,11 +103,12 @@ internal sealed class CellDecoder
                 {
                     var k = rows[i];
                     var code = codes[k];
-                    var flag = code >= 0 ? _booleanOf[code] : code switch
+                    // An id past the table is a number whose text was let go (ColumnProfiler.ReleaseIfNumbers): its slot says.
+                    var flag = code >= 0 && code < _booleanOf.Length ? _booleanOf[code] : code switch
                     {
                         CellCode.UntrackedTrue => 1,
                         CellCode.UntrackedFalse => 0,
-                        CellCode.Untracked => BitConverter.UInt32BitsToSingle(slots[k]) switch { 1f => 1, 0f => 0, _ => -1 },
+                        >= 0 or CellCode.Untracked => BitConverter.UInt32BitsToSingle(slots[k]) switch { 1f => 1, 0f => 0, _ => -1 },
                         _ => -1,
                     };
                     if (flag < 0)
@@ -145,7 +146,7 @@ internal sealed class CellDecoder
                     }
                     else
                     {
-                        writer.Feature(offset + (code >= 0 ? _categoryOf[code] : _other))[first + i] = 1;
+                        writer.Feature(offset + (code >= 0 && code < _categoryOf.Length ? _categoryOf[code] : _other))[first + i] = 1;
                     }
                 }
 
@@ -177,7 +178,8 @@ internal sealed class CellDecoder
 
     private bool DecodeDatetime(int code, uint slot, Span<float> destination)
     {
-        if (code >= 0 && !float.IsNaN(_partsOf[code * _parts.Length]))
+        // An id past the table is a number whose text was let go: numbers are never dates.
+        if (code >= 0 && (code * _parts.Length) < _partsOf.Length && !float.IsNaN(_partsOf[code * _parts.Length]))
         {
             _partsOf.AsSpan(code * _parts.Length, _parts.Length).CopyTo(destination);
             return true;

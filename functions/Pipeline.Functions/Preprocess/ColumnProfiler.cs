@@ -34,10 +34,10 @@ internal sealed class ColumnProfiler
         _random = (ulong)seed | 1;
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         _decimalSeparator = declared?.DecimalSeparator;
+        _thousandsSeparator = declared?.ThousandsSeparator;
         _separators = _decimalSeparator is not null || _thousandsSeparator is not null;
         _declaredDate = declared?.Type == ColumnKinds.Datetime;
         _declaredCategorical = declared?.Type == ColumnKinds.Categorical;
-        _thousandsSeparator = declared?.ThousandsSeparator;
     }
 
     public string Name { get; }
@@ -186,7 +186,7 @@ internal sealed class ColumnProfiler
             }
 
             codes[k] = CellCode.Untracked;
-            slots[k] = BitConverter.SingleToUInt32Bits((float)number);
+            slots[k] = Slot(number);
         }
 
         Present = present;
@@ -228,7 +228,7 @@ internal sealed class ColumnProfiler
 
         if (_separators ? RawValues.TryParseNumber(value, _decimalSeparator, _thousandsSeparator, out var number) : RawValues.TryParseNumber(value, out number))
         {
-            slot = BitConverter.SingleToUInt32Bits((float)number);
+            slot = Slot(number);
             Numbers++;
             if (Integers && number != Math.Floor(number))
             {
@@ -356,11 +356,12 @@ internal sealed class ColumnProfiler
 
     /// <summary>
     /// A column of numbers past the distinct cap needs its tracked values no more (it is encoded from its slots, and
-    /// is no category, boolean or date column): they are let go, ~100 bytes each, unless dataset.json declares a type.
+    /// is no category column; a boolean or date column decodes the ids spilled before as the numbers they were): they are let
+    /// go, ~100 bytes each, unless dataset.json declares anything about the column.
     /// </summary>
     private void ReleaseIfNumbers()
     {
-        if (Numbers != Present || Declared?.Type is not null)
+        if (Numbers != Present || Declared is not null)
         {
             return;
         }
@@ -377,6 +378,9 @@ internal sealed class ColumnProfiler
         _targetOf.Clear();
         _targetOf.TrimExcess();
     }
+
+    /// <summary>A number's slot: the float the encoder would write; beyond float's range none (the encoder imputes those).</summary>
+    private static uint Slot(double number) => Math.Abs(number) <= float.MaxValue ? BitConverter.SingleToUInt32Bits((float)number) : CellCode.NoNumber;
 
     /// <summary>The code of a value that is not tracked: an untracked date keeps its minutes in the slot.</summary>
     private static int Untracked(int code, DateTime? date, ref uint slot) => date is { } time ? CellCode.Date(time, out slot) : code;
@@ -469,22 +473,14 @@ internal static class CellCode
     public static DateTime DateOf(int code, uint slot) => new((((long)(DateBase - code) << 32) | slot) * TimeSpan.TicksPerMinute);
 }
 
-/// <summary>
-/// Streaming count, mean, variance, min and max. Sums are kept shifted by the first value (the shifted-data algorithm),
-/// which is as accurate as Welford's for data near its first value and needs no division per value.
-/// </summary>
+/// <summary>Streaming count, mean, variance (Welford), min and max.</summary>
 internal sealed class Welford
 {
-    private double _shift = double.NaN;
-    private double _sum;
-    private double _sumOfSquares;
-
     public long Count { get; private set; }
 
-    public double Mean => Count == 0 ? 0 : _shift + (_sum / Count);
+    public double Mean { get; private set; }
 
-    /// <summary>Sum of squared deviations from the mean.</summary>
-    public double M2 => Count == 0 ? 0 : Math.Max(0, _sumOfSquares - (_sum * _sum / Count));
+    public double M2 { get; private set; }
 
     public double Min { get; private set; } = double.PositiveInfinity;
 
@@ -492,14 +488,10 @@ internal sealed class Welford
 
     public void Add(double value)
     {
-        if (Count++ == 0)
-        {
-            _shift = value;
-        }
-
-        var shifted = value - _shift;
-        _sum += shifted;
-        _sumOfSquares += shifted * shifted;
+        Count++;
+        var delta = value - Mean;
+        Mean += delta / Count;
+        M2 += delta * (value - Mean);
         Min = Math.Min(Min, value);
         Max = Math.Max(Max, value);
     }

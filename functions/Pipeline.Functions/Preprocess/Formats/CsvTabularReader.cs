@@ -33,6 +33,7 @@ internal sealed class CsvTabularReader : TabularReader
     private int _pendingLength;
     private long _line = 1;
     private bool _started;
+    private bool _pendingHasRecords;
 
     private CsvTabularReader(Stream stream, char delimiter)
     {
@@ -84,7 +85,11 @@ internal sealed class CsvTabularReader : TabularReader
             block.EnsureText(_pendingLength + BlockChars + _bytes.Length);
             _pending.AsSpan(0, _pendingLength).CopyTo(block.Text);
             block.TextLength = _pendingLength;
-            Decode(block);
+            if (!_pendingHasRecords)
+            {
+                Decode(block);
+            }
+
             var end = block.TextLength;
             var consumed = Split(block, end, maxRecords);
             var rest = end - consumed;
@@ -100,6 +105,9 @@ internal sealed class CsvTabularReader : TabularReader
 
             block.Text.AsSpan(consumed, rest).CopyTo(_pending);
             _pendingLength = rest;
+
+            // Stopped by maxRecords, not by an incomplete record: the next call splits what is left before decoding more.
+            _pendingHasRecords = block.Count == maxRecords && rest > 0;
             if (block.Count > 0)
             {
                 return true;

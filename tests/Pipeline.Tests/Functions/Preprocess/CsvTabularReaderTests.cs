@@ -105,6 +105,24 @@ public sealed class CsvTabularReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Blank_lines_before_the_header_of_a_large_file_are_skipped()
+    {
+        var text = new StringBuilder("\n  \n\n\na,b\n");
+        for (var i = 0; i < 200_000; i++)
+        {
+            text.Append(i).Append(",x\n");
+        }
+
+        var path = Write("data.csv", Encoding.UTF8.GetBytes(text.ToString()));
+
+        var rows = await ReadAllAsync(path, "data.csv");
+
+        Assert.Equal(200_000, rows.Count);
+        Assert.Equal((6L, "0"), (rows[0].Line, rows[0].Fields[0]));
+        Assert.Equal("199999", rows[^1].Fields[0]);
+    }
+
+    [Fact]
     public async Task Blank_lines_are_rows_of_one_empty_field_and_the_last_line_needs_no_line_end()
     {
         var path = Write("data.csv", Encoding.UTF8.GetBytes("a,b\n\n1,2\n   \n3,4"));

@@ -29,6 +29,8 @@ public class SpillEncodingTests
             {
                 ["code"] = new() { Type = ColumnKinds.Categorical },
                 ["euros"] = new() { Type = ColumnKinds.Numeric, DecimalSeparator = ",", ThousandsSeparator = "." },
+                ["units"] = new() { Type = ColumnKinds.Numeric, ThousandsSeparator = "," },
+                ["rate"] = new() { DecimalSeparator = "," },
             },
         };
         // Small row groups: several are handed to the background writer while rows are still being encoded.
@@ -37,7 +39,7 @@ public class SpillEncodingTests
         var prepared = await BuildAsync([("data.tsv", Encoding.UTF8.GetBytes(csv))], spec, options);
 
         Assert.Equal(
-            ["amount", "code", "euros", "flag", "when"],
+            ["amount", "code", "euros", "flag", "flip", "rate", "units", "when"],
             prepared.Encodings.Select(e => e.Column).Order(StringComparer.Ordinal));
         var written = Splits
             .SelectMany(name => Rows(prepared.Split(name)))
@@ -88,11 +90,11 @@ public class SpillEncodingTests
     }
 
     /// <summary>Columns: amount (numbers, junk, NA, 1e40), code (300 codes: past the cap), flag (yes/no/1/0/junk),
-    /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), label.</summary>
+    /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), units, rate, flip, label.</summary>
     private static string Generate(int seed, int rows, bool regression)
     {
         var random = new Random(seed);
-        var text = new StringBuilder("amount\tcode\tflag\teuros\twhen\tlabel\n");
+        var text = new StringBuilder("amount\tcode\tflag\teuros\twhen\tunits\trate\tflip\tlabel\n");
         string[] flags = ["yes", "no", "true", "false", "1", "0", "Y", "n"];
         for (var i = 0; i < rows; i++)
         {
@@ -114,7 +116,12 @@ public class SpillEncodingTests
             var label = regression
                 ? (random.Next(60) == 0 ? "n/a?" : (random.NextDouble() * 50).ToString("F2", CultureInfo.InvariantCulture))
                 : ((i % 3) switch { 0 => "red", 1 => "green", _ => "blue" });
-            text.Append($"{amount}\t{code}\t{flag}\t{euros}\t{when}\t{label}\n");
+            // units: thousands separator only; rate: a decimal comma declared without a type; flip: 150 numbers, then
+            // yes/no (a boolean column whose first values were numbers past the distinct cap, let go).
+            var units = string.Create(CultureInfo.InvariantCulture, $"{random.Next(1, 99)},{random.Next(100, 999)}");
+            var rate = string.Create(CultureInfo.InvariantCulture, $"{random.Next(0, 9)},{random.Next(0, 999):D3}");
+            var flip = i < 150 ? string.Create(CultureInfo.InvariantCulture, $"{i}.5") : random.Next(2) == 0 ? "yes" : "no";
+            text.Append($"{amount}\t{code}\t{flag}\t{euros}\t{when}\t{units}\t{rate}\t{flip}\t{label}\n");
         }
 
         return text.ToString();
