@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
 using Pipeline.Functions.Preprocess.Formats;
@@ -170,20 +171,7 @@ internal sealed class ColumnProfiler
             numbers++;
             totalLength += value.Length;
             integers &= number == Math.Floor(number);
-            if (train)
-            {
-                Train.Add(number);
-                Sample(number);
-                if (!double.IsNaN(targetNumbers[k]))
-                {
-                    TargetComoment.Add(number, targetNumbers[k]);
-                }
-            }
-
-            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
-            {
-                CountBoolean(digit, train);
-            }
+            ObserveNumber(value, number, train, targetNumbers[k]);
 
             codes[k] = CellCode.Untracked;
             slots[k] = Slot(number);
@@ -243,20 +231,7 @@ internal sealed class ColumnProfiler
                 _previous = number;
             }
 
-            if (train)
-            {
-                Train.Add(number);
-                Sample(number);
-                if (!double.IsNaN(targetNumber))
-                {
-                    TargetComoment.Add(number, targetNumber);
-                }
-            }
-
-            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
-            {
-                CountBoolean(digit, train);
-            }
+            ObserveNumber(value, number, train, targetNumber);
         }
         else
         {
@@ -377,6 +352,26 @@ internal sealed class ColumnProfiler
         TrainCounts.TrimExcess();
         _targetOf.Clear();
         _targetOf.TrimExcess();
+    }
+
+    /// <summary>What a cell that is a number adds beyond the counts: train statistics, and a 1/0 digit as a boolean.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ObserveNumber(ReadOnlySpan<char> value, double number, bool train, double targetNumber)
+    {
+        if (train)
+        {
+            Train.Add(number);
+            Sample(number);
+            if (!double.IsNaN(targetNumber))
+            {
+                TargetComoment.Add(number, targetNumber);
+            }
+        }
+
+        if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
+        {
+            CountBoolean(digit, train);
+        }
     }
 
     /// <summary>A number's slot: the float the encoder would write; beyond float's range none (the encoder imputes those).</summary>

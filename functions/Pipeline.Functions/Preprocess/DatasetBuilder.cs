@@ -93,8 +93,6 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public ColumnProfiler[] Profilers { get; } = profilers;
 
-        public int UsedFiles { get; set; }
-
         public long Read { get; set; }
 
         public long Kept { get; set; }
@@ -248,7 +246,6 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         (int?)firstRagged) { Blob = file.Blob };
                 }
 
-                pass.UsedFiles++;
                 pass.Read += fileRows;
                 pass.Ragged += fileRagged;
                 fileReport.Used = true;
@@ -278,7 +275,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             }
         }
 
-        if (pass is null || pass.UsedFiles == 0)
+        if (pass is null || !report.Files.Any(r => r.Used))
         {
             var reasons = string.Join("; ", report.Files.Select(r => $"{r.Blob}: {r.Message}"));
             throw new DatasetRejectedException("no-usable-files", $"No file of the dataset can be used. {reasons}");

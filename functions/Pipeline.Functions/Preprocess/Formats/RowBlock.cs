@@ -51,10 +51,11 @@ public sealed class RowBlock
             return described;
         }
 
-        var raw = Raw(row);
-        var text = raw.Length > 200 ? string.Concat(raw[..200], "…") : raw.ToString();
-        return text.Replace(FieldSeparator, ',');
+        return Shorten(Raw(row)).Replace(FieldSeparator, ',');
     }
+
+    /// <summary>Text for a report example: at most 200 characters.</summary>
+    internal static string Shorten(ReadOnlySpan<char> text) => text.Length > 200 ? string.Concat(text[..200], "…") : text.ToString();
 
     /// <summary>Separates copied fields in <see cref="Text"/> so <see cref="Raw"/> tells "a","bc" from "ab","c".</summary>
     internal const char FieldSeparator = '\u001F';

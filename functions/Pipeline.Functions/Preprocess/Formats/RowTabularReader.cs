@@ -42,6 +42,4 @@ internal abstract class RowTabularReader : TabularReader
 
         return block.Count > 0;
     }
-
-    protected static string Shorten(string text) => text.Length > 200 ? string.Concat(text.AsSpan(0, 200), "…") : text;
 }
