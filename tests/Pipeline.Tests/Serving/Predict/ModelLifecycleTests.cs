@@ -9,38 +9,20 @@ using Pipeline.Tests.Infrastructure;
 namespace Pipeline.Tests.Serving.Predict;
 
 /// <summary>Version pinning, hot switches, refusing broken versions, rollback and the LRU session cache, against Azurite.</summary>
-public sealed class ModelLifecycleTests : IAsyncLifetime
+public sealed class ModelLifecycleTests() : ServedModelTest("life")
 {
     private const string Row = """{"rows":[{"a":0.5,"b":0}]}""";
-    private readonly string _model = Azurite.UniqueName("life");
-    private ServingAppFactory _app = new();
-    private HttpClient _client = null!;
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        await Azurite.EnsureRunningAsync();
-        _client = _app.CreateClient();
-        await TestModels.PublishAsync(_model, "v1", TestModels.TwoClass(bias: 0));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
 
     private async Task<(HttpStatusCode Status, JsonNode? Body)> PredictAsync(string query = "", string body = Row)
     {
-        using var response = await _client.PostAsync(new Uri($"/api/models/{_model}/predict{query}", UriKind.Relative),
+        using var response = await Client.PostAsync(new Uri($"/api/models/{Model}/predict{query}", UriKind.Relative),
             new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
         var text = await response.Content.ReadAsStringAsync(Cancellation);
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 
     private async Task<JsonNode> GetJsonAsync(string path) =>
-        JsonNode.Parse(await _client.GetStringAsync(new Uri(path, UriKind.Relative), Cancellation))!;
+        JsonNode.Parse(await Client.GetStringAsync(new Uri(path, UriKind.Relative), Cancellation))!;
 
     /// <summary>Polls predict until it answers <paramref name="version"/> (the poll interval is 0.5 s in tests).</summary>
     private async Task<JsonNode> WaitForVersionAsync(string version)
@@ -72,7 +54,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(servedVersion, body!["version"]!.GetValue<string>());
             var health = await GetJsonAsync("/api/health");
-            var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == _model);
+            var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == Model);
             if (entry?["problem"] is not null)
             {
                 return (health, entry);
@@ -86,7 +68,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task Predict_VersionQuery_PinsThatVersion()
     {
-        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
         await WaitForVersionAsync("v2");
 
         var (pinnedStatus, pinned) = await PredictAsync("?version=v1");
@@ -114,7 +96,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     public async Task Predict_HotSwitchUnderConcurrentLoad_NoRequestFails()
     {
         await WaitForVersionAsync("v1");
-        var v1 = _app.Services.GetRequiredService<ModelRegistry>().Peek(_model, "v1")!;
+        var v1 = App.Services.GetRequiredService<ModelRegistry>().Peek(Model, "v1")!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var versions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
@@ -134,7 +116,7 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         }, CancellationToken.None)).ToList();
 
         await Task.Delay(500, Cancellation);
-        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!versions.ContainsKey("v2") && DateTime.UtcNow < deadline)
         {
@@ -148,8 +130,8 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         Assert.Empty(failures);
         Assert.True(versions.GetValueOrDefault("v1") > 0, "no request was served by v1");
         Assert.True(versions.GetValueOrDefault("v2") > 0, "no request was served by v2");
-        var registry = _app.Services.GetRequiredService<ModelRegistry>();
-        Assert.Null(registry.Peek(_model, "v1")); // retired from the cache at the switch...
+        var registry = App.Services.GetRequiredService<ModelRegistry>();
+        Assert.Null(registry.Peek(Model, "v1")); // retired from the cache at the switch...
         Assert.True(v1.IsDisposed, "v1's session was not disposed after its requests drained"); // ...and disposed once drained
     }
 
@@ -158,8 +140,8 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     {
         await WaitForVersionAsync("v1");
 
-        await TestModels.UploadAsync(_model, "v2/model.onnx", Encoding.UTF8.GetBytes("this is not an ONNX graph"));
-        await TestModels.MoveCurrentAsync(_model, "v2");
+        await TestModels.UploadAsync(Model, "v2/model.onnx", Encoding.UTF8.GetBytes("this is not an ONNX graph"));
+        await TestModels.MoveCurrentAsync(Model, "v2");
         var (health, entry) = await WaitForProblemAsync(servedVersion: "v1");
 
         Assert.Equal("degraded", health["status"]!.GetValue<string>());
@@ -174,11 +156,11 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     {
         await WaitForVersionAsync("v1");
 
-        await TestModels.PublishAsync(_model, "v2", TestModels.NaNOnZeros());
+        await TestModels.PublishAsync(Model, "v2", TestModels.NaNOnZeros());
         var (_, entry) = await WaitForProblemAsync(servedVersion: "v1");
         var problem = entry["problem"];
 
-        await TestModels.PublishAsync(_model, "v3", TestModels.TwoClass(bias: -10));
+        await TestModels.PublishAsync(Model, "v3", TestModels.TwoClass(bias: -10));
         var after = await WaitForVersionAsync("v3");
         var health = await GetJsonAsync("/api/health");
 
@@ -191,16 +173,16 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task SetCurrent_RollsBack_AndRefusesABrokenVersion()
     {
-        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
         await WaitForVersionAsync("v2");
-        await TestModels.PublishAsync(_model, "v3", TestModels.NaNOnZeros(), moveCurrent: false);
+        await TestModels.PublishAsync(Model, "v3", TestModels.NaNOnZeros(), moveCurrent: false);
 
-        using var rollback = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v1" }, Cancellation);
+        using var rollback = await Client.PostAsJsonAsync(new Uri($"/api/models/{Model}/current", UriKind.Relative), new { version = "v1" }, Cancellation);
         var moved = JsonNode.Parse(await rollback.Content.ReadAsStringAsync(Cancellation))!;
         var (_, served) = await PredictAsync(); // immediately: this instance re-reads current.json after moving it
-        using var broken = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v3" }, Cancellation);
-        using var missing = await _client.PostAsJsonAsync(new Uri($"/api/models/{_model}/current", UriKind.Relative), new { version = "v9" }, Cancellation);
-        var details = await GetJsonAsync($"/api/models/{_model}");
+        using var broken = await Client.PostAsJsonAsync(new Uri($"/api/models/{Model}/current", UriKind.Relative), new { version = "v3" }, Cancellation);
+        using var missing = await Client.PostAsJsonAsync(new Uri($"/api/models/{Model}/current", UriKind.Relative), new { version = "v9" }, Cancellation);
+        var details = await GetJsonAsync($"/api/models/{Model}");
 
         Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
         Assert.Equal("v2", moved["previousVersion"]!.GetValue<string>());
@@ -214,14 +196,14 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task Models_ListAndDetails_ShowVersionsMetricsAndServingState()
     {
-        await TestModels.PublishAsync(_model, "v2", TestModels.TwoClass(bias: -10));
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
         await WaitForVersionAsync("v2");
         await PredictAsync("?version=v1");
 
         var list = (await GetJsonAsync("/api/models")).AsArray();
-        var details = await GetJsonAsync($"/api/models/{_model}");
+        var details = await GetJsonAsync($"/api/models/{Model}");
 
-        var summary = list.Single(m => m!["name"]!.GetValue<string>() == _model)!;
+        var summary = list.Single(m => m!["name"]!.GetValue<string>() == Model)!;
         Assert.Equal("v2", summary["currentVersion"]!.GetValue<string>());
         Assert.Equal("v2", summary["servedVersion"]!.GetValue<string>());
         Assert.Equal(2, summary["versions"]!.GetValue<int>());
@@ -240,13 +222,10 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
     public async Task Cache_OverItsMemoryBudget_UnloadsTheLeastRecentlyUsedVersion()
     {
         // Each model file is ~360 KB (300×300 float weights); a 1 MB budget holds two.
-        _client.Dispose();
-        await _app.DisposeAsync();
-        _app = new ServingAppFactory(new Dictionary<string, string?> { ["Models:CacheMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        _client = _app.CreateClient();
+        await RestartAsync(new Dictionary<string, string?> { ["Models:CacheMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         foreach (var version in new[] { "v1", "v2", "v3" })
         {
-            await TestModels.PublishAsync(_model, version, TestModels.TwoClass(bias: 0, hidden: 300), moveCurrent: false);
+            await TestModels.PublishAsync(Model, version, TestModels.TwoClass(bias: 0, hidden: 300), moveCurrent: false);
         }
 
         Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v1")).Status);
@@ -254,10 +233,10 @@ public sealed class ModelLifecycleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v1")).Status); // v2 is now the least recently used
         Assert.Equal(HttpStatusCode.OK, (await PredictAsync("?version=v3")).Status);
 
-        var registry = _app.Services.GetRequiredService<ModelRegistry>();
-        Assert.NotNull(registry.Peek(_model, "v1"));
-        Assert.Null(registry.Peek(_model, "v2"));
-        Assert.NotNull(registry.Peek(_model, "v3"));
+        var registry = App.Services.GetRequiredService<ModelRegistry>();
+        Assert.NotNull(registry.Peek(Model, "v1"));
+        Assert.Null(registry.Peek(Model, "v2"));
+        Assert.NotNull(registry.Peek(Model, "v3"));
         Assert.True(registry.CacheUsage.Bytes <= 1024 * 1024, $"cache holds {registry.CacheUsage.Bytes} bytes");
         Assert.Equal("v2", (await PredictAsync("?version=v2")).Body!["version"]!.GetValue<string>()); // reloads on demand
     }

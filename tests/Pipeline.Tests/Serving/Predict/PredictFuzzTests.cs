@@ -13,33 +13,14 @@ namespace Pipeline.Tests.Serving.Predict;
 /// oversized bodies. No response may be a 5xx; every 4xx must be problem details naming the problem; the server must
 /// stay healthy.
 /// </summary>
-public sealed class PredictFuzzTests : IAsyncLifetime
+public sealed class PredictFuzzTests() : ServedModelTest("fuzz", new Dictionary<string, string?>
+{
+    ["Models:MaxBodyBytes"] = MaxBodyBytes.ToString(CultureInfo.InvariantCulture),
+    ["Models:MaxRows"] = "50",
+})
 {
     private const int Bodies = 12_000;
     private const int MaxBodyBytes = 64 * 1024;
-    private readonly string _model = Azurite.UniqueName("fuzz");
-    private readonly ServingAppFactory _app = new(new Dictionary<string, string?>
-    {
-        ["Models:MaxBodyBytes"] = MaxBodyBytes.ToString(CultureInfo.InvariantCulture),
-        ["Models:MaxRows"] = "50",
-    });
-
-    private HttpClient _client = null!;
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        await Azurite.EnsureRunningAsync();
-        _client = _app.CreateClient();
-        await TestModels.PublishAsync(_model, "v1", TestModels.TwoClass(bias: 0));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
 
     [Fact]
     public async Task Predict_GeneratedBodies_NeverFailWith5xx_AndEvery4xxNamesTheProblem()
@@ -53,7 +34,7 @@ public sealed class PredictFuzzTests : IAsyncLifetime
         {
             using var content = new ByteArrayContent(item.Body);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await _client.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative), content, token);
+            using var response = await Client.PostAsync(new Uri($"/api/models/{Model}/predict", UriKind.Relative), content, token);
             var text = await response.Content.ReadAsStringAsync(token);
             var status = (int)response.StatusCode;
             statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
@@ -68,8 +49,8 @@ public sealed class PredictFuzzTests : IAsyncLifetime
         Assert.True(statuses.GetValueOrDefault(400) > 5000, $"too few invalid bodies: {string.Join(", ", statuses)}");
         Assert.True(statuses.GetValueOrDefault(413) > 50, $"too few oversized bodies: {string.Join(", ", statuses)}");
 
-        using var health = await _client.GetAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
-        using var valid = await _client.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative),
+        using var health = await Client.GetAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
+        using var valid = await Client.PostAsync(new Uri($"/api/models/{Model}/predict", UriKind.Relative),
             new StringContent("""{"rows":[{"a":1,"b":2}]}""", Encoding.UTF8, "application/json"), Cancellation);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal("healthy", JsonNode.Parse(await health.Content.ReadAsStringAsync(Cancellation))!["status"]!.GetValue<string>());
