@@ -463,6 +463,7 @@ public sealed partial class DatasetBuilder
     {
         var encoder = new FeatureEncoder(plan.Encodings);
         var decoders = plan.Encodings.Select((e, i) => new CellDecoder(e, pass.Profilers[plan.EncodedColumns[i]])).ToArray();
+        var tasks = new ColumnTasks(decoders.Length);
         var paths = SplitNames.ToDictionary(s => s, s => Path.Combine(workDirectory, s + ".parquet"));
         var streams = new List<FileStream>();
         var writers = new DatasetParquetWriter[SplitNames.Length];
@@ -527,16 +528,17 @@ public sealed partial class DatasetBuilder
                 }
 
                 // Each encoded column decodes its cells straight into the splits' buffers, one column per task.
-                Parallel.For(0, decoders.Length, new ParallelOptions { CancellationToken = cancellationToken }, () => 0L, (e, _, missing) =>
+                tasks.Run(e =>
                 {
                     var column = plan.EncodedColumns[e];
+                    long missing = 0;
                     for (var s = 0; s < writers.Length; s++)
                     {
                         missing += decoders[e].Decode(rows.Code[column], rows.Slot[column], bySplit[s].AsSpan(0, inSplit[s]), writers[s], encoder.OffsetOf(e), firsts[s]);
                     }
 
-                    return missing;
-                }, missing => Interlocked.Add(ref imputed, missing));
+                    Interlocked.Add(ref imputed, missing);
+                }, cancellationToken);
             }
 
             if (unreadableTarget > 0)

@@ -121,6 +121,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var hashes = new RowHashSet();
+        ColumnTasks? tasks = null;
         for (var f = 0; f < files.Count; f++)
         {
             if (excluded.Contains(f))
@@ -154,6 +155,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 }
 
                 var profilers = pass.Profilers;
+                tasks ??= new ColumnTasks(profilers.Length + 1);
                 var targetProfiler = profilers[pass.Target];
                 var targetOrdinal = ordinals[pass.Target];
                 var rawHash = ordinals.Select((o, i) => o == i).All(x => x);
@@ -207,7 +209,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     }
 
                     // Every other column sees the kept rows in order, one column per task; one more task checks for duplicates.
-                    Parallel.For(0, profilers.Length + 1, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+                    tasks.Run(c =>
                     {
                         if (c == profilers.Length)
                         {
@@ -229,7 +231,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         }
 
                         profilers[c].ObserveRows(block, ordinals[c], targetOrdinal, rows, c);
-                    });
+                    }, cancellationToken);
                     rows.Write();
                 }
 
