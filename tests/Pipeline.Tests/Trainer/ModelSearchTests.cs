@@ -1,5 +1,7 @@
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Trainer.Runs;
 using Pipeline.Trainer.Training;
@@ -109,6 +111,8 @@ public class ModelSearchTests
         await store.SaveAsync(runId, interrupted.State, cancellation);
         Assert.Null(await store.LoadAsync(runId, "another fingerprint", cancellation));
         var restored = await store.LoadAsync(runId, "test", cancellation);
+        Assert.Equal(interrupted.State.Current.Parameters.ToString(), restored!.Current!.Parameters.ToString());
+        Assert.Equal(interrupted.State.Completed[0].Parameters.HiddenLayers, restored.Completed[0].Parameters.HiddenLayers);
 
         var resumed = CreateSut(data, SmallBudget, restored);
         var best = resumed.Run(null, cancellation);
@@ -118,6 +122,24 @@ public class ModelSearchTests
             resumed.State.Completed.Select(t => (t.Epochs, t.BestEpoch, t.ValidationLoss, t.History.Select(h => h.TrainLoss).ToList())));
         Assert.Equal(expected.Index, best.Index);
         Assert.Equal(expected.BestWeights, best.BestWeights);
+    }
+
+    [Fact]
+    public async Task Checkpoint_WithoutTrialParameters_IsUnreadableAndTheRunStartsOver()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var services = TestTrainer.Create();
+        var runId = Azurite.UniqueName("search");
+        var runs = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(StorageNames.RunsContainer);
+        await runs.CreateIfNotExistsAsync(cancellationToken: cancellation);
+
+        // The layout before the trial's settings were one object: they were flat on the trial.
+        await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).UploadAsync(BinaryData.FromString(
+            """{"fingerprint":"test","completed":[],"best":-1,"current":{"index":0,"hiddenLayers":[8],"learningRate":0.01,"batchSize":32,"epoch":2}}"""),
+            cancellation);
+
+        Assert.Null(await services.GetRequiredService<CheckpointStore>().LoadAsync(runId, "test", cancellation));
     }
 
     [Fact]
@@ -136,7 +158,7 @@ public class ModelSearchTests
 
         Assert.Equal(first.BestWeights, second.BestWeights);
         Assert.NotEqual(chosen.BestWeights, first.BestWeights);
-        Assert.Equal(chosen.HiddenLayers, first.HiddenLayers);
+        Assert.Equal(chosen.Parameters.HiddenLayers, first.Parameters.HiddenLayers);
         Assert.True(search.State.RefitSeconds > 0);
         var (_, accuracy) = TrialTrainer.Evaluate(data, first);
         Assert.True(accuracy > 0.9, $"refit model's validation accuracy {accuracy}");
@@ -158,7 +180,7 @@ public class ModelSearchTests
         Assert.Equal(0, epochs);
         Assert.Equal(trials, resumed.State.Completed.Count);
         Assert.Equal(4, trials);
-        Assert.Equal(expected.HiddenLayers, best.HiddenLayers);
+        Assert.Equal(expected.Parameters.HiddenLayers, best.Parameters.HiddenLayers);
         Assert.Equal(expected.BestWeights, best.BestWeights);
     }
 }

@@ -54,14 +54,7 @@ public static class MlpTrainer
     {
         ArgumentNullException.ThrowIfNull(settings);
         using var data = new TrainingData(manifest, train, validation, device);
-        var state = new TrialState
-        {
-            HiddenLayers = [.. settings.HiddenLayers],
-            LearningRate = settings.LearningRate,
-            WeightDecay = settings.WeightDecay,
-            Dropout = settings.Dropout,
-            BatchSize = settings.BatchSize,
-        };
+        var state = new TrialState { Parameters = new TrialParameters([.. settings.HiddenLayers], settings.LearningRate, settings.WeightDecay, settings.Dropout, settings.BatchSize) };
         using var trial = new TrialTrainer(data, state, settings.Seed, settings.MaxEpochs, settings.Patience);
         trial.Run(() => false, null, cancellationToken);
         return TrialTrainer.Build(data, state);

@@ -9,17 +9,7 @@ public sealed class TrialOutcome
 {
     public int Index { get; set; }
 
-    public List<int> HiddenLayers { get; set; } = [];
-
-    public double LearningRate { get; set; }
-
-    public double WeightDecay { get; set; }
-
-    public double Dropout { get; set; }
-
-    public int BatchSize { get; set; }
-
-    public bool Encoded { get; set; }
+    public required TrialParameters Parameters { get; init; }
 
     public int Epochs { get; set; }
 
@@ -38,17 +28,10 @@ public sealed class TrialOutcome
 
     public List<EpochRecord> History { get; set; } = [];
 
-    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize, Encoded);
-
     public static TrialOutcome From(TrialState state) => new()
     {
         Index = state.Index,
-        HiddenLayers = state.HiddenLayers,
-        LearningRate = state.LearningRate,
-        WeightDecay = state.WeightDecay,
-        Dropout = state.Dropout,
-        BatchSize = state.BatchSize,
-        Encoded = state.Encoded,
+        Parameters = state.Parameters,
         Epochs = state.Epoch,
         BestEpoch = state.BestEpoch,
         ValidationLoss = state.BestLoss,
@@ -166,12 +149,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         var single = new TrialState
         {
             Index = best.Index,
-            HiddenLayers = best.HiddenLayers,
-            LearningRate = best.LearningRate,
-            WeightDecay = best.WeightDecay,
-            Dropout = best.Dropout,
-            BatchSize = best.BatchSize,
-            Encoded = best.Encoded,
+            Parameters = best.Parameters,
             Epoch = best.Epochs,
             BestEpoch = best.BestEpoch,
             BestLoss = best.ValidationLoss,
@@ -189,17 +167,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         var ensemble = new TrialState
         {
             Index = single.Index,
-            HiddenLayers = [.. best.HiddenLayers.Select(h => h * members.Count)],
-            LearningRate = single.LearningRate,
-            WeightDecay = single.WeightDecay,
-            Dropout = single.Dropout,
-            BatchSize = single.BatchSize,
-            Encoded = single.Encoded,
+            Parameters = best.Parameters with { HiddenLayers = [.. best.Parameters.HiddenLayers.Select(h => h * members.Count)] },
             Epoch = single.Epoch,
             BestEpoch = single.BestEpoch,
             Seconds = state.EnsembleMembers.Sum(i => state.Completed[i].Seconds),
             History = single.History,
-            BestWeights = EnsembleMerger.Merge(members, data.InputWidth(best.Encoded), best.HiddenLayers, data.Outputs),
+            BestWeights = EnsembleMerger.Merge(members, data.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, data.Outputs),
         };
         (ensemble.BestLoss, ensemble.BestMetric) = TrialTrainer.Evaluate(data, ensemble);
         state.EnsembleValidationLoss = ensemble.BestLoss;
@@ -210,16 +183,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
     private void RunTrial(int index, TrialParameters p, bool member, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
     {
-        var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState
-        {
-            Index = index,
-            HiddenLayers = [.. p.HiddenLayers],
-            LearningRate = p.LearningRate,
-            WeightDecay = p.WeightDecay,
-            Dropout = p.Dropout,
-            BatchSize = p.BatchSize,
-            Encoded = p.Encoded,
-        };
+        var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState { Index = index, Parameters = p };
         state.Current = trialState;
         var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
         try
@@ -285,16 +249,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             var outcome = state.Completed[member];
             var schedule = outcome.History.Take(Math.Max(1, outcome.BestEpoch)).Select(h => h.LearningRate).ToList();
-            var refit = new TrialState
-            {
-                Index = outcome.Index,
-                HiddenLayers = outcome.HiddenLayers,
-                LearningRate = outcome.LearningRate,
-                WeightDecay = outcome.WeightDecay,
-                Dropout = outcome.Dropout,
-                BatchSize = outcome.BatchSize,
-                Encoded = outcome.Encoded,
-            };
+            var refit = new TrialState { Index = outcome.Index, Parameters = outcome.Parameters };
             using (var trainer = new TrialTrainer(combined, refit, seed, schedule.Count, int.MaxValue, schedule))
             {
                 trainer.Run(() => false, null, cancellationToken);
@@ -309,19 +264,14 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         return new TrialState
         {
             Index = chosen.Index,
-            HiddenLayers = chosen.HiddenLayers,
-            LearningRate = chosen.LearningRate,
-            WeightDecay = chosen.WeightDecay,
-            Dropout = chosen.Dropout,
-            BatchSize = chosen.BatchSize,
-            Encoded = chosen.Encoded,
+            Parameters = chosen.Parameters,
             Epoch = chosen.Epoch,
             BestEpoch = chosen.BestEpoch,
             BestLoss = chosen.BestLoss,
             BestMetric = chosen.BestMetric,
             Seconds = chosen.Seconds + seconds,
             History = chosen.History,
-            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Encoded), best.HiddenLayers, combined.Outputs),
+            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, combined.Outputs),
         };
     }
 

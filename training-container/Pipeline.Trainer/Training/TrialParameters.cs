@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Pipeline.Trainer.Training;
 
@@ -11,8 +12,10 @@ namespace Pipeline.Trainer.Training;
 /// <param name="Encoded">Inputs go through the <see cref="PiecewiseEncoding"/> first.</param>
 public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false)
 {
+    [JsonIgnore]
     public bool Linear => HiddenLayers.Count == 0;
 
+    [JsonIgnore]
     public string Architecture => (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

@@ -13,18 +13,7 @@ public sealed class TrialState
 {
     public int Index { get; set; }
 
-    public List<int> HiddenLayers { get; set; } = [];
-
-    public double LearningRate { get; set; }
-
-    public double WeightDecay { get; set; }
-
-    public double Dropout { get; set; }
-
-    public int BatchSize { get; set; }
-
-    /// <summary>Inputs go through the piecewise-linear encoding.</summary>
-    public bool Encoded { get; set; }
+    public required TrialParameters Parameters { get; init; }
 
     /// <summary>Completed epochs.</summary>
     public int Epoch { get; set; }
@@ -61,8 +50,6 @@ public sealed class TrialState
 
     /// <summary>AdamW steps taken (for the bias corrections).</summary>
     public long OptimizerStep { get; set; }
-
-    public TrialParameters Parameters => new(HiddenLayers, LearningRate, WeightDecay, Dropout, BatchSize, Encoded);
 }
 
 /// <summary>
@@ -119,13 +106,14 @@ public sealed class TrialTrainer : IDisposable
         _maxEpochs = maxEpochs;
         _patience = patience;
         random.manual_seed(Mix(seed, state.Index, 0, 0));
-        _xTrain = state.Encoded ? data.XTrainEncoded ?? throw new InvalidOperationException("No encoding for an encoded trial.") : data.XTrain;
-        _xValid = state.Encoded ? data.XValidEncoded! : data.XValid;
-        _model = new Mlp(data.InputWidth(state.Encoded), state.HiddenLayers, data.Outputs, state.Dropout);
+        var p = state.Parameters;
+        _xTrain = p.Encoded ? data.XTrainEncoded ?? throw new InvalidOperationException("No encoding for an encoded trial.") : data.XTrain;
+        _xValid = p.Encoded ? data.XValidEncoded! : data.XValid;
+        _model = new Mlp(data.InputWidth(p.Encoded), p.HiddenLayers, data.Outputs, p.Dropout);
         _model.to(data.Device);
         if (state.CurrentLearningRate <= 0)
         {
-            state.CurrentLearningRate = state.LearningRate;
+            state.CurrentLearningRate = p.LearningRate;
         }
 
         if (state.Weights is { } weights)
@@ -171,7 +159,7 @@ public sealed class TrialTrainer : IDisposable
     public void Run(Func<bool> outOfTime, Action<TrialState>? onEpoch, CancellationToken cancellationToken)
     {
         var rows = _data.TrainRows;
-        var batchSize = Math.Min(_state.BatchSize, rows);
+        var batchSize = Math.Min(_state.Parameters.BatchSize, rows);
         var batches = (rows + batchSize - 1) / batchSize;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
@@ -209,7 +197,7 @@ public sealed class TrialTrainer : IDisposable
                         return;
                     }
 
-                    if (_state.Dropout > 0)
+                    if (_state.Parameters.Dropout > 0)
                     {
                         random.manual_seed(Mix(_seed, _state.Index, epoch, b + 1));
                     }
@@ -246,9 +234,9 @@ public sealed class TrialTrainer : IDisposable
         using var noGrad = no_grad();
         var step = ++_state.OptimizerStep;
         var rate = _state.CurrentLearningRate;
-        if (_state.WeightDecay > 0)
+        if (_state.Parameters.WeightDecay > 0)
         {
-            using Scalar decay = 1 - (rate * _state.WeightDecay);
+            using Scalar decay = 1 - (rate * _state.Parameters.WeightDecay);
             _parameters.mul_(decay);
         }
 
@@ -308,7 +296,7 @@ public sealed class TrialTrainer : IDisposable
             _state.BestWeights = Snapshot(_model);
             _state.Plateau = 0;
         }
-        else if (++_state.Plateau >= Math.Max(2, _patience / 3) && _state.CurrentLearningRate > _state.LearningRate / 64)
+        else if (++_state.Plateau >= Math.Max(2, _patience / 3) && _state.CurrentLearningRate > _state.Parameters.LearningRate / 64)
         {
             // Reduce on plateau: halve the learning rate, then give it a fresh plateau window.
             _state.CurrentLearningRate /= 2;
@@ -332,14 +320,14 @@ public sealed class TrialTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(state);
-        var hidden = state.HiddenLayers;
+        var hidden = state.Parameters.HiddenLayers;
         var weights = state.BestWeights;
-        if (state.Encoded)
+        if (state.Parameters.Encoded)
         {
             var encoding = data.Encoding ?? throw new InvalidOperationException("No encoding for an encoded trial.");
             var layer = encoding.Layer();
-            var firstOutputs = state.HiddenLayers.Count > 0 ? state.HiddenLayers[0] : data.Outputs;
-            hidden = [layer.OutputSize, .. state.HiddenLayers];
+            var firstOutputs = hidden.Count > 0 ? hidden[0] : data.Outputs;
+            hidden = [layer.OutputSize, .. hidden];
             weights = [layer.Weight, layer.Bias, encoding.ExpandFirstWeight(state.BestWeights[0], firstOutputs), .. state.BestWeights.Skip(1)];
         }
 
