@@ -1,12 +1,10 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Pipeline.Storage;
 
 /// <summary>
 /// Where the storage account is. Locally a connection string (Azurite: <c>UseDevelopmentStorage=true</c>);
 /// in Azure the service URIs, authenticated with the app's managed identity.
 /// </summary>
-public sealed class StorageOptions : IValidatableObject
+public sealed class StorageOptions
 {
     public const string Section = "Storage";
 
@@ -21,14 +19,4 @@ public sealed class StorageOptions : IValidatableObject
     /// Functions host reads for the <c>Storage</c> binding connection; <c>AZURE_CLIENT_ID</c> when unset.
     /// </summary>
     public string? ClientId { get; set; }
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (string.IsNullOrWhiteSpace(ConnectionString) && (BlobServiceUri is null || QueueServiceUri is null))
-        {
-            yield return new ValidationResult(
-                "Set Storage:ConnectionString (local, e.g. UseDevelopmentStorage=true) or both Storage:BlobServiceUri and Storage:QueueServiceUri (Azure, managed identity).",
-                [nameof(ConnectionString), nameof(BlobServiceUri), nameof(QueueServiceUri)]);
-        }
-    }
 }

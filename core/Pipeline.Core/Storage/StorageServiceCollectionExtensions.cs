@@ -1,52 +1,60 @@
 using Azure.Identity;
+using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Pipeline.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="Azure.Storage.Blobs.BlobServiceClient"/> and <see cref="QueueServiceClient"/> from the
-    /// <c>Storage</c> section: a connection string locally, service URIs with managed identity in Azure.
-    /// Queue messages are read and written unencoded, as Event Grid writes them.
+    /// Registers <see cref="BlobServiceClient"/> and <see cref="QueueServiceClient"/> from the <c>Storage</c> section: a
+    /// connection string locally, service URIs with managed identity in Azure. Queue messages are read and written
+    /// unencoded, as Event Grid writes them. The clients are built directly (no reflection: the function app is compiled
+    /// ahead of time) and the options are checked at start-up.
     /// </summary>
     public static IServiceCollection AddPipelineStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        var section = configuration.GetSection(StorageOptions.Section);
-        services.AddOptions<StorageOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
-
-        var options = section.Get<StorageOptions>() ?? new StorageOptions();
-        services.AddAzureClients(clients =>
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddSingleton(provider =>
         {
-            if (!string.IsNullOrWhiteSpace(options.ConnectionString))
-            {
-                clients.AddBlobServiceClient(options.ConnectionString);
-                clients.AddQueueServiceClient(options.ConnectionString)
-                    .ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.None);
-            }
-            else
-            {
-                if (options.BlobServiceUri is not null)
-                {
-                    clients.AddBlobServiceClient(options.BlobServiceUri);
-                }
-
-                if (options.QueueServiceUri is not null)
-                {
-                    clients.AddQueueServiceClient(options.QueueServiceUri)
-                        .ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.None);
-                }
-
-                var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
-                clients.UseCredential(new ManagedIdentityCredential(
-                    string.IsNullOrWhiteSpace(clientId)
-                        ? ManagedIdentityId.SystemAssigned
-                        : ManagedIdentityId.FromUserAssignedClientId(clientId)));
-            }
+            var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return string.IsNullOrWhiteSpace(options.ConnectionString)
+                ? new BlobServiceClient(options.BlobServiceUri, Credential(options, configuration))
+                : new BlobServiceClient(options.ConnectionString);
+        });
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
+            return string.IsNullOrWhiteSpace(options.ConnectionString)
+                ? new QueueServiceClient(options.QueueServiceUri, Credential(options, configuration), clientOptions)
+                : new QueueServiceClient(options.ConnectionString, clientOptions);
         });
         return services;
+    }
+
+    /// <summary>The app's managed identity: user-assigned when a client id is set (<c>Storage__clientId</c> or <c>AZURE_CLIENT_ID</c>).</summary>
+    private static ManagedIdentityCredential Credential(StorageOptions options, IConfiguration configuration)
+    {
+        var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
+        return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId)
+            ? ManagedIdentityId.SystemAssigned
+            : ManagedIdentityId.FromUserAssignedClientId(clientId));
+    }
+}
+
+/// <summary>A connection string, or both service URIs (blob and queue) for managed identity.</summary>
+public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return string.IsNullOrWhiteSpace(options.ConnectionString) && (options.BlobServiceUri is null || options.QueueServiceUri is null)
+            ? ValidateOptionsResult.Fail("Set Storage:ConnectionString (local, e.g. UseDevelopmentStorage=true) or both Storage:BlobServiceUri and Storage:QueueServiceUri (Azure, managed identity).")
+            : ValidateOptionsResult.Success;
     }
 }

@@ -28,6 +28,25 @@ public class StorageServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public void AddPipelineStorage_ConnectionString_RegistersClientsForThatAccount()
+    {
+        using var services = CreateSut(new() { ["Storage:ConnectionString"] = "UseDevelopmentStorage=true" });
+
+        Assert.Equal("devstoreaccount1", services.GetRequiredService<BlobServiceClient>().AccountName);
+        Assert.Equal("devstoreaccount1", services.GetRequiredService<QueueServiceClient>().AccountName);
+    }
+
+    [Fact]
+    public void AddPipelineStorage_OneServiceUriOnly_FailsValidation()
+    {
+        using var services = CreateSut(new() { ["Storage:BlobServiceUri"] = "https://account.blob.core.windows.net" });
+
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<BlobServiceClient>());
+
+        Assert.Contains("Storage:QueueServiceUri", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddPipelineStorage_NothingConfigured_FailsValidationNamingTheSettings()
     {
         using var services = CreateSut([]);
