@@ -12,8 +12,8 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="BlobServiceClient"/> and <see cref="QueueServiceClient"/> from the <c>Storage</c> section: a
     /// connection string locally, service URIs with managed identity in Azure. Queue messages are read and written
-    /// unencoded, as Event Grid writes them. The clients are built directly (no reflection: the function app is compiled
-    /// ahead of time) and the options are checked at start-up.
+    /// unencoded, as Event Grid writes them. The clients are built directly (as the AOT-compiled serving app builds its
+    /// own: no reflection-based client factory) and the options are checked at start-up.
     /// </summary>
     public static IServiceCollection AddPipelineStorage(this IServiceCollection services, IConfiguration configuration)
     {
