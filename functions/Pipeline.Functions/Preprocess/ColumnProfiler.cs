@@ -112,6 +112,9 @@ internal sealed class ColumnProfiler
 
     private long _reservoirSeen;
 
+    /// <summary>Scratch for <see cref="ObserveNumbers"/>: the block's train numbers.</summary>
+    private double[] _trainNumbers = [];
+
     /// <summary>
     /// Observes column <paramref name="ordinal"/> of the block's kept rows (<paramref name="rows"/>), writing each cell's
     /// code and slot into the spill's arrays for schema column <paramref name="column"/>.
@@ -149,6 +152,13 @@ internal sealed class ColumnProfiler
         var row = rows.Row;
         var trains = rows.Train;
         var targetNumbers = rows.TargetNumber;
+        if (_trainNumbers.Length < rows.Count)
+        {
+            _trainNumbers = new double[rows.Count];
+        }
+
+        var trainNumbers = _trainNumbers;
+        var trainCount = 0;
         for (; k < rows.Count; k++)
         {
             var value = block.Field(row[k], ordinal);
@@ -171,10 +181,29 @@ internal sealed class ColumnProfiler
             numbers++;
             totalLength += value.Length;
             integers &= number == Math.Floor(number);
-            ObserveNumber(value, number, train, targetNumbers[k]);
+            if (train)
+            {
+                // The train statistics and the sample take the block's train numbers at once, below.
+                trainNumbers[trainCount++] = number;
+                if (!double.IsNaN(targetNumbers[k]))
+                {
+                    TargetComoment.Add(number, targetNumbers[k]);
+                }
+            }
+
+            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
+            {
+                CountBoolean(digit, train);
+            }
 
             codes[k] = CellCode.Untracked;
             slots[k] = Slot(number);
+        }
+
+        Train.AddRange(trainNumbers.AsSpan(0, trainCount));
+        foreach (var number in trainNumbers.AsSpan(0, trainCount))
+        {
+            Sample(number);
         }
 
         Present = present;
@@ -469,7 +498,7 @@ internal static class CellCode
 }
 
 /// <summary>Streaming count, mean, variance (Welford), min and max.</summary>
-internal sealed class Welford
+public sealed class Welford
 {
     public long Count { get; private set; }
 
@@ -489,6 +518,46 @@ internal sealed class Welford
         M2 += delta * (value - Mean);
         Min = Math.Min(Min, value);
         Max = Math.Max(Max, value);
+    }
+
+    /// <summary>
+    /// Adds many values at once: their own mean and squared deviations (two passes over them), merged into the running
+    /// ones by Chan et al.'s pairwise update — as precise as <see cref="Add"/> one value at a time, without its division
+    /// and dependency chain on every value.
+    /// </summary>
+    public void AddRange(ReadOnlySpan<double> values)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
+
+        // Summed as differences from the first value: a plain sum of values far from zero with a small spread rounds
+        // away the spread.
+        var shift = values[0];
+        double sum = 0, min = Min, max = Max;
+        foreach (var value in values)
+        {
+            sum += value - shift;
+            min = Math.Min(min, value);
+            max = Math.Max(max, value);
+        }
+
+        var mean = shift + (sum / values.Length);
+        double m2 = 0;
+        foreach (var value in values)
+        {
+            var deviation = value - mean;
+            m2 += deviation * deviation;
+        }
+
+        var count = Count + values.Length;
+        var delta = mean - Mean;
+        Mean += delta * values.Length / count;
+        M2 += m2 + (delta * delta * Count * values.Length / count);
+        Count = count;
+        Min = min;
+        Max = max;
     }
 
     /// <summary>Mean and population std after adding <paramref name="imputed"/> copies of <paramref name="fill"/>.</summary>
