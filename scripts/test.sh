@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The project's one test command: starts a fresh Azurite on loopback (unless one already answers on 10000/10001),
-# runs every test project of Serverless.sln against it, validates the Bicep templates offline, and stops Azurite.
+# publishes the function app (Native AOT, as deployed), runs every test project of Serverless.sln against Azurite,
+# validates the Bicep templates offline, and stops Azurite.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 if ! /usr/bin/python3 -c "import onnx, sklearn" 2>/dev/null; then
   echo "The ONNX checker and quality-bar tests need Debian's python3-onnx and python3-sklearn: apt-get install -y python3-onnx python3-sklearn" >&2
+  exit 1
+fi
+if ! { command -v cc >/dev/null && [ -e /usr/include/zlib.h ]; }; then
+  echo "Publishing the function app with Native AOT needs a C toolchain and zlib1g-dev: apt-get install -y gcc zlib1g-dev" >&2
   exit 1
 fi
 
@@ -21,6 +26,9 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
+
+# The function app as it is deployed (Native AOT): PreprocessAotTests run this executable against the JIT app.
+dotnet publish functions/Pipeline.Functions -c Release --nologo -v quiet
 
 log="$(mktemp)"
 set +e

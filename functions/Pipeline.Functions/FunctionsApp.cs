@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Pipeline.Functions.Preprocess;
 using Pipeline.Storage;
 
@@ -17,7 +18,8 @@ public static class FunctionsApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddPipelineStorage(builder.Configuration);
 
-        builder.Services.AddOptions<PreprocessOptions>().BindConfiguration(PreprocessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PreprocessOptions>().BindConfiguration(PreprocessOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PreprocessOptions>, PreprocessOptionsValidator>();
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<DatasetDebouncer>();
         builder.Services.AddSingleton<PreprocessHandler>();

@@ -3,8 +3,8 @@
 //
 // Runtime: functionAppConfig.runtime is `dotnet-isolated` 10.0, not `custom`. Microsoft's .NET custom-handler sample
 // for Flex (Azure-Samples/mcp-sdk-functions-hosting-dotnet) deploys its custom handler with `dotnet-isolated`; that
-// stack puts the `dotnet` executable on the instance, so host.json can start the framework-dependent handler with
-// `dotnet Pipeline.Functions.dll` (a self-contained/AOT build runs on it as well). Flex has been reported to reject
+// stack gives the instance a .NET 10 runtime; host.json starts the handlers, which are self-contained native (AOT)
+// executables (`Pipeline.Functions`, `Pipeline.Serving`) and need nothing from it. Flex has been reported to reject
 // runtime name `custom` ("allowed values: dotnet-isolated, java, node, python, powershell"). The host reads
 // host.json `customHandler` whatever the runtime name is. See docs/deploy.md.
 //

@@ -1,8 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Pipeline.Functions.Preprocess;
 
-public sealed class PreprocessOptions
+public sealed class PreprocessOptions : IValidatableObject
 {
     public const string Section = "Preprocess";
 
@@ -71,7 +72,6 @@ public sealed class PreprocessOptions
     /// Debounce: a dataset is built only once no file of it has changed for this long, so a burst of uploads trains once.
     /// Zero builds on every event.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The queue the Preprocess trigger listens on (its function.json): the debounce queues its delayed copies of events there.</summary>
@@ -80,4 +80,17 @@ public sealed class PreprocessOptions
 
     /// <summary>Local folder for downloaded files and Parquet splits while a version is built; default: the system temp folder.</summary>
     public string? WorkDirectory { get; set; }
+
+    /// <summary>What the attributes cannot say without reflection: the quiet period is between zero and an hour.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (QuietPeriod < TimeSpan.Zero || QuietPeriod > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult($"Preprocess:QuietPeriod is {QuietPeriod}; use 00:00:00 to 01:00:00.", [nameof(QuietPeriod)]);
+        }
+    }
 }
+
+/// <summary>Validates <see cref="PreprocessOptions"/> from its DataAnnotations, generated at compile time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class PreprocessOptionsValidator : IValidateOptions<PreprocessOptions>;
