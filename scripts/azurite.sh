@@ -37,7 +37,13 @@ case "$cmd" in
     ;;
   stop)
     if [ -f "$pidfile" ]; then
-      kill "$(cat "$pidfile")" 2>/dev/null || true
+      pid="$(cat "$pidfile")"
+      kill "$pid" 2>/dev/null || true
+      # Wait until it has exited (up to 10 s): it may still be writing to its data folder, which callers then delete.
+      for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+      done
       rm -f "$pidfile"
     fi
     ;;

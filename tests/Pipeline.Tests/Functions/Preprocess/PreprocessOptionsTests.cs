@@ -1,10 +1,14 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Pipeline.Functions;
 using Pipeline.Functions.Preprocess;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 
-/// <summary>The functions app refuses to start with preprocess settings out of range, naming the setting.</summary>
+/// <summary>The functions app rejects preprocess settings out of range, naming the setting (at start-up: ValidateOnStart).</summary>
 public class PreprocessOptionsTests
 {
     [Theory]
@@ -13,11 +17,15 @@ public class PreprocessOptionsTests
     [InlineData("Preprocess:MaxRaggedShare", "1.5", "MaxRaggedShare")]
     [InlineData("Preprocess:RowGroupSize", "10", "RowGroupSize")]
     [InlineData("Preprocess:BlobCreatedQueue", "", "BlobCreatedQueue")]
-    public void Start_SettingOutOfRange_FailsNamingIt(string key, string value, string name)
+    public async Task App_SettingOutOfRange_FailsValidationNamingIt(string key, string value, string name)
     {
-        using var app = new FunctionsAppFactory(new Dictionary<string, string> { [key] = value });
+        // The app's own registration (AddFunctionsApp), without starting a server: options are validated when first read.
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = Azurite.ConnectionString, [key] = value });
+        builder.AddFunctionsApp();
+        await using var app = builder.Build();
 
-        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var error = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<PreprocessOptions>>().Value);
 
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }
