@@ -15,6 +15,7 @@ public static class TrainerHost
     {
         services.AddSingleton(TimeProvider.System);
         services.AddPipelineStorage(configuration);
+        services.AddHostedService<AzureSdkLogForwarder>();
         services.AddOptions<TrainerOptions>().Bind(configuration.GetSection(TrainerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuantizationOptions>().Bind(configuration.GetSection(QuantizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

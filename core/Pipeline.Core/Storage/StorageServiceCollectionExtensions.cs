@@ -19,11 +19,22 @@ public static class StorageServiceCollectionExtensions
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
+        // One credential (and token cache) for both clients: the app's managed identity, user-assigned when a client id
+        // is set (Storage__clientId or AZURE_CLIENT_ID).
+        var credential = new Lazy<ManagedIdentityCredential>(() =>
+        {
+            var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+            var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
+            return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId)
+                ? ManagedIdentityId.SystemAssigned
+                : ManagedIdentityId.FromUserAssignedClientId(clientId));
+        });
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
             return string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? new BlobServiceClient(options.BlobServiceUri, Credential(options, configuration))
+                ? new BlobServiceClient(options.BlobServiceUri, credential.Value)
                 : new BlobServiceClient(options.ConnectionString);
         });
         services.AddSingleton(provider =>
@@ -31,19 +42,10 @@ public static class StorageServiceCollectionExtensions
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
             return string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? new QueueServiceClient(options.QueueServiceUri, Credential(options, configuration), clientOptions)
+                ? new QueueServiceClient(options.QueueServiceUri, credential.Value, clientOptions)
                 : new QueueServiceClient(options.ConnectionString, clientOptions);
         });
         return services;
-    }
-
-    /// <summary>The app's managed identity: user-assigned when a client id is set (<c>Storage__clientId</c> or <c>AZURE_CLIENT_ID</c>).</summary>
-    private static ManagedIdentityCredential Credential(StorageOptions options, IConfiguration configuration)
-    {
-        var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
-        return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId)
-            ? ManagedIdentityId.SystemAssigned
-            : ManagedIdentityId.FromUserAssignedClientId(clientId));
     }
 }
 

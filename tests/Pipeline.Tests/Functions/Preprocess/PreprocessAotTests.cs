@@ -14,17 +14,26 @@ namespace Pipeline.Tests.Functions.Preprocess;
 /// <summary>
 /// The function app as it is deployed: the Native AOT executable that <c>dotnet publish</c> produces (scripts/test.sh
 /// publishes it before the tests), started the way the Functions host starts a custom handler. Each file is preprocessed
-/// by it and by the in-memory (JIT) app, and the two datasets must be the same: features, encodings, statistics, rows,
-/// report columns. The Parquet file has every column type the reader supports that Parquet.Net writes, nullable and not,
-/// since Parquet.Net's own AOT warnings are about exactly that type handling.
+/// by it and by the in-memory (JIT) app, and the two datasets must be the same: the manifests (but for names and times),
+/// the reports and the Parquet splits byte for byte. The Parquet file has every column type the reader supports that
+/// Parquet.Net writes, each nullable and not, since Parquet.Net's own AOT warnings are about exactly that type handling;
+/// the CSV is long enough for several blocks and, with a low distinct cap, for the numbers' own loop.
 /// </summary>
 public sealed class PreprocessAotTests : IAsyncLifetime
 {
-    private static readonly string[] AppSources = ["functions/Pipeline.Functions", "core/Pipeline.Core"];
-    private readonly FunctionsAppFactory _jit = new();
+    private static readonly string[] AppSources = ["functions/Pipeline.Functions", "core/Pipeline.Core", "build"];
+    private static readonly string[] BuildFiles = ["Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json", "host.json"];
+    private static readonly string[] NamesAndTimes = ["dataset", "version", "createdAt", "model", "sources", "splits", "report", "summary"];
+    private static readonly string[] Splits = ["train", "validation", "test"];
+
+    /// <summary>Both apps track 100 distinct values per column, so the numbers' own loop and its statistics run.</summary>
+    private const string MaxTrackedDistinct = "100";
+
+    private readonly FunctionsAppFactory _jit = new(new Dictionary<string, string> { ["Preprocess:MaxTrackedDistinct"] = MaxTrackedDistinct });
+    private readonly StringBuilder _aotOutput = new();
     private Process? _aot;
-    private HttpClient _aotClient = null!;
-    private HttpClient _jitClient = null!;
+    private HttpClient? _aotClient;
+    private HttpClient? _jitClient;
 
     public async ValueTask InitializeAsync()
     {
@@ -36,27 +45,23 @@ public sealed class PreprocessAotTests : IAsyncLifetime
         start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Storage__ConnectionString"] = Azurite.ConnectionString;
         start.Environment["Preprocess__QuietPeriod"] = "00:00:00";
+        start.Environment["Preprocess__MaxTrackedDistinct"] = MaxTrackedDistinct;
         _aot = Process.Start(start)!;
-        _aot.OutputDataReceived += (_, _) => { };
-        _aot.ErrorDataReceived += (_, _) => { };
+        _aot.OutputDataReceived += (_, e) => Record(e.Data);
+        _aot.ErrorDataReceived += (_, e) => Record(e.Data);
         _aot.BeginOutputReadLine();
         _aot.BeginErrorReadLine();
         _aotClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var ready = Stopwatch.StartNew();
-        while (true)
+        while (!await AnswersAsync(_aotClient))
         {
-            try
+            if (_aot.HasExited)
             {
-                using var response = await _aotClient.GetAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    break;
-                }
+                Assert.Fail($"The published function app exited ({_aot.ExitCode}) before answering:\n{Output()}");
             }
-            catch (HttpRequestException) when (ready.Elapsed < TimeSpan.FromSeconds(20) && !_aot.HasExited)
-            {
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
+
+            Assert.True(ready.Elapsed < TimeSpan.FromSeconds(20), $"The published function app did not answer GET / within 20 s:\n{Output()}");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
         }
 
         _jitClient = _jit.CreateClient();
@@ -64,8 +69,6 @@ public sealed class PreprocessAotTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        _aotClient.Dispose();
-        _jitClient.Dispose();
         if (_aot is { HasExited: false })
         {
             _aot.Kill();
@@ -73,7 +76,41 @@ public sealed class PreprocessAotTests : IAsyncLifetime
         }
 
         _aot?.Dispose();
+        _aotClient?.Dispose();
+        _jitClient?.Dispose();
         await _jit.DisposeAsync();
+    }
+
+    private static async Task<bool> AnswersAsync(HttpClient client)
+    {
+        try
+        {
+            using var response = await client.GetAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private void Record(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_aotOutput)
+            {
+                _aotOutput.AppendLine(line);
+            }
+        }
+    }
+
+    private string Output()
+    {
+        lock (_aotOutput)
+        {
+            return _aotOutput.ToString();
+        }
     }
 
     [Theory]
@@ -91,37 +128,56 @@ public sealed class PreprocessAotTests : IAsyncLifetime
             _ => await ParquetOfEveryTypeAsync(),
         };
 
-        var aot = await PreprocessAsync(_aotClient, "aot", file, content);
-        var jit = await PreprocessAsync(_jitClient, "jit", file, content);
+        var aot = await PreprocessAsync(_aotClient!, "aot", file, content);
+        var jit = await PreprocessAsync(_jitClient!, "jit", file, content);
 
-        foreach (var part in new[] { "features", "encodings", "labels", "rows", "task", "target" })
+        Assert.True(JsonNode.DeepEquals(jit.Manifest, aot.Manifest), $"manifest:\nJIT {jit.Manifest.ToJsonString()}\nAOT {aot.Manifest.ToJsonString()}\n{Output()}");
+        Assert.True(JsonNode.DeepEquals(jit.Report, aot.Report), $"report:\nJIT {jit.Report.ToJsonString()}\nAOT {aot.Report.ToJsonString()}");
+        foreach (var split in Splits)
         {
-            Assert.True(JsonNode.DeepEquals(jit.Manifest[part], aot.Manifest[part]), $"{part}: JIT {jit.Manifest[part]?.ToJsonString()} vs AOT {aot.Manifest[part]?.ToJsonString()}");
+            Assert.True(jit.Splits[split].AsSpan().SequenceEqual(aot.Splits[split]), $"{split}.parquet differs ({jit.Splits[split].Length} vs {aot.Splits[split].Length} bytes)");
         }
 
-        Assert.True(JsonNode.DeepEquals(jit.Report["columns"], aot.Report["columns"]), $"report columns: JIT {jit.Report["columns"]?.ToJsonString()} vs AOT {aot.Report["columns"]?.ToJsonString()}");
         Assert.Equal("accepted", aot.Report["status"]!.GetValue<string>());
         Assert.True(aot.Manifest["features"]!.AsArray().Count >= 5);
     }
 
-    private static async Task<(JsonNode Manifest, JsonNode Report)> PreprocessAsync(HttpClient client, string prefix, string file, byte[] content)
+    /// <summary>Preprocesses the file as a dataset of its own; returns its manifest and report (dataset name, version and times taken out) and splits.</summary>
+    private static async Task<(JsonNode Manifest, JsonNode Report, Dictionary<string, byte[]> Splits)> PreprocessAsync(HttpClient client, string prefix, string file, byte[] content)
     {
+        var ct = TestContext.Current.CancellationToken;
         var dataset = Azurite.UniqueName(prefix);
-        await Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer)
-            .UploadBlobAsync($"{dataset}/{file}", BinaryData.FromBytes(content), TestContext.Current.CancellationToken);
+        await Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{dataset}/{file}", BinaryData.FromBytes(content), ct);
         var reply = await Invocations.PreprocessAsync(client, $"{dataset}/{file}");
         var request = reply["Outputs"]!["trainRequest"] ?? throw new InvalidOperationException($"No train request: {reply.ToJsonString()}");
         var version = request["datasetVersion"]!.GetValue<string>();
         var datasets = Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer);
-        var manifest = JsonNode.Parse((await datasets.GetBlobClient(StorageNames.DatasetManifestPath(dataset, version)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToString())!;
-        var report = JsonNode.Parse((await datasets.GetBlobClient($"{dataset}/{version}/report.json").DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToString())!;
-        return (manifest, report);
+        async Task<JsonObject> JsonAsync(string blob)
+        {
+            var text = (await datasets.GetBlobClient(blob).DownloadContentAsync(ct)).Value.Content.ToString().Replace(dataset, "{dataset}", StringComparison.Ordinal);
+            var json = JsonNode.Parse(text)!.AsObject();
+            foreach (var name in NamesAndTimes)
+            {
+                json.Remove(name);
+            }
+
+            return json;
+        }
+
+        var splits = new Dictionary<string, byte[]>();
+        foreach (var split in Splits)
+        {
+            splits[split] = (await datasets.GetBlobClient($"{dataset}/{version}/{split}.parquet").DownloadContentAsync(ct)).Value.Content.ToArray();
+        }
+
+        return (await JsonAsync(StorageNames.DatasetManifestPath(dataset, version)), await JsonAsync($"{dataset}/{version}/report.json"), splits);
     }
 
     private static string Csv()
     {
+        // 30,000 rows: several blocks, and numbers well past the distinct cap.
         var text = new StringBuilder("amount,count,city,active,signup,label\n");
-        for (var i = 0; i < 300; i++)
+        for (var i = 0; i < 30_000; i++)
         {
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"{(i * 7.31 % 100) - 50:F2},{(i % 13 == 0 ? "" : (i % 9).ToString(System.Globalization.CultureInfo.InvariantCulture))},{(i % 3 == 0 ? "oslo" : i % 3 == 1 ? "rome" : "lima")},{(i % 2 == 0 ? "yes" : "no")},2024-{1 + (i % 12):D2}-{1 + (i % 28):D2}T{i % 24:D2}:00:00,{(i % 4 < 2 ? "a" : "b")}\n");
@@ -145,36 +201,51 @@ public sealed class PreprocessAotTests : IAsyncLifetime
     private static async Task<byte[]> ParquetOfEveryTypeAsync()
     {
         const int Rows = 300;
-        static T? Sometimes<T>(int i, T value) where T : struct => i % 11 == 0 ? null : value;
-        var fields = new DataField[]
-        {
-            new DataField<double>("d"), new DataField<float?>("f"), new DataField<decimal?>("m"), new DataField<int?>("i"),
-            new DataField<long>("l"), new DataField<short?>("s"), new DataField<byte>("b"), new DataField<sbyte?>("sb"),
-            new DataField<uint?>("ui"), new DataField<ulong>("ul"), new DataField<bool?>("flag"), new DataField<DateTime?>("when"),
-            new DataField<DateOnly>("day"), new DataField<string>("city"), new DataField<string>("label"),
-        };
-        using var buffer = new MemoryStream();
-        var ct = TestContext.Current.CancellationToken;
+        var rows = Enumerable.Range(0, Rows).ToArray();
         var time = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), buffer, cancellationToken: ct))
+        var fields = new List<DataField>();
+        var writes = new List<Func<ParquetRowGroupWriter, CancellationToken, Task>>();
+
+        // Each type twice: required, and optional with a missing value in every 11th row.
+        void Both<T>(string name, Func<int, T> value) where T : struct
+        {
+            var plain = new DataField<T>(name);
+            var optional = new DataField<T?>(name + "_n");
+            fields.Add(plain);
+            fields.Add(optional);
+            writes.Add((group, ct) => group.WriteAsync<T>(plain, rows.Select(value).ToArray(), cancellationToken: ct));
+            writes.Add((group, ct) => group.WriteAsync<T>(optional, rows.Select(i => i % 11 == 0 ? (T?)null : value(i)).ToArray(), cancellationToken: ct));
+        }
+
+        Both("d", i => (i * 0.37 % 5) - 2);
+        Both("f", i => (float)(i % 17) / 4);
+        Both("m", i => (decimal)(i % 23) / 8);
+        Both("i", i => i * 13 % 7);
+        Both("l", i => (long)i * 1_000_003 % 97);
+        Both("s", i => (short)(i % 31));
+        Both("b", i => (byte)(i % 7));
+        Both("sb", i => (sbyte)((i % 9) - 4));
+        Both("ui", i => (uint)(i % 19));
+        Both("ul", i => (ulong)(i % 29));
+        Both("flag", i => i % 3 == 0);
+        Both("when", i => time.AddHours(i * 7));
+        Both("day", i => DateOnly.FromDateTime(time.AddDays(i * 3)));
+        var city = new DataField<string>("city");
+        var label = new DataField<string>("label");
+        fields.Add(city);
+        fields.Add(label);
+        writes.Add((group, _) => group.WriteAsync(city, rows.Select(i => i % 13 == 0 ? null : i % 3 == 0 ? "paris" : "rome").ToArray()));
+        writes.Add((group, _) => group.WriteAsync(label, rows.Select(i => (string?)(i % 4 < 2 ? "yes" : "no")).ToArray()));
+
+        using var buffer = new MemoryStream();
+        var cancellation = TestContext.Current.CancellationToken;
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields.ToArray()), buffer, cancellationToken: cancellation))
         {
             using var group = writer.CreateRowGroup();
-            var rows = Enumerable.Range(0, Rows).ToArray();
-            await group.WriteAsync<double>(fields[0], rows.Select(i => (i * 0.37 % 5) - 2).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<float>(fields[1], rows.Select(i => Sometimes(i, (float)(i % 17) / 4)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<decimal>(fields[2], rows.Select(i => Sometimes(i, (decimal)(i % 23) / 8)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<int>(fields[3], rows.Select(i => Sometimes(i, i * 13 % 7)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<long>(fields[4], rows.Select(i => (long)i * 1_000_003 % 97).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<short>(fields[5], rows.Select(i => Sometimes(i, (short)(i % 31))).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<byte>(fields[6], rows.Select(i => (byte)(i % 7)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<sbyte>(fields[7], rows.Select(i => Sometimes(i, (sbyte)((i % 9) - 4))).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<uint>(fields[8], rows.Select(i => Sometimes(i, (uint)(i % 19))).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<ulong>(fields[9], rows.Select(i => (ulong)(i % 29)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<bool>(fields[10], rows.Select(i => Sometimes(i, i % 3 == 0)).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<DateTime>(fields[11], rows.Select(i => Sometimes(i, time.AddHours(i * 7))).ToArray(), cancellationToken: ct);
-            await group.WriteAsync<DateOnly>(fields[12], rows.Select(i => DateOnly.FromDateTime(time.AddDays(i * 3))).ToArray(), cancellationToken: ct);
-            await group.WriteAsync(fields[13], rows.Select(i => i % 13 == 0 ? null : i % 3 == 0 ? "paris" : "rome").ToArray());
-            await group.WriteAsync(fields[14], rows.Select(i => (string?)(i % 4 < 2 ? "yes" : "no")).ToArray());
+            foreach (var write in writes)
+            {
+                await write(group, cancellation);
+            }
         }
 
         return buffer.ToArray();
@@ -191,7 +262,7 @@ public sealed class PreprocessAotTests : IAsyncLifetime
         return output.ToArray();
     }
 
-    /// <summary>The published executable, which must be newer than every source file of the app (else it is stale).</summary>
+    /// <summary>The published executable, which must be newer than every source and build file of the app (else it is stale).</summary>
     private static string PublishedExecutable()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
@@ -206,8 +277,9 @@ public sealed class PreprocessAotTests : IAsyncLifetime
             $"No published function app at {executable}: run scripts/test.sh, which publishes it first (dotnet publish functions/Pipeline.Functions -c Release).");
         var sources = AppSources
             .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(root.FullName, folder), "*.*", SearchOption.AllDirectories))
-            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal) || f.EndsWith(".proto", StringComparison.Ordinal))
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+            .Where(f => Path.GetExtension(f) is ".cs" or ".csproj" or ".proto" or ".targets" or ".props" or ".json")
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Concat(BuildFiles.Select(f => Path.Combine(root.FullName, f)));
         var newest = sources.Max(File.GetLastWriteTimeUtc);
         Assert.True(File.GetLastWriteTimeUtc(executable) >= newest,
             $"The published function app at {executable} is older than its sources: publish it again (scripts/test.sh does).");

@@ -19,13 +19,13 @@ public class PreprocessOptionsTests
     [InlineData("Preprocess:BlobCreatedQueue", "", "BlobCreatedQueue")]
     public async Task App_SettingOutOfRange_FailsValidationNamingIt(string key, string value, string name)
     {
-        // The app's own registration (AddFunctionsApp), without starting a server: options are validated when first read.
+        // The app's own registration (AddFunctionsApp), without starting a server: what the host validates at start-up.
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = Azurite.ConnectionString, [key] = value });
         builder.AddFunctionsApp();
         await using var app = builder.Build();
 
-        var error = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<PreprocessOptions>>().Value);
+        var error = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }
