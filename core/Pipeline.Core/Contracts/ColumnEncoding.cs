@@ -63,15 +63,12 @@ public static class DateTimeParts
 
     public static readonly string[] All = [Year, Month, Day, DayOfWeek, Hour];
 
-    public static double Of(DateTime value, string part) => part switch
+    /// <summary>Where <paramref name="part"/> sits in <see cref="All"/> (and in <see cref="Of(DateTime, Span{double})"/>'s output).</summary>
+    public static int IndexOf(string part)
     {
-        Year => value.Year,
-        Month => value.Month,
-        Day => value.Day,
-        DayOfWeek => (int)value.DayOfWeek,
-        Hour => value.Hour + (value.Minute / 60.0),
-        _ => throw new ArgumentOutOfRangeException(nameof(part), part, "Unknown datetime part."),
-    };
+        var index = Array.IndexOf(All, part);
+        return index >= 0 ? index : throw new ArgumentOutOfRangeException(nameof(part), part, "Unknown datetime part.");
+    }
 
     /// <summary>Every part of <paramref name="value"/> in <see cref="All"/>'s order (the calendar date worked out once).</summary>
     public static void Of(DateTime value, Span<double> parts)

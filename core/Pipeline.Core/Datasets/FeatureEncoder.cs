@@ -112,9 +112,11 @@ public sealed class FeatureEncoder
             case ColumnKinds.Datetime:
                 if (RawValues.TryParseDateTime(value, out var time))
                 {
+                    Span<double> parts = stackalloc double[DateTimeParts.All.Length];
+                    DateTimeParts.Of(time, parts);
                     for (var p = 0; p < encoding.Parts.Count; p++)
                     {
-                        destination[p] = (float)DateTimeParts.Of(time, encoding.Parts[p]);
+                        destination[p] = (float)parts[DateTimeParts.IndexOf(encoding.Parts[p])];
                     }
 
                     return true;

@@ -22,9 +22,9 @@ public static class StorageServiceCollectionExtensions
 
         // One credential (and token cache) for both clients: the app's managed identity, user-assigned when a client id
         // is set (Storage__clientId or AZURE_CLIENT_ID).
-        var credential = new Lazy<ManagedIdentityCredential>(() =>
+        ManagedIdentityCredential? credential = null;
+        ManagedIdentityCredential Credential(StorageOptions options) => LazyInitializer.EnsureInitialized(ref credential, () =>
         {
-            var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
             var clientId = string.IsNullOrWhiteSpace(options.ClientId) ? configuration["AZURE_CLIENT_ID"] : options.ClientId;
             return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId)
                 ? ManagedIdentityId.SystemAssigned
@@ -34,7 +34,7 @@ public static class StorageServiceCollectionExtensions
         {
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
             return string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? new BlobServiceClient(options.BlobServiceUri, credential.Value)
+                ? new BlobServiceClient(options.BlobServiceUri, Credential(options))
                 : new BlobServiceClient(options.ConnectionString);
         });
         services.AddSingleton(provider =>
@@ -42,7 +42,7 @@ public static class StorageServiceCollectionExtensions
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
             return string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? new QueueServiceClient(options.QueueServiceUri, credential.Value, clientOptions)
+                ? new QueueServiceClient(options.QueueServiceUri, Credential(options), clientOptions)
                 : new QueueServiceClient(options.ConnectionString, clientOptions);
         });
         return services;

@@ -31,7 +31,7 @@ internal sealed class CellDecoder
             _ => throw new ArgumentException($"Column '{encoding.Column}' has unknown encoding kind '{encoding.Kind}'.", nameof(encoding)),
         };
         _missing = encoding.Missing.Select(m => (float)m).ToArray();
-        _parts = encoding.Parts.Select(p => Array.IndexOf(DateTimeParts.All, p)).ToArray();
+        _parts = encoding.Parts.Select(DateTimeParts.IndexOf).ToArray();
         _other = encoding.Categories.Count;
         var values = column.Values;
         switch (_kind)

@@ -185,17 +185,9 @@ internal sealed class ColumnProfiler
             {
                 // The train statistics and the sample take the block's train numbers at once, below.
                 trainNumbers[trainCount++] = number;
-                if (!double.IsNaN(targetNumbers[k]))
-                {
-                    TargetComoment.Add(number, targetNumbers[k]);
-                }
             }
 
-            if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))
-            {
-                CountBoolean(digit, train);
-            }
-
+            ObserveNumberBesidesStatistics(value, number, train, targetNumbers[k]);
             codes[k] = CellCode.Untracked;
             slots[k] = Slot(number);
         }
@@ -383,7 +375,7 @@ internal sealed class ColumnProfiler
         _targetOf.TrimExcess();
     }
 
-    /// <summary>What a cell that is a number adds beyond the counts: train statistics, and a 1/0 digit as a boolean.</summary>
+    /// <summary>What a cell that is a number adds beyond the counts: train statistics and sample, and the rest below.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ObserveNumber(ReadOnlySpan<char> value, double number, bool train, double targetNumber)
     {
@@ -391,10 +383,18 @@ internal sealed class ColumnProfiler
         {
             Train.Add(number);
             Sample(number);
-            if (!double.IsNaN(targetNumber))
-            {
-                TargetComoment.Add(number, targetNumber);
-            }
+        }
+
+        ObserveNumberBesidesStatistics(value, number, train, targetNumber);
+    }
+
+    /// <summary>What a number adds besides the train statistics and sample: the co-moment with the target, and a 1/0 digit as a boolean.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ObserveNumberBesidesStatistics(ReadOnlySpan<char> value, double number, bool train, double targetNumber)
+    {
+        if (train && !double.IsNaN(targetNumber))
+        {
+            TargetComoment.Add(number, targetNumber);
         }
 
         if (value.Length == 1 && RawValues.TryParseBoolean(value, out var digit))

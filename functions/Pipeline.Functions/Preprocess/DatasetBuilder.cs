@@ -109,9 +109,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public Dictionary<string, DroppedRows> Dropped { get; } = [];
 
-        /// <summary>Kept rows whose target is not a number: dropped in pass 2 when the task is regression.</summary>
-        public long NonNumericTargets { get; set; }
-
+        /// <summary>Examples of kept rows whose target is not a number: dropped in pass 2 when the task is regression.</summary>
         public List<RowExample> NonNumericTargetExamples { get; } = [];
     }
 
@@ -197,7 +195,6 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         if (!(Math.Abs(targetNumber) <= float.MaxValue))
                         {
                             // Dropped in pass 2 if the target turns out to be a number.
-                            pass.NonNumericTargets++;
                             if (pass.NonNumericTargetExamples.Count < options.DroppedExamples)
                             {
                                 pass.NonNumericTargetExamples.Add(new RowExample { Blob = file.Blob, Line = block.Line(r), Text = block.Describe(r) });
