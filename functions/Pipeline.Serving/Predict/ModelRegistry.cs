@@ -117,6 +117,14 @@ public sealed partial class ModelRegistry : IDisposable
                 return cached;
             }
 
+            if (version is null && (!_served.TryGetValue(name, out var latest) || latest.ServedVersion != target))
+            {
+                // The default moved on (or the model went) while this request looked: a switch evicts the old version
+                // only after storing the new default, so a miss here sees it. Look again rather than load the retired
+                // version back into the cache.
+                continue;
+            }
+
             var model = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false);
             if (model is null)
             {
@@ -295,12 +303,12 @@ public sealed partial class ModelRegistry : IDisposable
             if (target is null)
             {
                 // No current.json and no version folders: the model does not exist (any more).
+                _served.TryRemove(name, out _);
                 if (cached?.ServedVersion is { } gone)
                 {
-                    Evict(name, gone);
+                    Evict(name, gone); // after the removal, so a request that misses it in the cache sees the removal too
                 }
 
-                _served.TryRemove(name, out _);
                 return null;
             }
 
