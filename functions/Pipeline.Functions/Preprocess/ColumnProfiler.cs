@@ -418,9 +418,11 @@ internal sealed class ColumnProfiler
             return 0;
         }
 
-        var sorted = _reservoir[..n];
-        Array.Sort(sorted);
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+        // The middle one or two of the sample, selected in linear time: sorting 20,000 values of every numeric column
+        // took longer than the rest of deciding, which nothing overlaps.
+        var values = _reservoir.AsSpan(0, n);
+        var upper = Selection.Select(values, n / 2);
+        return n % 2 == 1 ? upper : (Selection.Max(values[..(n / 2)]) + upper) / 2;
     }
 
     private void CountBoolean(bool value, bool train)

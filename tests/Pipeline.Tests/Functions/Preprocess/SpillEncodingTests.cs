@@ -89,6 +89,27 @@ public class SpillEncodingTests
         Assert.True(profile.DistinctIsLowerBound);
     }
 
+    [Theory]
+    [InlineData("ascending")]
+    [InlineData("descending")]
+    public async Task Median_past_the_sample_size_is_sampled_from_the_whole_column(string order)
+    {
+        // 60,000 rows in order through a 500-value sample: a sample that kept the first values, or stopped taking new
+        // ones, would report a median near one end; a uniform one lands near the middle (its standard error here ~0.02).
+        var text = new StringBuilder("x,label\n");
+        for (var i = 0; i < 60_000; i++)
+        {
+            var x = order == "ascending" ? i / 60_000.0 : 1 - (i / 60_000.0);
+            text.Append(CultureInfo.InvariantCulture, $"{x:F6},{(i % 3 == 0 ? "a" : "b")}\n");
+        }
+
+        var prepared = await BuildAsync(text.ToString(), options: new PreprocessOptions { MaxTrackedDistinct = 100, MedianSampleSize = 500 });
+
+        var stats = prepared.Features.Single(f => f.Name == "x");
+        Assert.InRange(stats.Median, 0.42, 0.58);
+        Assert.Equal(0.5, stats.Mean, 0.01); // the statistics take every value
+    }
+
     /// <summary>Columns: amount (numbers, junk, NA, 1e40), code (300 codes: past the cap), flag (yes/no/1/0/junk),
     /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), units, rate, flip, label.</summary>
     private static string Generate(int seed, int rows, bool regression)
