@@ -119,6 +119,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var hashes = new RowHashSet();
+        ulong[] rowHashes = [];
         ColumnTasks? tasks = null;
         for (var f = 0; f < files.Count; f++)
         {
@@ -210,15 +211,21 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     {
                         if (c == profilers.Length)
                         {
-                            for (var k = 0; k < rows.Count && pass.DuplicatesChecked < options.MaxDuplicateCheckRows; k++)
+                            // The block's rows hashed first and looked up after: lookups with nothing in between overlap
+                            // their cache misses in the table (most of this task's time).
+                            var count = (int)Math.Clamp(options.MaxDuplicateCheckRows - pass.DuplicatesChecked, 0, rows.Count);
+                            if (rowHashes.Length < count)
                             {
-                                pass.DuplicatesChecked++;
-                                if (!hashes.Add(RowHash(block, rows.Row[k], rawHash ? null : ordinals)))
-                                {
-                                    pass.Duplicates++;
-                                }
+                                rowHashes = new ulong[Math.Max(count, rowHashes.Length * 2)];
                             }
 
+                            for (var k = 0; k < count; k++)
+                            {
+                                rowHashes[k] = RowHash(block, rows.Row[k], rawHash ? null : ordinals);
+                            }
+
+                            pass.DuplicatesChecked += count;
+                            pass.Duplicates += hashes.AddRange(rowHashes.AsSpan(0, count));
                             return;
                         }
 
@@ -438,6 +445,21 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         private ulong[] _slots = new ulong[1 << 16];
         private int _count;
+
+        /// <summary>Adds <paramref name="hashes"/>; returns how many were in the set already.</summary>
+        public int AddRange(ReadOnlySpan<ulong> hashes)
+        {
+            var present = 0;
+            foreach (var hash in hashes)
+            {
+                if (!Add(hash))
+                {
+                    present++;
+                }
+            }
+
+            return present;
+        }
 
         public bool Add(ulong hash)
         {
