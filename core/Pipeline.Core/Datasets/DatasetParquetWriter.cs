@@ -62,8 +62,8 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         _filling.EnsureCapacity(rows);
     }
 
-    /// <summary>Adds a row with its target; its features are written into <see cref="Feature"/> at the returned index.</summary>
-    public int Add(float target)
+    /// <summary>Adds a row with its target; its features are written into <see cref="Feature"/> at the index <see cref="Count"/> had before.</summary>
+    public void Add(float target)
     {
         var buffer = _filling;
         if (buffer.Count == buffer.Capacity)
@@ -71,8 +71,7 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
             throw new InvalidOperationException("The row group is full; reserve room first.");
         }
 
-        buffer.Target[buffer.Count] = target;
-        return buffer.Count++;
+        buffer.Target[buffer.Count++] = target;
     }
 
     /// <summary>The buffered values of feature <paramref name="feature"/> (indexed by what <see cref="Add"/> returned).</summary>

@@ -492,10 +492,17 @@ public sealed partial class DatasetBuilder
             while (rows.Read())
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                Array.Clear(inSplit);
+                foreach (var split in rows.Split.AsSpan(0, rows.Count))
+                {
+                    inSplit[split]++;
+                }
+
+                // Room for each split's share of the block only: a split's row groups fill to the row-group size.
                 for (var s = 0; s < writers.Length; s++)
                 {
-                    await writers[s].ReserveAsync(rows.Count, cancellationToken).ConfigureAwait(false);
-                    if (bySplit[s].Length < rows.Count)
+                    await writers[s].ReserveAsync(inSplit[s], cancellationToken).ConfigureAwait(false);
+                    if (bySplit[s].Length < inSplit[s])
                     {
                         bySplit[s] = new int[rows.Count];
                     }

@@ -38,21 +38,28 @@ internal static class DatasetBuilderHarness
         var prepared = await new DatasetBuilder(options ?? new PreprocessOptions()).BuildAsync(data, spec, folder.File("out"), TestContext.Current.CancellationToken);
 
         // The splits live in the temp folder: read them before it goes.
-        var splits = new Dictionary<string, DatasetSplit>();
+        var splits = new Dictionary<string, (DatasetSplit, int[])>();
         foreach (var (name, path) in prepared.SplitFiles)
         {
             await using var stream = File.OpenRead(path);
-            splits[name] = await DatasetParquet.ReadAsync(stream, prepared.Features.Select(f => f.Name).ToList(), TestContext.Current.CancellationToken);
+            var split = await DatasetParquet.ReadAsync(stream, prepared.Features.Select(f => f.Name).ToList(), TestContext.Current.CancellationToken);
+            stream.Position = 0;
+            await using var reader = await Parquet.ParquetReader.CreateAsync(stream, cancellationToken: TestContext.Current.CancellationToken);
+            var rowGroups = Enumerable.Range(0, reader.RowGroupCount).Select(g => (int)reader.RowGroups[g].RowCount).ToArray();
+            splits[name] = (split, rowGroups);
         }
 
         Splits.AddOrUpdate(prepared, splits);
         return prepared;
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PreparedDataset, Dictionary<string, DatasetSplit>> Splits = [];
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PreparedDataset, Dictionary<string, (DatasetSplit Rows, int[] RowGroups)>> Splits = [];
 
     /// <summary>The split's rows as written to Parquet.</summary>
-    public static DatasetSplit Split(this PreparedDataset dataset, string name) => Splits.TryGetValue(dataset, out var splits) ? splits[name] : throw new InvalidOperationException();
+    public static DatasetSplit Split(this PreparedDataset dataset, string name) => Splits.TryGetValue(dataset, out var splits) ? splits[name].Rows : throw new InvalidOperationException();
+
+    /// <summary>The row count of each row group of the split's Parquet file.</summary>
+    public static int[] RowGroups(this PreparedDataset dataset, string name) => Splits.TryGetValue(dataset, out var splits) ? splits[name].RowGroups : throw new InvalidOperationException();
 
     public static async Task<DatasetRejectedException> RejectAsync(IReadOnlyList<(string Name, byte[] Bytes)> files, DatasetSpec? spec = null) =>
         await Assert.ThrowsAsync<DatasetRejectedException>(() => BuildAsync(files, spec));

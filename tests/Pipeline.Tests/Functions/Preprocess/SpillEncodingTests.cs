@@ -110,6 +110,32 @@ public class SpillEncodingTests
         Assert.Equal(0.5, stats.Mean, 0.01); // the statistics take every value
     }
 
+    [Fact]
+    public async Task Each_split_fills_its_row_groups()
+    {
+        // ~37,000 rows of ~14 characters to a 512 K-character block. Each split makes room for its own share of a block
+        // (train ~70%, validation and test ~15%), so validation and test (~36,000 rows each) fit one 50,000-row group
+        // instead of being cut whenever a whole block would not have fit.
+        var random = new Random(9);
+        var text = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 240_000; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{random.NextDouble():F5},{random.Next(1000)},{(i % 2 == 0 ? "a" : "b")}\n");
+        }
+
+        var prepared = await BuildAsync(text.ToString(), options: new PreprocessOptions { RowGroupSize = 50_000 });
+
+        foreach (var name in Splits)
+        {
+            Assert.Equal(prepared.Split(name).RowCount, prepared.RowGroups(name).Sum());
+        }
+
+        Assert.InRange(prepared.Split("validation").RowCount, 30_000, 50_000);
+        Assert.Single(prepared.RowGroups("validation"));
+        Assert.Single(prepared.RowGroups("test"));
+        Assert.All(prepared.RowGroups("train")[..^1], rows => Assert.InRange(rows, 20_000, 50_000));
+    }
+
     /// <summary>Columns: amount (numbers, junk, NA, 1e40), code (300 codes: past the cap), flag (yes/no/1/0/junk),
     /// euros (1.234,5), when (timestamps from 1850 on, a few after 8200, junk), units, rate, flip, label.</summary>
     private static string Generate(int seed, int rows, bool regression)
