@@ -553,10 +553,8 @@ public sealed partial class DatasetBuilder
                 pass.Dropped["unreadable-target"] = new DroppedRows { Reason = "unreadable-target", Count = unreadableTarget, Examples = pass.NonNumericTargetExamples };
             }
 
-            foreach (var writer in writers)
-            {
-                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
+            // The splits' last row groups are written at once (one after another, the tail took the three in turn).
+            await Task.WhenAll(writers.Select(w => w.FlushAsync(cancellationToken))).ConfigureAwait(false);
         }
         finally
         {
