@@ -168,7 +168,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         fileRows++;
                         if (block.FieldCount(r) != names.Length)
                         {
-                            if (block.FieldCount(r) == 1 && block.Field(r, 0).IsEmpty)
+                            if (block.IsBlank(r))
                             {
                                 fileRows--;
                                 continue;

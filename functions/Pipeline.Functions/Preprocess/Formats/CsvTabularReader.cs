@@ -56,7 +56,7 @@ internal sealed class CsvTabularReader : TabularReader
                     throw new DatasetRejectedException("empty-file", "The file is empty: a header row and data rows are expected.");
                 }
             }
-            while (block.FieldCount(0) == 1 && block.Field(0, 0).IsEmpty);
+            while (block.IsBlank(0));
 
             var columns = new string[block.FieldCount(0)];
             for (var i = 0; i < columns.Length; i++)
@@ -175,26 +175,17 @@ internal sealed class CsvTabularReader : TabularReader
             var lines = 0;
             var breakAt = text.AsSpan(position, end - position).IndexOfAny(_recordBreaks);
             int recordEnd;
-            if (breakAt >= 0 && text[position + breakAt] != '"')
+            if (breakAt < 0 || text[position + breakAt] != '"')
             {
-                // No quotes before the line end: fields are the text between delimiters.
-                recordEnd = position + breakAt;
-                if (text[recordEnd] == '\r' && recordEnd + 1 == end && !final)
+                // No quotes before the line end: fields are the text between delimiters. Without a line end yet, or with
+                // a CR that an LF may follow in the next text, the record waits for more unless the file has ended.
+                recordEnd = breakAt < 0 ? end : position + breakAt;
+                if (!final && (breakAt < 0 || (text[recordEnd] == '\r' && recordEnd + 1 == end)))
                 {
                     break;
                 }
 
                 SplitFields(block, position, recordEnd);
-            }
-            else if (breakAt < 0)
-            {
-                if (!final)
-                {
-                    break;
-                }
-
-                recordEnd = end;
-                SplitFields(block, start, end);
             }
             else
             {
@@ -323,11 +314,9 @@ internal sealed class CsvTabularReader : TabularReader
                 if (escaped || trailing)
                 {
                     // Unescape into the block's spare room after the decoded text.
-                    var value = text.AsSpan(content, close - content);
                     var extra = fieldEnd - after;
-                    var at = block.AddText(value.Length + extra);
+                    var at = block.AddText(close - content + extra);
                     text = block.Text;
-                    value = text.AsSpan(content, close - content);
                     var length = 0;
                     for (var i = content; i < close; i++)
                     {

@@ -30,6 +30,9 @@ public sealed class RowBlock
     /// <summary>Fields of row <paramref name="row"/>; differs from the header's count on a ragged row (-1: unreadable row).</summary>
     public int FieldCount(int row) => _fieldCount[row];
 
+    /// <summary>The row is blank: one empty field (an empty line, or only white space).</summary>
+    public bool IsBlank(int row) => _fieldCount[row] == 1 && _cellLength[_firstCell[row]] == 0;
+
     /// <summary>1-based line of the row in its file (the header is line 1 in CSV).</summary>
     public long Line(int row) => _line[row];
 
@@ -48,7 +51,7 @@ public sealed class RowBlock
     {
         if (_description[row] is { } described)
         {
-            return described;
+            return described.Length > 200 ? Shorten(described) : described;
         }
 
         return Shorten(Raw(row)).Replace(FieldSeparator, ',');
@@ -86,7 +89,10 @@ public sealed class RowBlock
     }
 
     /// <summary>Drops the cells added since the last complete row.</summary>
-    internal void DiscardOpenRow() => _cells = Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
+    internal void DiscardOpenRow() => _cells = OpenRowFirstCell;
+
+    /// <summary>Where the cells of the row being added start: after the last complete row's (an unreadable row has none).</summary>
+    private int OpenRowFirstCell => Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
 
     /// <summary>Adds a cell pointing at <see cref="Text"/>[start..start+length], trimming white space.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -128,7 +134,7 @@ public sealed class RowBlock
             Array.Resize(ref _description, size);
         }
 
-        var first = Count == 0 ? 0 : _firstCell[Count - 1] + Math.Max(0, _fieldCount[Count - 1]);
+        var first = OpenRowFirstCell;
         _firstCell[Count] = first;
         _fieldCount[Count] = _cells - first;
         _line[Count] = line;

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using Pipeline.Functions.Preprocess;
 using Pipeline.Functions.Preprocess.Formats;
@@ -15,9 +14,9 @@ public sealed class CsvTabularReaderTests : IDisposable
 
     private static readonly string[] Quoted = ["a,b", "say \"hi\"", "two\nlines", "crlf\r\nline", "\"", ",", "  padded  ", "😀,\"😀\""];
 
-    private readonly string _folder = Directory.CreateTempSubdirectory("csv-reader-").FullName;
+    private readonly TempDirectory _folder = new();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Theory]
     [InlineData(',', "\n", false, false)]
@@ -195,18 +194,8 @@ public sealed class CsvTabularReaderTests : IDisposable
 
     private string Write(string name, byte[] bytes, bool gzip = false)
     {
-        var path = Path.Combine(_folder, name);
-        if (gzip)
-        {
-            using var file = File.Create(path);
-            using var zip = new GZipStream(file, CompressionLevel.Fastest);
-            zip.Write(bytes);
-        }
-        else
-        {
-            File.WriteAllBytes(path, bytes);
-        }
-
+        var path = _folder.File(name);
+        File.WriteAllBytes(path, gzip ? DatasetBuilderHarness.Gzip(bytes) : bytes);
         return path;
     }
 }

@@ -220,7 +220,7 @@ public class DatasetBuilderTests
             {
                 5 => "{\"x\":null,\"flag\":true,\"y\":\"a\"}",
                 6 => "{\"flag\":false,\"y\":\"b\"}",
-                7 => "not json",
+                7 => "not json " + new string('x', 300),
                 _ => $"{{\"x\":{F(i * 7 % 10)},\"flag\":{(i % 3 == 0 ? "true" : "false")},\"y\":\"{(i % 2 == 0 ? "a" : "b")}\"}}",
             }).Append('\n');
         }
@@ -230,7 +230,9 @@ public class DatasetBuilderTests
         Assert.Equal(["x", "flag"], data.Features.Select(f => f.Name));
         Assert.Equal(ColumnKinds.Boolean, data.Encodings[1].Kind);
         Assert.Equal(2, data.Features[0].Missing);
-        Assert.Equal(8L, Assert.Single(data.Report.Dropped).Examples[0].Line);
+        var example = Assert.Single(data.Report.Dropped).Examples[0];
+        Assert.Equal(8L, example.Line);
+        Assert.Equal("not json " + new string('x', 191) + "…", example.Text); // the line as written, shortened to 200 characters
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -8,6 +7,7 @@ using Parquet;
 using Parquet.Schema;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
+using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 
@@ -251,35 +251,18 @@ public sealed class PreprocessAotTests : IAsyncLifetime
         return buffer.ToArray();
     }
 
-    private static byte[] Gzip(byte[] content)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
-        {
-            gzip.Write(content);
-        }
-
-        return output.ToArray();
-    }
-
     /// <summary>The published executable, which must be newer than every source and build file of the app (else it is stale).</summary>
     private static string PublishedExecutable()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serverless.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.NotNull(root);
-        var executable = Path.Combine(root.FullName, "artifacts", "publish", "Pipeline.Functions", "release_linux-x64", "Pipeline.Functions");
+        var root = Repository.Root();
+        var executable = Path.Combine(root, "artifacts", "publish", "Pipeline.Functions", "release_linux-x64", "Pipeline.Functions");
         Assert.True(File.Exists(executable),
             $"No published function app at {executable}: run scripts/test.sh, which publishes it first (dotnet publish functions/Pipeline.Functions -c Release).");
         var sources = AppSources
-            .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(root.FullName, folder), "*.*", SearchOption.AllDirectories))
+            .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(root, folder), "*.*", SearchOption.AllDirectories))
             .Where(f => Path.GetExtension(f) is ".cs" or ".csproj" or ".proto" or ".targets" or ".props" or ".json")
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-            .Concat(BuildFiles.Select(f => Path.Combine(root.FullName, f)));
+            .Concat(BuildFiles.Select(f => Path.Combine(root, f)));
         var newest = sources.Max(File.GetLastWriteTimeUtc);
         Assert.True(File.GetLastWriteTimeUtc(executable) >= newest,
             $"The published function app at {executable} is older than its sources: publish it again (scripts/test.sh does).");

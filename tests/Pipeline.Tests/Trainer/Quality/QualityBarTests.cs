@@ -19,7 +19,7 @@ public class QualityBarTests(ITestOutputHelper output)
 
     public static TheoryData<string> Datasets => ["binary-linear", "multiclass-nonlinear", "binary-thresholds", "regression-friedman", "breast_cancer", "diabetes"];
 
-    internal static string Script => Path.Combine(RepositoryRoot(), "bench", "quality", "sklearn_baselines.py");
+    internal static string Script => Path.Combine(Repository.Root(), "bench", "quality", "sklearn_baselines.py");
 
     [Theory]
     [MemberData(nameof(Datasets))]
@@ -80,16 +80,5 @@ public class QualityBarTests(ITestOutputHelper output)
         Assert.True(process.ExitCode == 0, $"{Script} {string.Join(' ', arguments)} failed ({process.ExitCode}): {stderr}");
         var text = await stdout;
         return text.Length == 0 ? [] : JsonNode.Parse(text)!.AsObject();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Serverless.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException($"No Serverless.sln above {AppContext.BaseDirectory}.");
     }
 }
