@@ -74,7 +74,7 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         buffer.Target[buffer.Count++] = target;
     }
 
-    /// <summary>The buffered values of feature <paramref name="feature"/> (indexed by what <see cref="Add"/> returned).</summary>
+    /// <summary>The buffered values of feature <paramref name="feature"/> (a row's index is the <see cref="Count"/> before its <see cref="Add"/>).</summary>
     public float[] Feature(int feature) => _filling.Columns[feature];
 
     /// <summary>Writes the buffered rows as one row group and waits until every row group is written.</summary>

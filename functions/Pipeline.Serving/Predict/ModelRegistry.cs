@@ -117,7 +117,7 @@ public sealed partial class ModelRegistry : IDisposable
                 return cached;
             }
 
-            if (version is null && (!_served.TryGetValue(name, out var latest) || latest.ServedVersion != target))
+            if (version is null && DefaultMovedOn(name, target))
             {
                 // The default moved on (or the model went) while this request looked: a switch evicts the old version
                 // only after storing the new default, so a miss here sees it. Look again rather than load the retired
@@ -139,12 +139,21 @@ public sealed partial class ModelRegistry : IDisposable
             if (model.TryLease())
             {
                 Volatile.Write(ref model.LastUsed, _time.GetTimestamp());
+                if (version is null && DefaultMovedOn(name, target))
+                {
+                    // Loaded back while a switch happened (the cache had let the old version go to make room for the
+                    // new one, so the switch found nothing to evict): this request is served, the version leaves the cache.
+                    Evict(name, target);
+                }
+
                 return model;
             }
 
             // Evicted between load and lease (a tiny cache under pressure): try again.
         }
     }
+
+    private bool DefaultMovedOn(string name, string version) => !_served.TryGetValue(name, out var served) || served.ServedVersion != version;
 
     /// <summary>Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.</summary>
     public async Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken)

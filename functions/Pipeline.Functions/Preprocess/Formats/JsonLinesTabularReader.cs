@@ -158,7 +158,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
 
     protected override ReadOnlySpan<char> GetField(int ordinal) => _fields[ordinal];
 
-    protected override string RowText => _raw; // shortened only if a report shows it (RowBlock.Describe)
+    protected override string RowText => _raw.Length > 200 ? RowBlock.Shorten(_raw) : _raw;
 
     protected override void Dispose(bool disposing)
     {

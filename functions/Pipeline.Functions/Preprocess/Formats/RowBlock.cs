@@ -51,7 +51,7 @@ public sealed class RowBlock
     {
         if (_description[row] is { } described)
         {
-            return described.Length > 200 ? Shorten(described) : described;
+            return described;
         }
 
         return Shorten(Raw(row)).Replace(FieldSeparator, ',');
@@ -65,6 +65,7 @@ public sealed class RowBlock
 
     internal void Clear()
     {
+        Array.Clear(_description, 0, Count); // a reused block keeps no earlier rows' text alive
         Count = 0;
         _cells = 0;
         TextLength = 0;

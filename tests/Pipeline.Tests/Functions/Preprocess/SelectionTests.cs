@@ -4,7 +4,7 @@ namespace Pipeline.Tests.Functions.Preprocess;
 
 public class SelectionTests
 {
-    public static TheoryData<string> Orders => ["random", "few distinct", "ascending", "descending", "organ pipe", "all equal"];
+    public static TheoryData<string> Orders => ["random", "few distinct", "ascending", "descending", "organ pipe", "sawtooth", "sorted halves", "all equal"];
 
     private static double[] Values(string order, int n)
     {
@@ -16,6 +16,8 @@ public class SelectionTests
             "ascending" => [.. Enumerable.Range(0, n).Select(i => (double)i)],
             "descending" => [.. Enumerable.Range(0, n).Select(i => (double)-i)],
             "organ pipe" => [.. Enumerable.Range(0, n).Select(i => (double)Math.Min(i, n - i))],
+            "sawtooth" => [.. Enumerable.Range(0, n).Select(i => (double)(i % 97))],
+            "sorted halves" => [.. Enumerable.Range(0, n).Select(i => (double)(i < n / 2 ? 2 * i : (2 * (i - (n / 2))) + 1))],
             _ => [.. Enumerable.Repeat(4.5, n)],
         };
     }
@@ -28,7 +30,7 @@ public class SelectionTests
         {
             var values = Values(order, n);
             var sorted = values.Order().ToArray();
-            foreach (var k in new[] { 0, n / 3, n / 2, n - 1 }.Distinct())
+            foreach (var k in new[] { 0, n / 3, (n / 2) - 1, n / 2, n - 1 }.Where(k => k >= 0).Distinct())
             {
                 var work = values.ToArray();
                 Assert.Equal(sorted[k], Selection.Select(work, k));
