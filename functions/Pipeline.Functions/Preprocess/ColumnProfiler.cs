@@ -12,6 +12,9 @@ namespace Pipeline.Functions.Preprocess;
 /// </summary>
 internal sealed class ColumnProfiler
 {
+    /// <summary>How many rows ahead a column's next cells are asked into the cache (<see cref="RowBlock.Prefetch"/>).</summary>
+    private const int PrefetchAhead = 8;
+
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly int _maxDistinct;
@@ -135,6 +138,12 @@ internal sealed class ColumnProfiler
                 }
             }
 
+            if (k + (2 * PrefetchAhead) < rows.Count)
+            {
+                block.PrefetchCell(rows.Row[k + (2 * PrefetchAhead)], ordinal);
+                block.Prefetch(rows.Row[k + PrefetchAhead], ordinal);
+            }
+
             var r = rows.Row[k];
             codes[k] = Observe(block.Field(r, ordinal), rows.Train[k], rows.TargetId[k], rows.TargetNumber[k], block.Field(r, targetOrdinal), block.Line(r), out slots[k]);
         }
@@ -161,6 +170,12 @@ internal sealed class ColumnProfiler
         var trainCount = 0;
         for (; k < rows.Count; k++)
         {
+            if (k + (2 * PrefetchAhead) < rows.Count)
+            {
+                block.PrefetchCell(row[k + (2 * PrefetchAhead)], ordinal);
+                block.Prefetch(row[k + PrefetchAhead], ordinal);
+            }
+
             var value = block.Field(row[k], ordinal);
             var train = trains[k];
             if (RawValues.IsMissing(value))

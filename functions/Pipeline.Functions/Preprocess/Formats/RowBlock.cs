@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Pipeline.Functions.Preprocess.Formats;
 
@@ -41,6 +43,33 @@ public sealed class RowBlock
     {
         var cell = _firstCell[row] + ordinal;
         return Text.AsSpan(_cellStart[cell], _cellLength[cell]);
+    }
+
+    /// <summary>
+    /// Asks the core to bring field <paramref name="ordinal"/> of row <paramref name="row"/> into its cache ahead of use:
+    /// a column's cells are one per row, a row apart, and the first read of each missed the cache (a third of the number
+    /// parser's samples sat on the instruction after it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(int row, int ordinal)
+    {
+        if (Sse.IsSupported)
+        {
+            // A hint only: it cannot fault, and the array moving under it merely wastes it.
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Text), _cellStart[_firstCell[row] + ordinal])));
+        }
+    }
+
+    /// <summary>The step before <see cref="Prefetch"/>, further ahead: where the field is (its start and length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchCell(int row, int ordinal)
+    {
+        if (Sse.IsSupported)
+        {
+            var cell = _firstCell[row] + ordinal;
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cellStart), cell)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cellLength), cell)));
+        }
     }
 
     /// <summary>The row's text as read (CSV: the record; other formats: the fields with a separator), for duplicate checks.</summary>
