@@ -13,7 +13,7 @@ namespace Pipeline.Functions.Preprocess;
 internal sealed class ColumnProfiler
 {
     /// <summary>How many rows ahead a column's next cells are asked into the cache (<see cref="RowBlock.Prefetch"/>).</summary>
-    private const int PrefetchAhead = 8;
+    private const int PrefetchAhead = 16;
 
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
