@@ -468,11 +468,7 @@ internal sealed class ColumnProfiler
         }
         else
         {
-            // xorshift64*: Random.NextInt64 on a seeded (compatibility) Random is slow on this hot path.
-            _random ^= _random >> 12;
-            _random ^= _random << 25;
-            _random ^= _random >> 27;
-            var j = (long)Math.BigMul(_random * 0x2545F4914F6CDD1DUL, (ulong)_reservoirSeen, out _);
+            var j = (long)XorShift.Below(ref _random, (ulong)_reservoirSeen);
             if (j < _reservoir.Length)
             {
                 _reservoir[j] = value;

@@ -29,9 +29,9 @@ public static class Selection
 
             var width = (ulong)(right - left + 1);
             var pivot = MedianOfThree(
-                values[left + (int)Math.BigMul(Next(ref random), width, out _)],
-                values[left + (int)Math.BigMul(Next(ref random), width, out _)],
-                values[left + (int)Math.BigMul(Next(ref random), width, out _)]);
+                values[left + (int)XorShift.Below(ref random, width)],
+                values[left + (int)XorShift.Below(ref random, width)],
+                values[left + (int)XorShift.Below(ref random, width)]);
 
             // Dutch flag: [left, lt) < pivot, [lt, i) == pivot, (gt, right] > pivot.
             int lt = left, i = left, gt = right;
@@ -85,15 +85,6 @@ public static class Selection
         }
 
         return max;
-    }
-
-    /// <summary>xorshift64*.</summary>
-    private static ulong Next(ref ulong state)
-    {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        return state * 0x2545F4914F6CDD1DUL;
     }
 
     private static double MedianOfThree(double a, double b, double c) =>
