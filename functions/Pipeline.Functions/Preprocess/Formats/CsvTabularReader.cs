@@ -1,8 +1,4 @@
 using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Text.Unicode;
 
 namespace Pipeline.Functions.Preprocess.Formats;
@@ -185,7 +181,7 @@ internal sealed class CsvTabularReader : TabularReader
                     break;
                 }
 
-                SplitFields(block, position, recordEnd);
+                block.AddFields(position, recordEnd, _delimiter);
             }
             else
             {
@@ -208,44 +204,6 @@ internal sealed class CsvTabularReader : TabularReader
         }
 
         return position;
-    }
-
-    /// <summary>
-    /// The fields of an unquoted record in Text[start..end): delimiters are found 16 characters at a time (one compare and
-    /// a bit mask), not by a search call per field, which costs more than the field itself for short numbers.
-    /// </summary>
-    private void SplitFields(RowBlock block, int start, int end)
-    {
-        var field = start;
-        var i = start;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref var text = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetArrayDataReference(block.Text));
-            var delimiter = Vector256.Create((ushort)_delimiter);
-            for (; i + Vector256<ushort>.Count <= end; i += Vector256<ushort>.Count)
-            {
-                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref text, (nuint)i), delimiter).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    var at = i + BitOperations.TrailingZeroCount(mask);
-                    block.AddCell(field, at - field);
-                    field = at + 1;
-                    mask &= mask - 1;
-                }
-            }
-        }
-
-        var chars = block.Text;
-        for (; i < end; i++)
-        {
-            if (chars[i] == _delimiter)
-            {
-                block.AddCell(field, i - field);
-                field = i + 1;
-            }
-        }
-
-        block.AddCell(field, end - field);
     }
 
     /// <summary>

@@ -131,6 +131,38 @@ public sealed class CsvTabularReaderTests : IDisposable
         Assert.Equal(["2:", "3:1|2", "4:", "5:3|4"], rows.Select(r => $"{r.Line}:{string.Join('|', r.Fields)}"));
     }
 
+    [Theory]
+    [InlineData(',', " ")]
+    [InlineData(',', "\t")]
+    [InlineData(',', "\u00A0")]
+    [InlineData(',', "\u3000")]
+    [InlineData('\t', " ")]
+    [InlineData(';', "\u2003 ")]
+    public async Task White_space_around_unquoted_fields_is_trimmed_wherever_it_falls_in_the_record(char delimiter, string space)
+    {
+        // Records of 1 to ~60 characters with the padding at every place: within the first 16 characters, across and
+        // after them, and in a tail shorter than 16; fields with non-ASCII letters but no white space stay as they are.
+        var text = new StringBuilder($"a{delimiter}b{delimiter}c\n");
+        var expected = new List<string>();
+        for (var length = 1; length <= 20; length++)
+        {
+            for (var at = 0; at < 3; at++)
+            {
+                var fields = new[] { new string('x', length), "é" + new string('7', length % 5), "ü" };
+                var written = fields.ToArray();
+                written[at] = space + written[at] + space + space;
+                text.AppendJoin(delimiter, written).Append('\n');
+                expected.Add(string.Join('|', fields));
+            }
+        }
+
+        var path = Write("data.csv", Encoding.UTF8.GetBytes(text.ToString()));
+
+        var rows = await ReadAllAsync(path, "data.csv");
+
+        Assert.Equal(expected, rows.Select(r => string.Join('|', r.Fields)));
+    }
+
     private static async Task<List<(long Line, string[] Fields)>> ReadAllAsync(string path, string name)
     {
         using var reader = await TabularReader.OpenAsync(path, name, CancellationToken.None);
