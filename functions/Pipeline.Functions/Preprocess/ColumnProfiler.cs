@@ -115,6 +115,11 @@ internal sealed class ColumnProfiler
 
     private long _reservoirSeen;
 
+    /// <summary>Algorithm L's state once the reservoir is full: its weight, and which value (counted from 1) enters next.</summary>
+    private double _skipWeight;
+
+    private long _nextSampled = long.MaxValue;
+
     /// <summary>Scratch for <see cref="ObserveNumbers"/>: the block's train numbers.</summary>
     private double[] _trainNumbers = [];
 
@@ -208,10 +213,7 @@ internal sealed class ColumnProfiler
         }
 
         Train.AddRange(trainNumbers.AsSpan(0, trainCount));
-        foreach (var number in trainNumbers.AsSpan(0, trainCount))
-        {
-            Sample(number);
-        }
+        SampleRange(trainNumbers.AsSpan(0, trainCount));
 
         Present = present;
         Numbers = numbers;
@@ -453,28 +455,50 @@ internal sealed class ColumnProfiler
         }
     }
 
-    private void Sample(double value)
+    private void Sample(double value) => SampleRange(new ReadOnlySpan<double>(in value));
+
+    /// <summary>
+    /// Offers values to the reservoir (a uniform sample of every train number seen). Once it is full, Li's Algorithm L draws
+    /// how many values to pass over before the next one enters, so the values passed over cost nothing: a column's sample
+    /// takes some k·ln(n/k) random draws instead of one per value.
+    /// </summary>
+    private void SampleRange(ReadOnlySpan<double> values)
     {
-        _reservoirSeen++;
-        if (_reservoirSeen <= _reservoirSize)
+        var i = 0;
+        for (; i < values.Length && _reservoirSeen < _reservoirSize; i++)
         {
+            _reservoirSeen++;
             if (_reservoirSeen > _reservoir.Length)
             {
                 // Grown as values come: columns with few numbers never hold the whole sample's memory.
                 Array.Resize(ref _reservoir, (int)Math.Min(_reservoirSize, Math.Max(64, _reservoir.Length * 2L)));
             }
 
-            _reservoir[_reservoirSeen - 1] = value;
-        }
-        else
-        {
-            var j = (long)XorShift.Below(ref _random, (ulong)_reservoirSeen);
-            if (j < _reservoir.Length)
+            _reservoir[_reservoirSeen - 1] = values[i];
+            if (_reservoirSeen == _reservoirSize)
             {
-                _reservoir[j] = value;
+                _skipWeight = Math.Exp(Math.Log(Uniform()) / _reservoirSize);
+                _nextSampled = _reservoirSeen + Skip();
             }
         }
+
+        // values[i] is value number _reservoirSeen + 1 of the column; the next to enter is number _nextSampled.
+        var seen = _reservoirSeen - i;
+        while (_nextSampled <= seen + values.Length)
+        {
+            _reservoir[XorShift.Below(ref _random, (ulong)_reservoirSize)] = values[(int)(_nextSampled - seen - 1)];
+            _skipWeight *= Math.Exp(Math.Log(Uniform()) / _reservoirSize);
+            _nextSampled += Skip();
+        }
+
+        _reservoirSeen = seen + values.Length;
     }
+
+    /// <summary>How far the next value to enter the full reservoir is from the last (at least 1).</summary>
+    private long Skip() => (long)Math.Min(Math.Floor(Math.Log(Uniform()) / Math.Log(1 - _skipWeight)), long.MaxValue / 4) + 1;
+
+    /// <summary>A number in (0, 1).</summary>
+    private double Uniform() => (XorShift.Below(ref _random, 1UL << 52) + 0.5) / (1UL << 52);
 }
 
 /// <summary>
