@@ -117,21 +117,25 @@ public static class RawValues
     /// <summary><c>true/false</c>, <c>yes/no</c>, <c>y/n</c>, <c>t/f</c>, <c>1/0</c> (any case).</summary>
     public static bool TryParseBoolean(ReadOnlySpan<char> value, out bool result)
     {
+        // By length first: one comparison at most (every text cell of a column is tried).
         result = false;
-        if (value.Length is 0 or > 5)
+        switch (value.Length)
         {
-            return false;
+            case 1:
+                var c = value[0];
+                result = c == '1' || (c | 0x20) is 't' or 'y';
+                return result || c == '0' || (c | 0x20) is 'f' or 'n';
+            case 2:
+                return value.Equals("no", StringComparison.OrdinalIgnoreCase);
+            case 3:
+                return result = value.Equals("yes", StringComparison.OrdinalIgnoreCase);
+            case 4:
+                return result = value.Equals("true", StringComparison.OrdinalIgnoreCase);
+            case 5:
+                return value.Equals("false", StringComparison.OrdinalIgnoreCase);
+            default:
+                return false;
         }
-
-        if (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase) ||
-            value.Equals("y", StringComparison.OrdinalIgnoreCase) || value.Equals("t", StringComparison.OrdinalIgnoreCase) || value is "1")
-        {
-            result = true;
-            return true;
-        }
-
-        return value.Equals("false", StringComparison.OrdinalIgnoreCase) || value.Equals("no", StringComparison.OrdinalIgnoreCase) ||
-            value.Equals("n", StringComparison.OrdinalIgnoreCase) || value.Equals("f", StringComparison.OrdinalIgnoreCase) || value is "0";
     }
 
     /// <summary>

@@ -189,11 +189,32 @@ public class RawValuesTests
     [InlineData("no", false)]
     [InlineData("FALSE", false)]
     [InlineData("0", false)]
+    [InlineData("T", true)]
+    [InlineData("y", true)]
+    [InlineData("f", false)]
+    [InlineData("N", false)]
+    [InlineData("nO", false)]
+    [InlineData("yES", true)]
+    [InlineData("True", true)]
     public void TryParseBoolean_NaturalForms(string text, bool expected)
     {
         Assert.True(RawValues.TryParseBoolean(text, out var value));
         Assert.Equal(expected, value);
     }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("2")]
+    [InlineData("x")]
+    [InlineData("\u0011")] // '1' without its 0x20 bit
+    [InlineData("\u0010")] // and 0 without it
+    [InlineData("ye")]
+    [InlineData("tru")]
+    [InlineData("falsy")]
+    [InlineData("falses")]
+    [InlineData("on")]
+    [InlineData("10")]
+    public void TryParseBoolean_AnythingElse_IsNotABoolean(string text) => Assert.False(RawValues.TryParseBoolean(text, out _));
 
     [Theory]
     [InlineData("2024-03-05", true)]
