@@ -133,9 +133,9 @@ internal sealed class ColumnProfiler
         var slots = rows.Slot[column];
         for (var k = 0; k < rows.Count; k++)
         {
-            if (_released > 0 && !Consecutive && IdenticalToTarget < Present)
+            if ((_released > 0 || (Numbers == Present && !Overflow && !_separators)) && !Consecutive && IdenticalToTarget < Present)
             {
-                // Numbers past the distinct cap: only the statistics are left to keep, in a loop of their own.
+                // A column of numbers so far, tracked or past the distinct cap, in a loop of its own.
                 k = ObserveNumbers(block, ordinal, rows, codes, slots, k);
                 if (k == rows.Count)
                 {
@@ -155,17 +155,22 @@ internal sealed class ColumnProfiler
     }
 
     /// <summary>
-    /// <see cref="Observe"/> for a column of numbers whose distinct values were let go, whose identical-to-target and
-    /// row-number checks have failed: the same counts and statistics with the counters in locals. Stops at the first cell
-    /// that is neither missing nor a number and returns its index (<see cref="Observe"/> takes it from there).
+    /// <see cref="Observe"/> for a column of numbers (every present value so far, or its distinct values were let go)
+    /// whose identical-to-target and row-number checks have failed: the same counts and statistics with the counters in
+    /// locals, and the train statistics taken a block at a time. Stops at the first cell that is neither missing nor a
+    /// number, or a new distinct value past the cap, and returns its index (<see cref="Observe"/> takes it from there).
+    /// A column of integers with a few hundred values (counts, codes) is tracked to the end: before this loop took
+    /// them, such a column was the slowest of a block.
     /// </summary>
     private int ObserveNumbers(RowBlock block, int ordinal, RowSpill rows, int[] codes, uint[] slots, int k)
     {
         long present = Present, numbers = Numbers, missing = Missing, trainMissing = TrainMissing, totalLength = TotalLength;
         var integers = Integers;
+        var tracked = _released == 0;
         var row = rows.Row;
         var trains = rows.Train;
         var targetNumbers = rows.TargetNumber;
+        var targetIds = rows.TargetId;
         if (_trainNumbers.Length < rows.Count)
         {
             _trainNumbers = new double[rows.Count];
@@ -197,6 +202,22 @@ internal sealed class ColumnProfiler
                 break;
             }
 
+            var code = CellCode.Untracked;
+            if (tracked)
+            {
+                if (!_lookup.TryGetValue(value, out code))
+                {
+                    if (_ids.Count >= _maxDistinct)
+                    {
+                        break;
+                    }
+
+                    code = AddValue(value);
+                }
+
+                CountValue(code, train, targetIds[k]);
+            }
+
             present++;
             numbers++;
             totalLength += value.Length;
@@ -208,7 +229,7 @@ internal sealed class ColumnProfiler
             }
 
             ObserveNumberBesidesStatistics(value, number, train, targetNumbers[k]);
-            codes[k] = CellCode.Untracked;
+            codes[k] = code;
             slots[k] = Slot(number);
         }
 
@@ -335,15 +356,30 @@ internal sealed class ColumnProfiler
                 return Untracked(untracked, date, ref slot);
             }
 
-            id = _ids.Count;
-            var text = value.ToString();
-            _ids.Add(text, id);
-            Values.Add(text);
-            Counts.Add(0);
-            TrainCounts.Add(0);
-            _targetOf.Add(-1);
+            id = AddValue(value);
         }
 
+        CountValue(id, train, targetId);
+        return id;
+    }
+
+    /// <summary>Tracks a new distinct value; returns its id.</summary>
+    private int AddValue(ReadOnlySpan<char> value)
+    {
+        var id = _ids.Count;
+        var text = value.ToString();
+        _ids.Add(text, id);
+        Values.Add(text);
+        Counts.Add(0);
+        TrainCounts.Add(0);
+        _targetOf.Add(-1);
+        return id;
+    }
+
+    /// <summary>Counts an occurrence of tracked value <paramref name="id"/> and the target it was seen with.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountValue(int id, bool train, int targetId)
+    {
         Counts[id]++;
         if (train)
         {
@@ -363,8 +399,6 @@ internal sealed class ColumnProfiler
                 TargetConflicts++;
             }
         }
-
-        return id;
     }
 
     /// <summary>

@@ -331,6 +331,33 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_IntegerColumnsWithFewValues_KeepTheirDistinctValuesAndLeakageAcrossBlocks()
+    {
+        // 40,000 rows span several blocks, so these columns of numbers go through the profiler's own loop for numbers
+        // while their distinct values are still tracked: 'code' (50 values, each seen with one class) must still be
+        // caught as leakage, 'count' (300 values, seen with both) not, nor 'late' (like 'code' until row 30,000, then
+        // each value with the other class), and 'mixed' turns to text near the end.
+        var csv = Rows("code,count,late,mixed,label", 40_000, i =>
+            $"{i % 50},{(i % 97 == 0 ? "NA" : F(i / 50 % 300))},{(i < 30_000 ? i : i + 1) % 50},{(i == 39_990 ? "many" : F(i % 7))},{(i % 50 % 2 == 0 ? "cat" : "dog")}");
+
+        var data = await BuildAsync(csv);
+
+        var columns = data.Report.Columns.ToDictionary(c => c.Name);
+        Assert.Equal((50L, false), (columns["code"].Distinct, columns["code"].DistinctIsLowerBound));
+        Assert.Equal((300L, false), (columns["count"].Distinct, columns["count"].DistinctIsLowerBound));
+        Assert.Equal(40_000 / 97 + 1, columns["count"].Missing);
+        Assert.Equal(8L, columns["mixed"].Distinct);
+        var leakage = data.Report.Warnings.Where(w => w.Code == "leakage").Select(w => w.Message).ToList();
+        Assert.Contains(leakage, m => m.Contains("'code' predicts the target perfectly (each of its 50 values", StringComparison.Ordinal));
+        Assert.DoesNotContain(leakage, m => m.Contains("'count'", StringComparison.Ordinal) || m.Contains("'late'", StringComparison.Ordinal));
+
+        // The codes written in pass 1 decode to the numbers of the file.
+        var train = data.Split("train");
+        var count = data.Features.FindIndex(f => f.Name == "count");
+        Assert.All(train.Features[count], v => Assert.True(v == Math.Floor(v) && v is >= 0 and < 300, $"{v}"));
+    }
+
+    [Fact]
     public async Task BuildAsync_RegressionFeatureCorrelatedWithTarget_WarnsOfLeakage()
     {
         var csv = Rows("x,noise,y", 100, i => $"{F(i * 0.5 % 37)},{F(i * 7 % 11)},{F((i * 0.5 % 37 * 2) + 1)}");
