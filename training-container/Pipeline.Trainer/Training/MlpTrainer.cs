@@ -38,10 +38,12 @@ public sealed class TrainedModel(MlpDefinition definition, Mlp module, Device de
             return nn.functional.softmax(output, 1).cpu().data<float>().ToArray();
         }
 
-        // Explicit scalars, disposed here: implicitly converted ones are freed by the finalizer, possibly mid-call.
+        // Explicit scalars, disposed here: implicitly converted ones are freed by the finalizer, possibly mid-call (the
+        // one-argument add(Scalar) converts its alpha of 1 implicitly, hence the two-argument call).
         using TorchSharp.Scalar std = Definition.TargetStd;
         using TorchSharp.Scalar mean = Definition.TargetMean;
-        return output.mul(std).add(mean).cpu().data<float>().ToArray();
+        using TorchSharp.Scalar one = 1;
+        return output.mul(std).add(mean, one).cpu().data<float>().ToArray();
     }
 
     public void Dispose() => Module.Dispose();

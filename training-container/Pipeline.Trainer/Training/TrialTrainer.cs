@@ -228,6 +228,8 @@ public sealed class TrialTrainer : IDisposable
     /// Every scalar operand is an explicit <see cref="Scalar"/> disposed at the end of the step. An implicit conversion
     /// (<c>mul_(0.9)</c>) leaves the native scalar to the finalizer, which can free it while libtorch still reads it
     /// ("Scalar toDouble/toFloat: Expected false to be true" under GC pressure, seen when many tests train at once).
+    /// That includes the alpha TorchSharp's one-argument <c>add_(Scalar)</c> converts from 1 itself, so the two-argument
+    /// overload is called with an explicit one.
     /// </remarks>
     private void Step()
     {
@@ -246,10 +248,11 @@ public sealed class TrialTrainer : IDisposable
         using Scalar oneMinusBeta2 = 1 - Beta2;
         using Scalar correction2 = Math.Sqrt(1 - Math.Pow(Beta2, step));
         using Scalar epsilon = Epsilon;
+        using Scalar one = 1;
         using Scalar stepSize = -rate / (1 - Math.Pow(Beta1, step));
         _moment1.mul_(beta1).add_(_gradients, alpha: oneMinusBeta1);
         _moment2.mul_(beta2).addcmul_(_gradients, _gradients, value: oneMinusBeta2);
-        using var denominator = _moment2.sqrt().div_(correction2).add_(epsilon);
+        using var denominator = _moment2.sqrt().div_(correction2).add_(epsilon, one);
         _parameters.addcdiv_(_moment1, denominator, stepSize);
     }
 
