@@ -121,13 +121,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
             lines.Append(Row(k, noisy: true)[..^1]).Append(",\"label\":\"").Append(classes[k]).Append("\"}\n");
         }
 
-        using var gz = new MemoryStream();
-        using (var gzip = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(Encoding.UTF8.GetBytes(lines.ToString()));
-        }
-
-        await Raw.UploadBlobAsync($"{name}/export.jsonl.gz", new BinaryData(gz.ToArray()), Cancellation);
+        await Raw.UploadBlobAsync($"{name}/export.jsonl.gz", new BinaryData(Functions.Preprocess.DatasetBuilderHarness.Gzip(Encoding.UTF8.GetBytes(lines.ToString()))), Cancellation);
         var model = await WaitForModelAsync(name, versions: 1);
         var encodings = model["current"]!["encodings"]!.AsArray();
         Assert.Equal(["categorical", "boolean", "datetime", "numeric"], encodings.Select(e => e!["kind"]!.GetValue<string>()));
