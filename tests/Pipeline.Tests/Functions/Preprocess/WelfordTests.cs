@@ -11,7 +11,7 @@ public class WelfordTests
     public void AddRange_InBlocks_GivesWhatAddGivesOneValueAtATime(double offset, double spread)
     {
         // Values far from zero with a small spread are where a sum of squares loses every digit; blocks of different
-        // sizes (and values added one at a time in between) exercise the merge.
+        // sizes (and values added one at a time in between) exercise the merge, and sizes around the vector width its tail.
         var random = new Random(3);
         var values = Enumerable.Range(0, 20_000).Select(_ => offset + (random.NextDouble() * spread)).ToArray();
         var single = new Welford();
@@ -22,7 +22,7 @@ public class WelfordTests
 
         var blocks = new Welford();
         var at = 0;
-        foreach (var size in new[] { 1, 0, 7, 3000, 1, 5000, 10, int.MaxValue })
+        foreach (var size in new[] { 1, 0, 7, 8, 9, 3000, 1, 15, 5000, 10, int.MaxValue })
         {
             var taken = Math.Min(size, values.Length - at);
             blocks.AddRange(values.AsSpan(at, taken));
