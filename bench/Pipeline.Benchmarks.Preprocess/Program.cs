@@ -10,8 +10,13 @@ using Pipeline.Functions.Preprocess;
 //                                 preprocesses it as the Preprocess function does (both passes, Parquet splits) and prints
 //                                 one JSON line: bytes, seconds, MB/s, peak RSS (VmHWM) and the dataset's shape; "warm"
 //                                 builds it once untimed first, as a function host that has already built a dataset
+//   probe [threads]               times a fixed parsing workload on 1 (or that many) threads at once and prints the mean
+//                                 seconds per thread: run on each core in turn (taskset) and then on all of them, it
+//                                 shows whether a core is slower than another right now and how much they slow each other
 return args switch
 {
+    ["probe"] => Probe(1),
+    ["probe", var threads] => Probe(int.Parse(threads, CultureInfo.InvariantCulture)),
     ["generate", var path, var megabytes] => Generate(path, long.Parse(megabytes, CultureInfo.InvariantCulture) * 1024 * 1024),
     ["run", var path] => await RunAsync(path, Path.Combine(Path.GetTempPath(), "preprocess-bench-" + Environment.ProcessId), warm: false),
     ["run", var path, var work] => await RunAsync(path, work, warm: false),
@@ -21,7 +26,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: generate <file> <megabytes> | run <file> [work-folder]");
+    Console.Error.WriteLine("usage: generate <file> <megabytes> | run <file> [work-folder] [warm] | probe [threads]");
     return 2;
 }
 
@@ -93,6 +98,44 @@ static async Task<int> RunAsync(string path, string work, bool warm)
     var peak = PeakRssMegabytes();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{{\"tool\":\"preprocess{(warm ? " (warm)" : "")}\",\"file\":\"{path}\",\"megabytes\":{bytes / 1048576.0:F1},\"seconds\":{seconds:F2},\"cpuSeconds\":{cpu:F2},\"mbPerSecond\":{bytes / 1048576.0 / seconds:F1},\"peakRssMb\":{peak:F0},\"rows\":{prepared.Rows.Used},\"features\":{prepared.Features.Count},\"parquetMb\":{parquet / 1048576.0:F1},\"gcPauseSeconds\":{GC.GetTotalPauseDuration().TotalSeconds:F2},\"gcs\":[{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}]}}"));
+    return 0;
+}
+
+static int Probe(int threads)
+{
+    // The same numbers every time (seeded), parsed by the preprocess function's own parser on each of `threads` threads
+    // at once: run alone on each core in turn (taskset), then on all of them together, it shows whether a core is slower
+    // than another right now and how much the cores slow each other down (shared physical cores, caches, memory).
+    var random = new Random(20261206);
+    var cells = Enumerable.Range(0, 100_000).Select(_ => ((random.NextDouble() * 100) - 50).ToString("F3", CultureInfo.InvariantCulture)).ToArray();
+    var seconds = new double[threads];
+    var sums = new double[threads];
+    using var start = new Barrier(threads);
+    var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+    {
+        start.SignalAndWait();
+        var stopwatch = Stopwatch.StartNew();
+        for (var pass = 0; pass < 200; pass++)
+        {
+            foreach (var cell in cells)
+            {
+                sums[t] += Pipeline.Datasets.RawValues.TryParseNumber(cell, out var number) ? number : 0;
+            }
+        }
+
+        seconds[t] = stopwatch.Elapsed.TotalSeconds;
+    })).ToArray();
+    foreach (var worker in workers)
+    {
+        worker.Start();
+    }
+
+    foreach (var worker in workers)
+    {
+        worker.Join();
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"tool\":\"probe\",\"threads\":{threads},\"seconds\":{seconds.Average():F3},\"checksum\":{sums.Sum():F0}}}"));
     return 0;
 }
 
