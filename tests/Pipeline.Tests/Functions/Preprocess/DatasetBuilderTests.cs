@@ -358,6 +358,36 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_ColumnsPastTheCategoricalLimit_StopTrackingOnlyOnceTheyCannotPredictTheTarget()
+    {
+        // 3,000 values each, past the categorical limit (1,000) and under the tracking cap (10,000). 'price' sees each of
+        // its values with one class only: it could still predict the target perfectly, so it is tracked to the end and
+        // flagged. 'amount' and 'note' see values with both classes from the second row on: past 1,000 distinct values
+        // they stop being tracked (a lower bound), 'amount' still a numeric feature encoded from its numbers and 'note'
+        // still an identifier, as with an exact count.
+        var csv = Rows("price,amount,note,label", 12_000, i => $"{F(i % 3000 * 0.25)},{F(i / 2 % 3000 * 0.5)},n{i / 2 % 3000},{(i % 3000 % 2 == 0 ? "cat" : "dog")}");
+
+        var data = await BuildAsync(csv);
+
+        var columns = data.Report.Columns.ToDictionary(c => c.Name);
+        Assert.Equal((3000L, false), (columns["price"].Distinct, columns["price"].DistinctIsLowerBound));
+        Assert.Contains(data.Report.Warnings, w => w.Code == "leakage" && w.Message.Contains("'price' predicts the target perfectly (each of its 3000 values", StringComparison.Ordinal));
+        Assert.Equal((1000L, true), (columns["amount"].Distinct, columns["amount"].DistinctIsLowerBound));
+        Assert.Equal(ColumnKinds.Numeric, columns["amount"].Type);
+        Assert.Equal((1000L, true), (columns["note"].Distinct, columns["note"].DistinctIsLowerBound));
+        Assert.Equal(ColumnKinds.Identifier, columns["note"].Type);
+        Assert.DoesNotContain(data.Report.Warnings, w => w.Code == "leakage" && !w.Message.Contains("'price'", StringComparison.Ordinal));
+
+        var amount = data.Features.FindIndex(f => f.Name == "amount");
+        Assert.All(data.Split("train").Features[amount], v => Assert.True(v * 2 == Math.Floor(v * 2) && v is >= 0 and <= 1499.5f, $"{v}"));
+
+        // A column dataset.json declares keeps the full cap.
+        var declared = await BuildAsync(csv, new DatasetSpec { Columns = new() { ["amount"] = new ColumnSpec { Type = "numeric" } } });
+        var declaredAmount = declared.Report.Columns.Single(c => c.Name == "amount");
+        Assert.Equal((3000L, false), (declaredAmount.Distinct, declaredAmount.DistinctIsLowerBound));
+    }
+
+    [Fact]
     public async Task BuildAsync_RegressionFeatureCorrelatedWithTarget_WarnsOfLeakage()
     {
         var csv = Rows("x,noise,y", 100, i => $"{F(i * 0.5 % 37)},{F(i * 7 % 11)},{F((i * 0.5 % 37 * 2) + 1)}");
