@@ -105,7 +105,7 @@ static int Probe(int threads)
 {
     // The same numbers every time (seeded), parsed by the preprocess function's own parser on each of `threads` threads
     // at once: run alone on each core in turn (taskset), then on all of them together, it shows whether a core is slower
-    // than another right now and how much the cores slow each other down (shared physical cores, caches, memory).
+    // than another right now and whether the cores slow each other down. It runs in cache: memory contention does not show.
     var random = new Random(20261206);
     var cells = Enumerable.Range(0, 100_000).Select(_ => ((random.NextDouble() * 100) - 50).ToString("F3", CultureInfo.InvariantCulture)).ToArray();
     var seconds = new double[threads];

@@ -7,9 +7,9 @@
 # a Markdown table (docs/benchmarks.md, "Preprocessing"). "Wall s" is what each tool times itself (ours: the whole
 # build; pandas: read_csv + describe, after `import pandas`); "Process wall s" is the whole process, start-up included,
 # timed by this script. "(warm)" times a second build in a process that has built the file once. The probe times the
-# same parsing work pinned to each core in turn, then on all cores at once: on a shared host one core can run slower
-# than the other, or both together do one core's work (they share a physical core), for minutes at a time; that slows
-# our multi-core build and not single-threaded pandas (see docs/benchmarks.md).
+# same in-cache parsing work pinned to each core in turn, then on all cores at once: on a shared host one core can run
+# slower than the other for minutes at a time, which slows our multi-core build more than single-threaded pandas (see
+# docs/benchmarks.md; contention for shared cache or memory does not show in it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data="${1:-/tmp/preprocess-bench}"
@@ -79,7 +79,7 @@ for f in dict.fromkeys(k[0] for k in rounds):
     warm = [t["warm"]["mbPerSecond"] / t["pandas"]["mbPerSecond"] for t in done if "warm" in t]
     memory = [t["ours"]["peakRssMb"] / t["pandas"]["peakRssMb"] for t in done]
     # Per round: how much slower the slowest core is than the fastest alone, and how many cores' worth of parsing all the
-    # cores together did (2.0 on two free cores; 1.0 when they share one physical core's time).
+    # cores together did (2.0 when two cores do not slow each other).
     cores = []
     for t in done:
         alone = [p["seconds"] for p in t.get("probe", []) if p["threads"] == 1]
