@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Hashing;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
@@ -119,6 +120,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var hashes = new RowHashSet();
+        var reserved = false;
         ulong[] rowHashes = [];
         ColumnTasks? tasks = null;
         for (var f = 0; f < files.Count; f++)
@@ -204,6 +206,12 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
                         rows.Add(r, train, (byte)split, targetId, targetNumber);
                         pass.Kept++;
+                    }
+
+                    if (!reserved && block.Count > 0)
+                    {
+                        reserved = true;
+                        hashes.Reserve(ExpectedRows(files, excluded, block));
                     }
 
                     // Every other column sees the kept rows in order, one column per task; one more task checks for duplicates.
@@ -293,6 +301,27 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
 
         return pass;
+    }
+
+    /// <summary>
+    /// The rows the duplicate check will take, estimated from the first block: the bytes of the files to read over the bytes
+    /// a row of the block takes (its text and a line break). Compressed files make it low (the set then grows as it fills);
+    /// text far from ASCII makes it high, and <see cref="PreprocessOptions.MaxDuplicateCheckRows"/> bounds it.
+    /// </summary>
+    private long ExpectedRows(IReadOnlyList<DataFile> files, HashSet<int> excluded, RowBlock block)
+    {
+        long bytes = 0, rowBytes = 0;
+        for (var f = 0; f < files.Count; f++)
+        {
+            bytes += excluded.Contains(f) ? 0 : files[f].Bytes;
+        }
+
+        for (var r = 0; r < block.Count; r++)
+        {
+            rowBytes += block.Raw(r).Length + 1;
+        }
+
+        return Math.Min(options.MaxDuplicateCheckRows, bytes / Math.Max(1, rowBytes / block.Count));
     }
 
     private static string[] CheckHeader(IReadOnlyList<string> header)
@@ -443,8 +472,22 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, three quarters full at most.</summary>
     private sealed class RowHashSet
     {
-        private ulong[] _slots = new ulong[1 << 16];
+        private ulong[] _slots = [];
         private int _count;
+
+        /// <summary>
+        /// Makes room for <paramref name="rows"/> hashes at once. Growing by doubling instead rehashes every hash so far at
+        /// each step, on the block's critical path (its last step, at 512 K rows, held up a block for ~20 ms), and the
+        /// tables it discards were fresh memory, each page a fault.
+        /// </summary>
+        public void Reserve(long rows)
+        {
+            var slots = (int)Math.Min(BitOperations.RoundUpToPowerOf2((ulong)Math.Max(1, ((rows * 4) + 2) / 3)), 1 << 30);
+            if (slots > _slots.Length)
+            {
+                Rehash(slots);
+            }
+        }
 
         /// <summary>Adds <paramref name="hashes"/>; returns how many were in the set already.</summary>
         public int AddRange(ReadOnlySpan<ulong> hashes)
@@ -463,18 +506,9 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public bool Add(ulong hash)
         {
-            if (_count * 4 >= _slots.Length * 3)
+            if ((long)_count * 4 >= (long)_slots.Length * 3)
             {
-                var old = _slots;
-                _slots = new ulong[old.Length * 2];
-                _count = 0;
-                foreach (var h in old)
-                {
-                    if (h != 0)
-                    {
-                        Add(h);
-                    }
-                }
+                Rehash(Math.Max(1 << 16, _slots.Length * 2));
             }
 
             var mask = _slots.Length - 1;
@@ -490,6 +524,20 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     _slots[i] = hash;
                     _count++;
                     return true;
+                }
+            }
+        }
+
+        private void Rehash(int slots)
+        {
+            var old = _slots;
+            _slots = new ulong[slots];
+            _count = 0;
+            foreach (var h in old)
+            {
+                if (h != 0)
+                {
+                    Add(h);
                 }
             }
         }

@@ -410,6 +410,27 @@ public class DatasetBuilderTests
         Assert.True(data.Rows.DuplicateRows > 0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BuildAsync_DuplicateRows_AreCountedExactlyWhetherTheSetIsSizedFromTheFileOrGrows(bool gzip)
+    {
+        // The duplicate set is sized from the file's bytes over the first block's bytes a row: about right for the CSV,
+        // far too small for the gzip file (its bytes are compressed), which the set must then outgrow several times.
+        // Rows 80,000 on repeat rows 0 to 39,999; the constant note makes the gzip file ~10x smaller than its text.
+        var note = new string('n', 80);
+        var csv = Rows("x,y,note,label", 120_000, i =>
+        {
+            var k = i < 80_000 ? i : i - 80_000;
+            return $"{F(k * 0.5)},{F(k % 997)},{note},{(k % 3 == 0 ? "a" : "b")}";
+        });
+        var bytes = DatasetBuilderHarness.Utf8(csv);
+
+        var data = await BuildAsync([(gzip ? "data.csv.gz" : "data.csv", gzip ? DatasetBuilderHarness.Gzip(bytes) : bytes)]);
+
+        Assert.Equal(40_000, data.Rows.DuplicateRows);
+    }
+
     [Fact]
     public async Task BuildAsync_SeveralFiles_AreOneDatasetAndADisagreeingFileIsSkipped()
     {
