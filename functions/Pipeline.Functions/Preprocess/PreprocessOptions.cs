@@ -60,7 +60,10 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(0.0, 1.0)]
     public double ImbalanceWarningRatio { get; set; } = 0.05;
 
-    /// <summary>Rows per Parquet row group written (memory bound of the writer).</summary>
+    /// <summary>
+    /// Rows per Parquet row group of the train split (memory bound of the writers); validation and test row groups are
+    /// smaller in proportion to their shares of the rows.
+    /// </summary>
     [Range(1000, 10_000_000)]
     public int RowGroupSize { get; set; } = 25_000;
 
