@@ -466,9 +466,13 @@ public sealed partial class DatasetBuilder
     /// </summary>
     private int RowGroupSize(int split)
     {
-        var train = 1 - options.ValidationShare - options.TestShare;
-        var share = split switch { 0 => train, 1 => options.ValidationShare, _ => options.TestShare };
-        return Math.Max(1, (int)Math.Ceiling(options.RowGroupSize * share / train));
+        if (split == 0)
+        {
+            return options.RowGroupSize;
+        }
+
+        var share = split == 1 ? options.ValidationShare : options.TestShare;
+        return Math.Max(1, (int)Math.Ceiling(options.RowGroupSize * share / (1 - options.ValidationShare - options.TestShare)));
     }
 
     /// <summary>Pass 2: encodes every kept row from the spill of pass 1 and writes it to its split's Parquet file.</summary>
