@@ -32,7 +32,7 @@ internal sealed class ColumnProfiler
     private double _previous = double.NaN;
     private double _step = double.NaN;
 
-    public ColumnProfiler(string name, ColumnSpec? declared, int maxDistinct, int reservoirSize, int seed, int maxCategoricalDistinct = int.MaxValue)
+    public ColumnProfiler(string name, ColumnSpec? declared, int maxDistinct, int reservoirSize, int seed, int maxCategoricalDistinct)
     {
         Name = name;
         Declared = declared;
