@@ -58,9 +58,17 @@ public sealed partial class DatasetDebouncer(
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
-                // Taken over by a newer event: its copy builds.
-                LogSuperseded(logger, dataset);
-                return wait > TimeSpan.Zero ? wait : quiet;
+                if (await marker.ExistsAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // Taken over by a newer event: its copy builds.
+                    LogSuperseded(logger, dataset);
+                    return wait > TimeSpan.Zero ? wait : quiet;
+                }
+
+                // No marker (a conditional delete of a missing blob may answer either status): this copy took it on an
+                // earlier delivery whose build failed and the host retries the message, or a newer copy has built since.
+                // Build: the first must not be lost, and the second finds its version built (Duplicate).
+                LogMarkerGone(logger, dataset);
             }
 
             return null;
@@ -126,6 +134,9 @@ public sealed partial class DatasetDebouncer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Build for {Subject} scheduled in {Delay}")]
     private static partial void LogScheduled(ILogger logger, string subject, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The pending-build marker of dataset {Dataset} is gone (a retried or repeated build); building")]
+    private static partial void LogMarkerGone(ILogger logger, string dataset);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pending build of dataset {Dataset} was taken over by a newer event")]
     private static partial void LogSuperseded(ILogger logger, string dataset);

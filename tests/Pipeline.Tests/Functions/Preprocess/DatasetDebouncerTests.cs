@@ -84,6 +84,25 @@ public class DatasetDebouncerTests
     }
 
     [Fact]
+    public async Task DeferAsync_CopyDeliveredAgainAfterItTookTheMarker_BuildsAgain()
+    {
+        // The copy took the marker and its build failed (storage error, restart): the host delivers it again, and the
+        // build must happen then, not be taken for one superseded.
+        var (sut, time, queue) = await CreateSutAsync();
+        var dataset = Azurite.UniqueName("ds");
+        time.SetUtcNow(LastUpload + TimeSpan.FromSeconds(5));
+        await sut.DeferAsync(Event(dataset), dataset, LastUpload, Cancellation);
+        var token = (await Marker(dataset).GetPropertiesAsync(cancellationToken: Cancellation)).Value.ETag.ToString();
+        time.SetUtcNow(LastUpload + Quiet + TimeSpan.FromSeconds(2));
+        Assert.Null(await sut.DeferAsync(Event(dataset, token), dataset, LastUpload, Cancellation));
+
+        time.SetUtcNow(LastUpload + Quiet + TimeSpan.FromSeconds(40));
+        Assert.Null(await sut.DeferAsync(Event(dataset, token), dataset, LastUpload, Cancellation));
+        Assert.Equal(1, await MessagesAsync(queue));
+        await queue.DeleteAsync(Cancellation);
+    }
+
+    [Fact]
     public async Task DeferAsync_StaleMarker_IsTakenOverByTheNextEvent()
     {
         var (sut, time, queue) = await CreateSutAsync();
