@@ -10,6 +10,7 @@ namespace Pipeline.Functions.Preprocess.Formats;
 internal sealed class JsonLinesTabularReader : RowTabularReader
 {
     private readonly TextReader _text;
+    private readonly BoundedLineReader _lines;
     private readonly Dictionary<string, int> _index;
     private readonly string[] _fields;
     private string? _pending;
@@ -18,9 +19,10 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
     private int _fieldCount;
     private string _raw = "";
 
-    private JsonLinesTabularReader(TextReader text, string[] columns, string firstLine, long firstLineNumber, long lineBeforeFirst)
+    private JsonLinesTabularReader(TextReader text, BoundedLineReader lines, string[] columns, string firstLine, long firstLineNumber, long lineBeforeFirst)
     {
         _text = text;
+        _lines = lines;
         _index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < columns.Length; i++)
         {
@@ -40,6 +42,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
     public static TabularReader Open(Stream stream, string format)
     {
         var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), true, 1 << 16, leaveOpen: false);
+        var lines = new BoundedLineReader(text, CsvTabularReader.MaxRecordChars, "malformed-jsonl");
         try
         {
             long line = 0;
@@ -48,8 +51,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
             {
                 do
                 {
-                    first = text.ReadLine();
-                    line++;
+                    first = lines.ReadLine(++line);
                 }
                 while (first is not null && string.IsNullOrWhiteSpace(first));
             }
@@ -79,7 +81,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
                 throw new DatasetRejectedException("malformed-jsonl", $"Line {line} is not valid JSON: {e.Message}", (int)line);
             }
 
-            return new JsonLinesTabularReader(text, [.. columns], first, line, line - 1) { Columns = columns, Format = format };
+            return new JsonLinesTabularReader(text, lines, [.. columns], first, line, line - 1) { Columns = columns, Format = format };
         }
         catch
         {
@@ -103,7 +105,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
             {
                 try
                 {
-                    line = _text.ReadLine();
+                    line = _lines.ReadLine(_line + 1);
                 }
                 catch (DecoderFallbackException)
                 {

@@ -1,0 +1,85 @@
+using System.Text;
+using Pipeline.Functions.Preprocess;
+using Pipeline.Functions.Preprocess.Formats;
+
+namespace Pipeline.Tests.Functions.Preprocess;
+
+/// <summary>The JSON Lines reader's line splitter: the lines <see cref="TextReader.ReadLine"/> gives, with a bound.</summary>
+public sealed class BoundedLineReaderTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Splits_like_ReadLine_with_line_ends_across_its_reads(int seed)
+    {
+        // Long texts of few characters: CR, LF and CRLF fall on every side of the reader's 64 K-character reads.
+        var random = new Random(seed);
+        const string alphabet = "ab\r\n\n\r";
+        var text = new string(Enumerable.Range(0, 300_000).Select(_ => random.Next(10) < 7 ? 'x' : alphabet[random.Next(alphabet.Length)]).ToArray());
+        var expected = new List<string>();
+        using (var reference = new StringReader(text))
+        {
+            while (reference.ReadLine() is { } line)
+            {
+                expected.Add(line);
+            }
+        }
+
+        var lines = new BoundedLineReader(new StringReader(text), 1 << 20, "malformed-jsonl");
+        var actual = new List<string>();
+        while (lines.ReadLine(actual.Count + 1) is { } line)
+        {
+            actual.Add(line);
+        }
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData("", new string[0])]
+    [InlineData("a", new[] { "a" })]
+    [InlineData("a\r\n", new[] { "a" })]
+    [InlineData("\n\n", new[] { "", "" })]
+    [InlineData("a\rb\r\nc\nd", new[] { "a", "b", "c", "d" })]
+    public void Splits_short_texts_like_ReadLine(string text, string[] expected)
+    {
+        var lines = new BoundedLineReader(new StringReader(text), 100, "malformed-jsonl");
+        var actual = new List<string>();
+        while (lines.ReadLine(actual.Count + 1) is { } line)
+        {
+            actual.Add(line);
+        }
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_line_past_the_bound_is_rejected_naming_it()
+    {
+        var text = "short\n" + new string('x', 200_000) + "\nlast\n";
+        var lines = new BoundedLineReader(new StringReader(text), 100_000, "malformed-jsonl");
+
+        Assert.Equal("short", lines.ReadLine(1));
+        var rejection = Assert.Throws<DatasetRejectedException>(() => lines.ReadLine(2));
+        Assert.Equal("malformed-jsonl", rejection.Reason);
+        Assert.Equal(2, rejection.Line);
+    }
+
+    [Fact]
+    public async Task A_json_lines_file_without_line_breaks_is_rejected_not_read_whole()
+    {
+        // One object per line is the format; a file written as one long line must not become one string as long as the file.
+        var json = new StringBuilder("{\"a\":1,\"b\":2}\n");
+        while (json.Length < (3 << 20))
+        {
+            json.Append("{\"a\":1,\"b\":2} ");
+        }
+
+        var rejection = await DatasetBuilderHarness.RejectAsync(Encoding.UTF8.GetBytes(json.ToString()), "data.jsonl");
+
+        Assert.Equal("malformed-jsonl", rejection.Reason);
+        Assert.Equal(2, rejection.Line);
+        Assert.Contains("Line 2 is longer than", rejection.Message, StringComparison.Ordinal);
+    }
+}
