@@ -49,6 +49,12 @@ public sealed partial class DatasetBuilder
         }
 
         var trainRows = pass.SplitRows[0];
+
+        // Every column's profile is in the report before anything below can reject the version (the target's classes,
+        // too few rows, no features): a rejected version's report describes its columns too.
+        var profiles = pass.Profilers.Select(column => Profile(column, trainRows)).ToList();
+        profiles[pass.Target].Role = "target";
+        report.Columns = profiles;
         var (task, labels, labelOf) = DecideTarget(target, spec);
         report.Task = task;
         if (pass.Kept < options.MinRows)
@@ -62,15 +68,12 @@ public sealed partial class DatasetBuilder
         var encoded = new List<int>();
         var features = new List<FeatureStats>();
         var excluded = new List<ExcludedColumn>();
-        var profiles = new List<ColumnProfile>();
         for (var c = 0; c < pass.Profilers.Length; c++)
         {
             var column = pass.Profilers[c];
-            var profile = Profile(column, trainRows);
-            profiles.Add(profile);
+            var profile = profiles[c];
             if (c == pass.Target)
             {
-                profile.Role = "target";
                 profile.Type = task == TaskKind.Classification ? ColumnKinds.Categorical : ColumnKinds.Numeric;
                 profile.TopValues = task == TaskKind.Classification ? Top(column, 10) : null;
                 continue;
@@ -118,7 +121,6 @@ public sealed partial class DatasetBuilder
             Leakage(column, kind, task, pass, report);
         }
 
-        report.Columns = profiles;
         foreach (var name in declared.Keys.Where(n => !pass.Columns.Contains(n, StringComparer.OrdinalIgnoreCase)))
         {
             report.Warnings.Add(new ReportWarning { Code = "spec-unknown-column", Message = $"dataset.json declares column '{name}', which the files do not have." });

@@ -273,6 +273,8 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 excluded.Add(f);
                 if (files.Count == 1 || e.Reason is "target-not-found")
                 {
+                    // The rows dropped so far (ragged ones, with their lines) explain a rejection such as ragged-rows.
+                    report.Dropped = pass is null ? [] : [.. pass.Dropped.Values];
                     throw;
                 }
 

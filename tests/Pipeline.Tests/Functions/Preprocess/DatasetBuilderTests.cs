@@ -126,6 +126,28 @@ public class DatasetBuilderTests
 
         Assert.Equal("ragged-rows", rejection.Reason);
         Assert.Equal(2, rejection.Line);
+
+        // The report says which rows were ragged, with their lines, not only that the file was.
+        var ragged = Assert.Single(rejection.Report!.Dropped);
+        Assert.Equal("ragged", ragged.Reason);
+        Assert.Equal(10, ragged.Count);
+        Assert.Equal(2L, ragged.Examples[0].Line);
+        Assert.Equal("0,0", ragged.Examples[0].Text);
+    }
+
+    [Fact]
+    public async Task BuildAsync_TargetRejection_StillReportsEveryColumn()
+    {
+        var csv = Rows("amount,city,label", 40, i => $"{i * 3 % 17},{(i % 2 == 0 ? "oslo" : "rome")},same");
+
+        var rejection = await RejectAsync(Utf8(csv));
+
+        Assert.Equal("single-class", rejection.Reason);
+        var columns = rejection.Report!.Columns;
+        Assert.Equal(["amount", "city", "label"], columns.Select(c => c.Name));
+        Assert.Equal("target", columns[2].Role);
+        Assert.InRange(columns[0].Max!.Value, 10, 16); // train rows only
+        Assert.Equal(["oslo", "rome"], columns[1].TopValues!.Select(v => v.Value));
     }
 
     [Fact]
