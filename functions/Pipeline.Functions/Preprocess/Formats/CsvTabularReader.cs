@@ -326,11 +326,20 @@ internal sealed class CsvTabularReader : TabularReader
         }
     }
 
-    /// <summary>The candidate (<c>, \t ; |</c>) that occurs most often outside quotes in the first line; comma by default.</summary>
+    /// <summary>
+    /// The candidate (<c>, \t ; |</c>) that occurs most often outside quotes in the first line that is not blank (the
+    /// header: the reader skips blank lines before it); comma by default.
+    /// </summary>
     public static char DetectDelimiter(ReadOnlySpan<byte> sample)
     {
         Span<int> counts = stackalloc int[Candidates.Length];
         var quoted = false;
+        var blank = true;
+        if (sample.StartsWith("\uFEFF"u8))
+        {
+            sample = sample[3..];
+        }
+
         foreach (var b in sample)
         {
             if (b == '"')
@@ -339,15 +348,24 @@ internal sealed class CsvTabularReader : TabularReader
             }
             else if (!quoted && b is (byte)'\n' or (byte)'\r')
             {
-                break;
-            }
-            else if (!quoted)
-            {
-                var k = Array.IndexOf(Candidates, (char)b);
-                if (k >= 0)
+                if (!blank)
                 {
-                    counts[k]++;
+                    break;
                 }
+
+                counts.Clear(); // a line of white space (tabs included) says nothing
+                continue;
+            }
+
+            if (b is not ((byte)' ' or (byte)'\t'))
+            {
+                blank = false;
+            }
+
+            var k = quoted || b == '"' ? -1 : Array.IndexOf(Candidates, (char)b);
+            if (k >= 0)
+            {
+                counts[k]++;
             }
         }
 

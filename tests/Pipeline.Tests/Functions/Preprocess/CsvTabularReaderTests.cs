@@ -121,6 +121,22 @@ public sealed class CsvTabularReaderTests : IDisposable
         Assert.Equal("199999", rows[^1].Fields[0]);
     }
 
+    [Theory]
+    [InlineData("\n  \n\r\n", ';')]
+    [InlineData("\n\n", '\t')]
+    [InlineData("", '|')]
+    public async Task The_delimiter_is_detected_on_the_header_after_blank_lines(string blanks, char delimiter)
+    {
+        var d = delimiter.ToString();
+        var text = Encoding.UTF8.GetBytes(blanks + string.Join(d, "id", "\"a,b\"", "note") + "\n" + string.Join(d, "1", "2,5", "x") + "\n");
+
+        foreach (var bytes in new[] { text, [0xEF, 0xBB, 0xBF, .. text] })
+        {
+            using var reader = await TabularReader.OpenAsync(Write("data.csv", bytes), "data.csv", TestContext.Current.CancellationToken);
+            Assert.Equal(["id", "a,b", "note"], reader.Columns);
+        }
+    }
+
     [Fact]
     public async Task Blank_lines_are_rows_of_one_empty_field_and_the_last_line_needs_no_line_end()
     {
