@@ -30,9 +30,12 @@ internal sealed class ParquetTabularReader : RowTabularReader
 
     protected override long Line => _rowNumber;
 
-    public static async Task<TabularReader> OpenAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Opens a Parquet file; <paramref name="unpacked"/>: a file unpacked from gzip, deleted when the reader is done.</summary>
+    public static async Task<TabularReader> OpenAsync(string path, CancellationToken cancellationToken, bool unpacked = false)
     {
-        var file = File.OpenRead(path);
+        var file = unpacked
+            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12, FileOptions.DeleteOnClose)
+            : File.OpenRead(path);
         try
         {
             var reader = await ParquetReader.CreateAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -43,7 +46,7 @@ internal sealed class ParquetTabularReader : RowTabularReader
                 throw new DatasetRejectedException("unsupported-parquet", "The Parquet file has nested or repeated columns; only flat columns are supported.");
             }
 
-            return new ParquetTabularReader(reader, file, fields) { Columns = fields.Select(f => f.Name).ToList(), Format = "parquet" };
+            return new ParquetTabularReader(reader, file, fields) { Columns = fields.Select(f => f.Name).ToList(), Format = unpacked ? "parquet+gzip" : "parquet" };
         }
         catch (Exception e)
         {

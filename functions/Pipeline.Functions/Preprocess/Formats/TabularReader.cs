@@ -31,6 +31,33 @@ public abstract class TabularReader : IDisposable
 
     protected abstract void Dispose(bool disposing);
 
+    /// <summary>
+    /// Parquet inside gzip: Parquet is read from its end (the footer) and by column chunks, which a gzip stream cannot
+    /// seek to, so the file is unpacked beside the download first (deleted when the reader is disposed).
+    /// </summary>
+    private static async Task<TabularReader> UnpackParquetAsync(string path, CancellationToken cancellationToken)
+    {
+        var unpacked = path + ".unpacked.parquet";
+        try
+        {
+            await using var source = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+            await using var target = File.Create(unpacked);
+            await source.CopyToAsync(target, 1 << 16, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            File.Delete(unpacked);
+            if (e is InvalidDataException)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The file is not valid gzip: {e.Message}");
+            }
+
+            throw;
+        }
+
+        return await ParquetTabularReader.OpenAsync(unpacked, cancellationToken, unpacked: true).ConfigureAwait(false);
+    }
+
     /// <summary>Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Throws <see cref="DatasetRejectedException"/>.</summary>
     public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken)
     {
@@ -93,6 +120,12 @@ public abstract class TabularReader : IDisposable
             }
 
             var sample = sniff.AsSpan(0, sniffed);
+            if (gzip && sample.StartsWith("PAR1"u8))
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                return await UnpackParquetAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+
             if (sample.IndexOf((byte)0) >= 0)
             {
                 throw new DatasetRejectedException("binary-content", "The file contains NUL bytes: it looks binary, not text. Upload CSV, TSV, JSON Lines or Parquet.");

@@ -257,8 +257,11 @@ public class DatasetBuilderTests
         Assert.Equal("not json " + new string('x', 191) + "…", example.Text); // the line as written, shortened to 200 characters
     }
 
-    [Fact]
-    public async Task BuildAsync_ParquetFile_IsRead()
+    [Theory]
+    [InlineData("d.parquet")]
+    [InlineData("d.parquet.gz")]
+    [InlineData("export.bin.gz")]
+    public async Task BuildAsync_ParquetFile_IsRead(string name)
     {
         var rows = 60;
         var fields = new Parquet.Schema.DataField[]
@@ -277,9 +280,10 @@ public class DatasetBuilderTests
             await group.WriteAsync(fields[4], Enumerable.Range(0, rows).Select(i => (string?)(i % 2 == 0 ? "yes" : "no")).ToArray());
         }
 
-        var data = await BuildAsync([("d.parquet", buffer.ToArray())]);
+        var gzip = name.EndsWith(".gz", StringComparison.Ordinal);
+        var data = await BuildAsync([(name, gzip ? Gzip(buffer.ToArray()) : buffer.ToArray())]);
 
-        Assert.Equal("parquet", data.Files[0].Format);
+        Assert.Equal(gzip ? "parquet+gzip" : "parquet", data.Files[0].Format);
         Assert.Equal(["x", "n", "flag"], data.Features.Take(3).Select(f => f.Name));
         Assert.Equal(["city=oslo", "city=paris", "city=rome"], data.Features.Skip(3).Take(3).Select(f => f.Name).Order(StringComparer.Ordinal));
         Assert.Equal("city=*other*", data.Features[^1].Name);
