@@ -183,14 +183,16 @@ public sealed partial class DatasetBuilder
 
     private (string Task, List<string> Labels, int[] LabelOf) DecideTarget(ColumnProfiler target, DatasetSpec spec)
     {
-        var numeric = target.Numbers == target.Present;
         var task = spec.Task?.Trim().ToLowerInvariant();
         if (task is null)
         {
-            var distinctNumbers = numeric && !target.Overflow
-                ? target.Values.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Distinct().Count()
-                : int.MaxValue;
-            task = !numeric || (target.Integers && distinctNumbers <= options.MaxClassesForNumericTarget) ? TaskKind.Classification : TaskKind.Regression;
+            // Numbers, but for a few stray values (at most the share regression drops): a quantity, unless they are
+            // integers with few distinct values (class codes). A stray "unknown" among prices must not make the
+            // target a class per price; those rows are dropped as unreadable instead.
+            var mostlyNumbers = (double)(target.Present - target.Numbers) / target.Present <= options.MaxUnparseableShare;
+            var fewIntegers = mostlyNumbers && target.Integers && !target.Overflow &&
+                target.Values.Select(v => RawValues.TryParseNumber(v, out var n) ? n : double.NaN).Where(n => !double.IsNaN(n)).Distinct().Count() <= options.MaxClassesForNumericTarget;
+            task = !mostlyNumbers || fewIntegers ? TaskKind.Classification : TaskKind.Regression;
         }
 
         if (task == TaskKind.Regression)

@@ -167,6 +167,22 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_NumericTargetWithAFewStrayTexts_IsRegressionDroppingThoseRows()
+    {
+        // 300 distinct prices and two "unknown": a quantity with two unreadable rows, not a 301-class target.
+        var csv = Rows("size,rooms,price", 300, i => $"{i * 7 % 97},{i % 5},{(i is 40 or 41 ? "unknown" : F(100 + (i * 1.5)))}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Equal(TaskKind.Regression, data.Task);
+        Assert.Equal(298, data.Rows.Used);
+        Assert.Equal(2, data.Rows.DroppedUnreadableTarget);
+        var dropped = Assert.Single(data.Report.Dropped);
+        Assert.Equal("unreadable-target", dropped.Reason);
+        Assert.Equal([42L, 43L], dropped.Examples.Select(e => e.Line));
+    }
+
+    [Fact]
     public async Task BuildAsync_Utf8BomAndCrlfAndQuotesWithDelimitersAndNewlines_AreRead()
     {
         var csv = new StringBuilder("\"size, cm\",weight,note,kind\r\n");
