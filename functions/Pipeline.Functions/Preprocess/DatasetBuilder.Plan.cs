@@ -116,6 +116,7 @@ public sealed partial class DatasetBuilder
 
             profile.Role = "feature";
             profile.Reason = reason;
+            WarnIfDeclaredTypeMostlyUnread(column, kind, report);
             encodings.Add(encoding);
             encoded.Add(c);
             Leakage(column, kind, task, pass, report);
@@ -235,6 +236,38 @@ public sealed partial class DatasetBuilder
         return (task, labels, canonical.Select(l => index[l]).ToArray());
     }
 
+    /// <summary>How many of the column's values read as <paramref name="kind"/>.</summary>
+    private static long Readable(ColumnProfiler column, string kind) => kind switch
+    {
+        ColumnKinds.Numeric => column.Numbers,
+        ColumnKinds.Boolean => column.Booleans,
+        ColumnKinds.Datetime => column.Dates,
+        _ => column.Present,
+    };
+
+    /// <summary>" (first that does not: 'x' at line n)" where it is known: the profiler keeps the first value that is not a number.</summary>
+    private static string FirstUnreadable(ColumnProfiler column, string kind) =>
+        kind == ColumnKinds.Numeric && column.FirstNonNumber is { } first ? $" (first that does not: '{first}' at line {column.FirstNonNumberLine})" : "";
+
+    /// <summary>A declared type that most values do not read as: the column is used as declared, and the report says how many were imputed.</summary>
+    private void WarnIfDeclaredTypeMostlyUnread(ColumnProfiler column, string kind, ValidationReport report)
+    {
+        if (column.Declared?.Type != kind || kind is not (ColumnKinds.Numeric or ColumnKinds.Boolean or ColumnKinds.Datetime))
+        {
+            return;
+        }
+
+        var readable = Readable(column, kind);
+        if (readable < (1 - options.MaxUnparseableShare) * column.Present)
+        {
+            report.Warnings.Add(new ReportWarning
+            {
+                Code = "declared-type-unread",
+                Message = $"dataset.json declares column '{column.Name}' as {kind}, but only {readable} of its {column.Present} values read as one{FirstUnreadable(column, kind)}; the others were imputed.",
+            });
+        }
+    }
+
     /// <summary>The column's type and, when it is not a feature, why.</summary>
     private (string Kind, string? Reason) Infer(ColumnProfiler column)
     {
@@ -252,15 +285,8 @@ public sealed partial class DatasetBuilder
         var enough = (1 - options.MaxUnparseableShare) * column.Present;
         if (declaredType is not null)
         {
-            var readable = declaredType switch
-            {
-                ColumnKinds.Numeric => column.Numbers,
-                ColumnKinds.Boolean => column.Booleans,
-                ColumnKinds.Datetime => column.Dates,
-                _ => column.Present,
-            };
-            return readable == 0
-                ? (ColumnKinds.Text, $"declared '{declaredType}' in dataset.json, but no value reads as one (first: '{column.FirstNonNumber}' at line {column.FirstNonNumberLine})")
+            return Readable(column, declaredType) == 0
+                ? (ColumnKinds.Text, $"declared '{declaredType}' in dataset.json, but no value reads as one{FirstUnreadable(column, declaredType)}")
                 : (declaredType, null);
         }
 

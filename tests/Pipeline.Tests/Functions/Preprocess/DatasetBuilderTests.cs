@@ -327,6 +327,24 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_DeclaredTypeMostValuesDoNotReadAs_IsUsedAndReported()
+    {
+        // "size" declared numeric, but only every fourth value is a number: the column is used as declared, the rest
+        // imputed, and the report says so with the first value that is not one; "when" declared a date and no value is.
+        var csv = Rows("size,when,x,y", 80, i => $"{(i % 4 == 0 ? F(i * 0.5) : "big")},{i % 5},{i * 7 % 11},{(i % 2 == 0 ? "a" : "b")}");
+
+        var data = await BuildAsync(csv, new DatasetSpec
+        {
+            Columns = new() { ["size"] = new ColumnSpec { Type = "numeric" }, ["when"] = new ColumnSpec { Type = "datetime" } },
+        });
+
+        Assert.Contains(data.Features, f => f.Name == "size");
+        var warning = Assert.Single(data.Report.Warnings, w => w.Code == "declared-type-unread");
+        Assert.Equal("dataset.json declares column 'size' as numeric, but only 20 of its 80 values read as one (first that does not: 'big' at line 3); the others were imputed.", warning.Message);
+        Assert.Equal("declared 'datetime' in dataset.json, but no value reads as one", data.ExcludedColumns.Single(c => c.Name == "when").Reason);
+    }
+
+    [Fact]
     public async Task BuildAsync_MixedColumns_AreTypedAndEncoded()
     {
         string[] colours = ["red", "green", "blue", "amber", "violet"];
