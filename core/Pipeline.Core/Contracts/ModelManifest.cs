@@ -28,6 +28,12 @@ public sealed class ModelManifest
     /// </summary>
     public List<ColumnEncoding> Encodings { get; set; } = [];
 
+    /// <summary>
+    /// The dataset's columns the model does not use (the target and the excluded columns, copied from the dataset manifest):
+    /// a predict row copied from the uploaded data may carry them, and they are ignored rather than refused.
+    /// </summary>
+    public List<string> IgnoredColumns { get; set; } = [];
+
     /// <summary>Train-split statistics of every feature (copied from the dataset manifest; the baseline for drift monitoring).</summary>
     public List<FeatureStats> FeatureStats { get; set; } = [];
 

@@ -51,6 +51,9 @@ public sealed class LoadedModel : IDisposable
     /// <summary>Encodes requests' raw column values into the features (models whose manifest has encodings); null: rows carry the features as numbers.</summary>
     public Pipeline.Datasets.FeatureEncoder? Encoder { get; private set; }
 
+    /// <summary>Raw columns a request row may carry that the model does not use (<see cref="ModelManifest.IgnoredColumns"/>, and the target).</summary>
+    public HashSet<string>.AlternateLookup<ReadOnlySpan<char>> IgnoredColumns { get; private set; } = new HashSet<string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
     public bool IsClassification { get; private set; }
 
     /// <summary>Outputs per row: classes for classification, 1 for regression.</summary>
@@ -178,6 +181,8 @@ public sealed class LoadedModel : IDisposable
             }
 
             Encoder = encoder;
+            IgnoredColumns = manifest.IgnoredColumns.Append(manifest.Target).Where(c => !string.IsNullOrEmpty(c) && encoder.ColumnIndex(c) < 0)
+                .ToHashSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
         // Output: the manifest's, else ours by name, else the first float tensor.

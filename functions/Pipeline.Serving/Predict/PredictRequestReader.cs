@@ -199,7 +199,7 @@ public static class PredictRequestReader
     {
         if (model.Encoder is { } encoder)
         {
-            ReadRawRow(ref reader, encoder, row, seen[..encoder.Columns.Count], nameBuffer, r);
+            ReadRawRow(ref reader, encoder, model.IgnoredColumns, row, seen[..encoder.Columns.Count], nameBuffer, r);
             return;
         }
 
@@ -246,14 +246,23 @@ public static class PredictRequestReader
     }
 
     /// <summary>A row of raw column values (numbers, category strings, booleans, dates, null), encoded as in training.</summary>
-    private static void ReadRawRow(ref Utf8JsonReader reader, FeatureEncoder encoder, Span<float> row, Span<bool> seen, scoped Span<char> nameBuffer, int r)
+    private static void ReadRawRow(ref Utf8JsonReader reader, FeatureEncoder encoder, HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ignored, Span<float> row, Span<bool> seen, scoped Span<char> nameBuffer, int r)
     {
         seen.Clear();
         var present = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
-            var index = length > nameBuffer.Length ? encoder.ColumnIndex(reader.GetString()) : encoder.ColumnIndex(nameBuffer[..reader.CopyString(nameBuffer)]);
+            var name = length > nameBuffer.Length ? reader.GetString().AsSpan() : nameBuffer[..reader.CopyString(nameBuffer)];
+            var index = encoder.ColumnIndex(name);
+            if (index < 0 && ignored.Contains(name))
+            {
+                // A column of the data the model leaves out (the target, an identifier, free text): a row copied from the file.
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+
             if (index < 0)
             {
                 throw BadRequest("Unknown feature", $"Row {r} has column '{reader.GetString()}', which the model does not use. Columns: {string.Join(", ", encoder.Columns.Select(c => c.Column))}.");

@@ -113,7 +113,8 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         var random = new Random(8);
         string Row(int k, bool noisy) =>
             $"{{\"colour\":\"{colours[noisy && random.NextDouble() < 0.1 ? random.Next(3) : k]}\",\"member\":{(k == 1 ? "true" : "false")}," +
-            $"\"joined\":\"2024-{1 + random.Next(12):D2}-{1 + random.Next(28):D2}\",\"score\":{(k * 2) + SyntheticData.Gaussian(random):F3}}}";
+            $"\"joined\":\"2024-{1 + random.Next(12):D2}-{1 + random.Next(28):D2}\",\"score\":{(k * 2) + SyntheticData.Gaussian(random):F3}," +
+            $"\"note\":\"free text number {random.Next()} about this row\"}}";
         var lines = new StringBuilder();
         for (var i = 0; i < 900; i++)
         {
@@ -125,6 +126,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         var model = await WaitForModelAsync(name, versions: 1);
         var encodings = model["current"]!["encodings"]!.AsArray();
         Assert.Equal(["categorical", "boolean", "datetime", "numeric"], encodings.Select(e => e!["kind"]!.GetValue<string>()));
+        Assert.Equal(["label", "note"], model["current"]!["ignoredColumns"]!.AsArray().Select(c => c!.GetValue<string>()));
 
         var expected = new List<string>();
         var rows = new JsonArray();
@@ -135,7 +137,8 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
             rows.Add(JsonNode.Parse(Row(k, noisy: false)));
         }
 
-        rows.Add(JsonNode.Parse("""{"colour":"ultraviolet","member":null,"joined":"2025-01-01","score":0.5}"""));
+        // Rows as in the file carry the free-text note the model left out (and this one the label): both are ignored.
+        rows.Add(JsonNode.Parse("""{"colour":"ultraviolet","member":null,"joined":"2025-01-01","score":0.5,"label":"beta"}"""));
         using var response = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = rows }, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -147,6 +150,12 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         using var wrong = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict",
             new JsonObject { ["rows"] = new JsonArray(JsonNode.Parse("""{"colour":"red","member":"maybe","joined":"2025-01-01","score":1}""")) }, Cancellation);
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+
+        // A column the data never had is still a mistake worth a 400 (a misspelt feature would otherwise go unnoticed).
+        using var misspelt = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict",
+            new JsonObject { ["rows"] = new JsonArray(JsonNode.Parse("""{"colour":"red","member":true,"joined":"2025-01-01","score":1,"scroe":1}""")) }, Cancellation);
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        Assert.Contains("Unknown feature", await misspelt.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
     }
 
     private async Task<List<string>> ListAsync(string queueName)

@@ -212,6 +212,7 @@ public sealed partial class TrainingJob(
                 Features = features,
                 Labels = manifest.Labels,
                 Encodings = manifest.Encodings,
+                IgnoredColumns = [manifest.Target, .. manifest.ExcludedColumns.Select(c => c.Name)],
                 FeatureStats = manifest.Features,
                 Artifact = quantized.Served,
                 InputName = OnnxMlpExporter.InputName,
