@@ -20,6 +20,11 @@ internal sealed class ColumnProfiler
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly int _maxDistinct;
+
+    /// <summary>Characters the tracked distinct values may hold together: long unique texts stop tracking before the count cap.</summary>
+    private readonly int _maxTrackedChars;
+
+    private long _trackedChars;
     private readonly int _categoricalCap;
     private readonly int _reservoirSize;
     private double[] _reservoir = [];
@@ -32,11 +37,12 @@ internal sealed class ColumnProfiler
     private double _previous = double.NaN;
     private double _step = double.NaN;
 
-    public ColumnProfiler(string name, ColumnSpec? declared, int maxDistinct, int reservoirSize, int seed, int maxCategoricalDistinct)
+    public ColumnProfiler(string name, ColumnSpec? declared, int maxDistinct, int reservoirSize, int seed, int maxCategoricalDistinct, int maxTrackedChars)
     {
         Name = name;
         Declared = declared;
         _maxDistinct = maxDistinct;
+        _maxTrackedChars = maxTrackedChars;
         _categoricalCap = Math.Min(maxCategoricalDistinct, maxDistinct);
         _reservoirSize = reservoirSize;
         _random = (ulong)seed | 1;
@@ -102,6 +108,9 @@ internal sealed class ColumnProfiler
     /// (and the target, which sees no conflicts) keep the full cap.
     /// </summary>
     private int Cap => TargetConflicts > 0 && Declared is null ? _categoricalCap : _maxDistinct;
+
+    /// <summary>No room for another distinct value of <paramref name="length"/> characters: the cap on their count or on their characters.</summary>
+    private bool Full(int length) => _ids.Count >= Cap || _trackedChars + length > _maxTrackedChars;
 
     public List<string> Values { get; } = [];
 
@@ -220,7 +229,7 @@ internal sealed class ColumnProfiler
             {
                 if (!_lookup.TryGetValue(value, out code))
                 {
-                    if (_ids.Count >= Cap)
+                    if (Full(value.Length))
                     {
                         break;
                     }
@@ -362,7 +371,7 @@ internal sealed class ColumnProfiler
 
         if (!_lookup.TryGetValue(value, out var id))
         {
-            if (_ids.Count >= Cap)
+            if (Full(value.Length))
             {
                 Overflow = true;
                 ReleaseIfNumbers();
@@ -380,6 +389,7 @@ internal sealed class ColumnProfiler
     private int AddValue(ReadOnlySpan<char> value)
     {
         var id = _ids.Count;
+        _trackedChars += value.Length;
         var text = value.ToString();
         _ids.Add(text, id);
         Values.Add(text);

@@ -145,7 +145,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 if (pass is null)
                 {
                     var target = ResolveTarget(names, spec);
-                    var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i, options.MaxCategoricalDistinct)).ToArray();
+                    var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i, options.MaxCategoricalDistinct, options.MaxTrackedChars)).ToArray();
                     pass = new Pass1(names, target, created);
                     rows.Start(names.Length, target);
                     ordinals = Enumerable.Range(0, names.Length).ToArray();

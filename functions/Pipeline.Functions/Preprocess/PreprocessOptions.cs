@@ -48,6 +48,13 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(100, 1_000_000)]
     public int MaxTrackedDistinct { get; set; } = 10_000;
 
+    /// <summary>
+    /// Characters the tracked distinct values of a column may hold together (memory bound: 10,000 values of a long free-text
+    /// column would otherwise be kept whole); past it tracking stops as past <see cref="MaxTrackedDistinct"/>.
+    /// </summary>
+    [Range(1000, 100_000_000)]
+    public int MaxTrackedChars { get; set; } = 1 << 20;
+
     /// <summary>Train values sampled per numeric column for the median (exact below this count, approximate above).</summary>
     [Range(100, 10_000_000)]
     public int MedianSampleSize { get; set; } = 20_000;

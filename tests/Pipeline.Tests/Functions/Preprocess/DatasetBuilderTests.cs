@@ -345,6 +345,22 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_LongUniqueTexts_StopBeingTrackedAtTheCharacterBudget()
+    {
+        // 200 distinct notes of ~100 characters against a budget of 5,000: tracking stops near 50 values (not at the
+        // 10,000-value cap, which would keep long texts whole), and the column is still free text, excluded.
+        var csv = Rows("note,x,y", 200, i => $"{i:D4} {new string('w', 95)},{i * 7 % 11},{(i % 2 == 0 ? "a" : "b")}");
+
+        var data = await BuildAsync(csv, options: new PreprocessOptions { MaxTrackedChars = 5_000 });
+
+        var note = data.Report.Columns.Single(c => c.Name == "note");
+        Assert.True(note.DistinctIsLowerBound);
+        Assert.Equal(5_000 / 100, note.Distinct);
+        Assert.StartsWith("free text: more than 50 distinct values", data.ExcludedColumns.Single(c => c.Name == "note").Reason, StringComparison.Ordinal);
+        Assert.Equal(["x"], data.Features.Select(f => f.Name));
+    }
+
+    [Fact]
     public async Task BuildAsync_MixedColumns_AreTypedAndEncoded()
     {
         string[] colours = ["red", "green", "blue", "amber", "violet"];
