@@ -119,6 +119,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         ValidationReport report, HashSet<int> excluded, RowSpill rows, CancellationToken cancellationToken)
     {
         Pass1? pass = null;
+        var schemaFile = -1;
         var hashes = new RowHashSet();
         var reserved = false;
         ulong[] rowHashes = [];
@@ -147,6 +148,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     var target = ResolveTarget(names, spec);
                     var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i, options.MaxCategoricalDistinct, options.MaxTrackedChars)).ToArray();
                     pass = new Pass1(names, target, created);
+                    schemaFile = f;
                     rows.Start(names.Length, target);
                     ordinals = Enumerable.Range(0, names.Length).ToArray();
                 }
@@ -278,9 +280,10 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     throw;
                 }
 
-                if (fileRows > 0 && pass is not null)
+                if (pass is not null && (fileRows > 0 || schemaFile == f))
                 {
-                    // Rows of this file were profiled: profile the remaining files again without it.
+                    // Rows of this file were profiled, or its header set the columns and the target: profile the
+                    // remaining files again without it.
                     foreach (var other in report.Files.Where(r => r.Used))
                     {
                         other.Used = false;

@@ -345,6 +345,21 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_FirstFileUnusableBeforeItsFirstRow_DoesNotSetTheSchema()
+    {
+        // The first file has an old header and no rows: the dataset's columns and target come from the files that are used.
+        var good = Rows("x,y,label", 60, i => $"{i * 7 % 13},{i % 5},{(i % 2 == 0 ? "a" : "b")}");
+
+        var data = await BuildAsync([("a-old.csv", Utf8("p,q,r\n")), ("b.csv", Utf8(good))]);
+
+        Assert.Equal("label", data.Target);
+        Assert.Equal(["x", "y"], data.Features.Select(f => f.Name));
+        Assert.Equal((false, "header-only"), (data.Files[0].Used, data.Files[0].Reason));
+        Assert.True(data.Files[1].Used);
+        Assert.Equal(60, data.Rows.Used);
+    }
+
+    [Fact]
     public async Task BuildAsync_LongUniqueTexts_StopBeingTrackedAtTheCharacterBudget()
     {
         // 200 distinct notes of ~100 characters against a budget of 5,000: tracking stops near 50 values (not at the
