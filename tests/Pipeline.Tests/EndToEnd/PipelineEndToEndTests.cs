@@ -70,7 +70,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         var name = Azurite.UniqueName(PipelineFixture.DatasetPrefix + "resilient");
         var (csv, _) = SyntheticData.ThreeClass(400, seed: 1);
         await Raw.UploadBlobAsync($"{name}/day1.csv", BinaryData.FromString(csv), Cancellation);
-        await WaitForModelAsync(name, versions: 1);
+        var first = (await WaitForModelAsync(name, versions: 1))["current"]!["version"]!.GetValue<string>();
 
         // The same bytes again, as a real host would deliver the event: the function returns no training request.
         await Raw.GetBlobClient($"{name}/day1.csv").UploadAsync(BinaryData.FromString(csv), overwrite: true, Cancellation);
@@ -95,6 +95,18 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
         });
         Assert.Equal("binary-content", report["reason"]!.GetValue<string>());
         Assert.EndsWith("broken.csv", report["blob"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The model trained before the garbage still answers, from a row copied from the file (its label included).
+        var lines = csv.Split('\n');
+        var row = new JsonObject();
+        foreach (var (column, value) in lines[0].Split(',').Zip(lines[1].Split(',')))
+        {
+            row[column] = double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : value;
+        }
+
+        using var served = await pipeline.ServingClient.PostAsJsonAsync($"/api/models/{name}/predict", new JsonObject { ["rows"] = new JsonArray(row) }, Cancellation);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal(first, JsonNode.Parse(await served.Content.ReadAsStringAsync(Cancellation))!["version"]!.GetValue<string>());
 
         // A new good file still trains: a second version.
         var (csv2, _) = SyntheticData.ThreeClass(400, seed: 2);

@@ -204,6 +204,8 @@ public class DatasetBuilderTests
     [InlineData("data.csv", '\t')]
     [InlineData("data.csv", ';')]
     [InlineData("data.txt", '|')]
+    [InlineData("export.dat", ';')]
+    [InlineData("export", '\t')]
     public async Task BuildAsync_Delimiter_IsDetected(string name, char delimiter)
     {
         var d = delimiter.ToString();
