@@ -250,6 +250,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 }
 
                 fileReport.Rows = fileRows;
+                CheckEncoding(reader, file, fileRows, report);
                 if (fileRows == 0)
                 {
                     throw new DatasetRejectedException("header-only", "The file has a header row but no data rows.") { Blob = file.Blob };
@@ -306,6 +307,34 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
 
         return pass;
+    }
+
+    /// <summary>
+    /// A file with byte sequences that are not UTF-8 (read as U+FFFD): a few (damage, a pasted character of another
+    /// encoding) leave the file usable with a warning naming the first line; more than one per <see cref="PreprocessOptions.MaxRaggedShare"/>
+    /// of its rows mean the file is in another encoding, and it is rejected saying so.
+    /// </summary>
+    private void CheckEncoding(TabularReader reader, DataFile file, long fileRows, ValidationReport report)
+    {
+        var invalid = reader.InvalidSequences;
+        if (invalid == 0)
+        {
+            return;
+        }
+
+        var line = reader.FirstInvalidLine;
+        if (invalid > options.MaxRaggedShare * Math.Max(1, fileRows))
+        {
+            throw new DatasetRejectedException("not-utf8",
+                $"The file is not UTF-8 text: {invalid} byte sequences in {fileRows} rows are not UTF-8, the first at line {line}. It is probably in another encoding (e.g. Windows-1252 from Excel): save it as \"CSV UTF-8\" and upload it again.",
+                (int)Math.Min(line, int.MaxValue)) { Blob = file.Blob };
+        }
+
+        report.Warnings.Add(new ReportWarning
+        {
+            Code = "invalid-utf8",
+            Message = $"{file.Blob}: {invalid} byte sequence(s) that are not UTF-8 were read as '\uFFFD', the first at line {line}; the values holding them may be wrong.",
+        });
     }
 
     /// <summary>

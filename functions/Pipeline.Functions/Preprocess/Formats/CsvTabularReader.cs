@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Unicode;
 
 namespace Pipeline.Functions.Preprocess.Formats;
@@ -148,8 +149,19 @@ internal sealed class CsvTabularReader : TabularReader
 
             if (status == OperationStatus.InvalidData)
             {
-                var line = _line + block.Text.AsSpan(0, block.TextLength + written).Count('\n');
-                throw new DatasetRejectedException("binary-content", $"The file is not UTF-8 text near line {line} (it looks binary). Upload UTF-8 CSV, TSV or JSON Lines, or Parquet.", (int)line);
+                // Not UTF-8 here (a stray byte of another encoding, damage): the sequence becomes U+FFFD and is counted,
+                // and the dataset builder decides whether the file is mostly UTF-8 with a few bad bytes or not UTF-8 at all.
+                var at = block.TextLength + written;
+                if (InvalidSequences++ == 0)
+                {
+                    FirstInvalidLine = _line + block.Text.AsSpan(0, at).Count('\n');
+                }
+
+                Rune.DecodeFromUtf8(_bytes.AsSpan(bytesRead, _byteCount - bytesRead), out _, out var invalid);
+                block.Text[at] = '\uFFFD'; // room: the block was made BlockChars + a byte buffer's worth larger than it fills
+                written++;
+                bytesRead += Math.Max(1, invalid);
+                status = OperationStatus.Done;
             }
 
             block.TextLength += written;

@@ -20,6 +20,12 @@ public abstract class TabularReader : IDisposable
     /// <summary>CSV: the delimiter used.</summary>
     public string? Delimiter { get; init; }
 
+    /// <summary>CSV: byte sequences that were not UTF-8, each read as U+FFFD (so far).</summary>
+    public long InvalidSequences { get; protected set; }
+
+    /// <summary>CSV: the line of the first of <see cref="InvalidSequences"/>.</summary>
+    public long FirstInvalidLine { get; protected set; }
+
     /// <summary>Clears <paramref name="block"/> and fills it with the next rows of the file; false when no rows remain.</summary>
     public abstract bool ReadBlock(RowBlock block, CancellationToken cancellationToken);
 

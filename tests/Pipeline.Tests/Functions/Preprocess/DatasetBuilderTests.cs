@@ -118,6 +118,34 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_AFewBytesThatAreNotUtf8_AreReadAsReplacementCharactersWithAWarning()
+    {
+        // One row of 60 has a Windows-1252 'é' (0xE9): the file is UTF-8 with damage, and it trains.
+        var csv = Utf8(Rows("city,x,label", 60, i => $"{(i == 30 ? "CAFE" : i % 2 == 0 ? "oslo" : "rome")},{i * 7 % 13},{(i % 2 == 0 ? "a" : "b")}"));
+        var at = Array.IndexOf(csv, (byte)'E', Array.IndexOf(csv, (byte)'C', 10) + 3);
+        csv[at] = 0xE9;
+
+        var data = await BuildAsync([("data.csv", csv)]);
+
+        Assert.Equal(60, data.Rows.Used);
+        var warning = Assert.Single(data.Report.Warnings, w => w.Code == "invalid-utf8");
+        Assert.Contains("1 byte sequence(s)", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("line 32", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_AFileInAnotherEncoding_IsRejectedAsNotUtf8NamingTheFirstLine()
+    {
+        var csv = Rows("city,x,label", 60, i => $"{(i % 2 == 0 ? "Zürich" : "Genève")},{i * 7 % 13},{(i % 2 == 0 ? "a" : "b")}");
+
+        var rejection = await RejectAsync(Encoding.Latin1.GetBytes(csv));
+
+        Assert.Equal("not-utf8", rejection.Reason);
+        Assert.Equal(2, rejection.Line);
+        Assert.Contains("Windows-1252", rejection.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BuildAsync_ManyRaggedRows_IsRejectedNamingTheFirstLine()
     {
         var csv = Rows("a,b,c", 30, i => i % 3 == 0 ? $"{i},{i}" : $"{i},{i},{i % 2}");
