@@ -12,7 +12,8 @@ public static class PreprocessFunction
 
     /// <summary>
     /// <c>POST /Preprocess</c>: the Functions host's invocation for the <c>blob-created</c> queue trigger.
-    /// A rejected upload completes the message (a report explains it); storage failures return 500 so the host retries.
+    /// A rejected upload, or a build that fails unexpectedly, completes the message (a report explains it); storage failures
+    /// return 500 so the host retries.
     /// </summary>
     public static IEndpointRouteBuilder MapPreprocessFunction(this IEndpointRouteBuilder app)
     {

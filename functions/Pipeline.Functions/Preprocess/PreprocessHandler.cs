@@ -131,6 +131,16 @@ public sealed partial class PreprocessHandler(
                 e.Report.CreatedAt = time.GetUtcNow();
                 return await RejectAsync(dataset, e.Blob ?? (files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}"), e, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is not (OperationCanceledException or IOException or OutOfMemoryException))
+            {
+                // A fault of the build itself (a bug): it works on the downloaded files only, so building them again fails
+                // the same way. A report says so, instead of five retries ending in the poison queue with nothing for the
+                // data team. Local disk and memory trouble (IOException, OutOfMemoryException) may pass: those are retried.
+                LogBuildFailed(logger, e, blobName, dataset);
+                return await RejectAsync(dataset, files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}", new DatasetRejectedException("internal-error",
+                    $"Preprocessing failed unexpectedly ({e.GetType().Name}: {e.Message}). This is a fault in the pipeline, not a finding about the data; it is logged for the operators. Upload the file again once it is fixed."),
+                    cancellationToken).ConfigureAwait(false);
+            }
 
             foreach (var skipped in prepared.Files.Where(f => !f.Used))
             {
@@ -346,6 +356,9 @@ public sealed partial class PreprocessHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Blob} rejected ({Reason}): {Detail}. Report: {ReportPath}")]
     private static partial void LogRejected(ILogger logger, string blob, string reason, string detail, string reportPath);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Blob {Blob}: building dataset {Dataset} failed unexpectedly; rejected as internal-error")]
+    private static partial void LogBuildFailed(ILogger logger, Exception exception, string blob, string dataset);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete the work folder {Folder}: {Error}")]
     private static partial void LogCleanupFailed(ILogger logger, string folder, string error);

@@ -1,6 +1,9 @@
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
+using Pipeline.Functions.Preprocess;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
@@ -17,6 +20,31 @@ public class PreprocessDatasetTests
 
     private static async Task<DatasetManifest> ManifestAsync(string dataset, string version) =>
         (await BlobJson.ReadAsync(Datasets.GetBlobClient(StorageNames.DatasetManifestPath(dataset, version)), PipelineJson.Default.DatasetManifest, Cancellation))!.Value.Value;
+
+    [Fact]
+    public async Task Handle_BuildFailingUnexpectedly_IsRejectedWithAReport_NotRetriedIntoThePoisonQueue()
+    {
+        // A fault inside the build stands in for a bug: options that validation would refuse at start-up (row groups of 0
+        // rows) make the Parquet writer throw ArgumentOutOfRangeException. The same files would fail the same way again.
+        await Azurite.EnsureRunningAsync();
+        await Raw.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        var name = Azurite.UniqueName("fault");
+        await Raw.UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(SyntheticData.ThreeClass(120, seed: 3).Csv), Cancellation);
+        var options = Options.Create(new PreprocessOptions { QuietPeriod = TimeSpan.Zero, RowGroupSize = 0 });
+        var debouncer = new DatasetDebouncer(Azurite.Blobs(), Azurite.Queues(), options, TimeProvider.System, NullLogger<DatasetDebouncer>.Instance);
+        var handler = new PreprocessHandler(Azurite.Blobs(), new DatasetStore(Azurite.Blobs()), debouncer, options, TimeProvider.System, NullLogger<PreprocessHandler>.Instance);
+
+        var outcome = await handler.HandleAsync(new BlobCreatedEvent
+        {
+            EventType = BlobCreatedEvent.EventTypeName,
+            Subject = $"/blobServices/default/containers/raw/blobs/{name}/data.csv",
+        }, Cancellation);
+
+        Assert.Equal(PreprocessResult.Rejected, outcome.Result);
+        var report = (await BlobJson.ReadAsync(Datasets.GetBlobClient(outcome.ReportPath!), PipelineJson.Default.RejectionReport, Cancellation))!.Value.Value;
+        Assert.Equal(("internal-error", $"raw/{name}/data.csv"), (report.Reason, report.Blob));
+        Assert.Contains("ArgumentOutOfRangeException", report.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task Invoke_SecondFile_BuildsAVersionFromBothFiles_AndADisagreeingFileIsReportedNotTrained()
