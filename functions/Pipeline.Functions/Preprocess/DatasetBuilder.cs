@@ -120,6 +120,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var schemaFile = -1;
+        report.Warnings.RemoveAll(w => w.Code == InvalidUtf8Warning); // a profile started over reads its files again
         var hashes = new RowHashSet();
         var reserved = false;
         ulong[] rowHashes = [];
@@ -247,14 +248,22 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         profilers[c].ObserveRows(block, ordinals[c], targetOrdinal, rows, c);
                     }, cancellationToken);
                     rows.Write();
+                    if (fileRows >= EncodingSampleRows)
+                    {
+                        // A file in another encoding (bad sequences in most rows) is told apart within its first rows, not
+                        // after all of it. The reader decodes a block ahead, so its count may cover up to twice the rows
+                        // profiled: more sequences than rows is far past the share the end of the file is held to.
+                        CheckEncoding(reader, file, fileRows, share: 1, report: null);
+                    }
                 }
 
                 fileReport.Rows = fileRows;
-                CheckEncoding(reader, file, fileRows, report);
                 if (fileRows == 0)
                 {
                     throw new DatasetRejectedException("header-only", "The file has a header row but no data rows.") { Blob = file.Blob };
                 }
+
+                CheckEncoding(reader, file, fileRows, options.MaxRaggedShare, report);
 
                 if ((double)fileRagged / fileRows > options.MaxRaggedShare)
                 {
@@ -309,12 +318,18 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         return pass;
     }
 
+    private const string InvalidUtf8Warning = "invalid-utf8";
+
+    /// <summary>Rows of a file after which its byte sequences that are not UTF-8 are checked block by block.</summary>
+    private const int EncodingSampleRows = 1000;
+
     /// <summary>
     /// A file with byte sequences that are not UTF-8 (read as U+FFFD): a few (damage, a pasted character of another
-    /// encoding) leave the file usable with a warning naming the first line; more than one per <see cref="PreprocessOptions.MaxRaggedShare"/>
-    /// of its rows mean the file is in another encoding, and it is rejected saying so.
+    /// encoding: at most <paramref name="share"/> of a sequence per row, at the end of the file one per ten rows,
+    /// <see cref="PreprocessOptions.MaxRaggedShare"/>) leave the file usable with a warning naming the first line (added
+    /// to <paramref name="report"/> when one is given); more mean the file is in another encoding, and it is rejected saying so.
     /// </summary>
-    private void CheckEncoding(TabularReader reader, DataFile file, long fileRows, ValidationReport report)
+    private static void CheckEncoding(TabularReader reader, DataFile file, long fileRows, double share, ValidationReport? report)
     {
         var invalid = reader.InvalidSequences;
         if (invalid == 0)
@@ -323,16 +338,16 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
 
         var line = reader.FirstInvalidLine;
-        if (invalid > options.MaxRaggedShare * Math.Max(1, fileRows))
+        if (invalid > share * Math.Max(1, fileRows))
         {
             throw new DatasetRejectedException("not-utf8",
                 $"The file is not UTF-8 text: {invalid} byte sequences in {fileRows} rows are not UTF-8, the first at line {line}. It is probably in another encoding (e.g. Windows-1252 from Excel): save it as \"CSV UTF-8\" and upload it again.",
                 (int)Math.Min(line, int.MaxValue)) { Blob = file.Blob };
         }
 
-        report.Warnings.Add(new ReportWarning
+        report?.Warnings.Add(new ReportWarning
         {
-            Code = "invalid-utf8",
+            Code = InvalidUtf8Warning,
             Message = $"{file.Blob}: {invalid} byte sequence(s) that are not UTF-8 were read as '\uFFFD', the first at line {line}; the values holding them may be wrong.",
         });
     }

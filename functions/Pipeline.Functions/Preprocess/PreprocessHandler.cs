@@ -131,7 +131,7 @@ public sealed partial class PreprocessHandler(
                 e.Report.CreatedAt = time.GetUtcNow();
                 return await RejectAsync(dataset, e.Blob ?? (files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}"), e, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not (OperationCanceledException or IOException or OutOfMemoryException))
+            catch (Exception e) when (!Retryable(e))
             {
                 // A fault of the build itself (a bug): it works on the downloaded files only, so building them again fails
                 // the same way. A report says so, instead of five retries ending in the poison queue with nothing for the
@@ -198,6 +198,14 @@ public sealed partial class PreprocessHandler(
             }
         }
     }
+
+    /// <summary>
+    /// Cancellation, and local disk or memory trouble, which another attempt may not meet; the column tasks run in
+    /// parallel and wrap what they throw, so the wrapped exceptions are looked at too.
+    /// </summary>
+    private static bool Retryable(Exception e) =>
+        e is OperationCanceledException or IOException or OutOfMemoryException ||
+        (e is AggregateException aggregate && aggregate.Flatten().InnerExceptions.Any(Retryable));
 
     /// <summary>Version = hash of the used files' names and contents and of the spec: the same files never make a second version.</summary>
     public static string DatasetVersion(IEnumerable<DataFile> files, byte[] specBytes)

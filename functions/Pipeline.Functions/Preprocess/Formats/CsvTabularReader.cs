@@ -134,44 +134,64 @@ internal sealed class CsvTabularReader : TabularReader
                 _endOfBytes = read == 0;
             }
 
-            var status = Utf8.ToUtf16(_bytes.AsSpan(0, _byteCount), block.Text.AsSpan(block.TextLength), out var bytesRead, out var written,
-                replaceInvalidSequences: false, isFinalBlock: _endOfBytes);
-            var decoded = block.Text.AsSpan(block.TextLength, written);
-            if (!_started)
+            // Decoded in one call while the bytes are UTF-8; a sequence that is not (a stray byte of another encoding,
+            // damage) becomes U+FFFD and is counted, and decoding goes on after it in the same bytes, so a file dense with
+            // them costs a call per sequence, not a buffer shift and a read. The dataset builder decides whether the file
+            // is UTF-8 with a few bad bytes or in another encoding. Room: the block was made BlockChars and a byte buffer's
+            // worth larger than it fills, and a sequence gives at most one character per byte.
+            var consumed = 0;
+            OperationStatus status;
+            while (true)
             {
-                _started = true;
-                if (decoded.Length > 0 && decoded[0] == '\uFEFF')
+                status = Utf8.ToUtf16(_bytes.AsSpan(consumed, _byteCount - consumed), block.Text.AsSpan(block.TextLength), out var bytesRead, out var written,
+                    replaceInvalidSequences: false, isFinalBlock: _endOfBytes);
+                if (!_started)
                 {
-                    decoded[1..].CopyTo(block.Text.AsSpan(block.TextLength));
-                    written--;
+                    _started = true;
+                    var decoded = block.Text.AsSpan(block.TextLength, written);
+                    if (decoded.Length > 0 && decoded[0] == '\uFEFF')
+                    {
+                        decoded[1..].CopyTo(block.Text.AsSpan(block.TextLength));
+                        written--;
+                    }
                 }
+
+                block.TextLength += written;
+                consumed += bytesRead;
+                if (status != OperationStatus.InvalidData)
+                {
+                    break;
+                }
+
+                CountInvalidSequence(InvalidSequences == 0 ? _line + LineBreaks(block.Text.AsSpan(0, block.TextLength)) : 0);
+
+                Rune.DecodeFromUtf8(_bytes.AsSpan(consumed, _byteCount - consumed), out _, out var invalid);
+                block.Text[block.TextLength++] = '\uFFFD';
+                consumed += Math.Max(1, invalid);
             }
 
-            if (status == OperationStatus.InvalidData)
-            {
-                // Not UTF-8 here (a stray byte of another encoding, damage): the sequence becomes U+FFFD and is counted,
-                // and the dataset builder decides whether the file is mostly UTF-8 with a few bad bytes or not UTF-8 at all.
-                var at = block.TextLength + written;
-                if (InvalidSequences++ == 0)
-                {
-                    FirstInvalidLine = _line + block.Text.AsSpan(0, at).Count('\n');
-                }
-
-                Rune.DecodeFromUtf8(_bytes.AsSpan(bytesRead, _byteCount - bytesRead), out _, out var invalid);
-                block.Text[at] = '\uFFFD'; // room: the block was made BlockChars + a byte buffer's worth larger than it fills
-                written++;
-                bytesRead += Math.Max(1, invalid);
-                status = OperationStatus.Done;
-            }
-
-            block.TextLength += written;
-            _byteCount -= bytesRead;
-            _bytes.AsSpan(bytesRead, _byteCount).CopyTo(_bytes);
+            _byteCount -= consumed;
+            _bytes.AsSpan(consumed, _byteCount).CopyTo(_bytes);
             if (status == OperationStatus.NeedMoreData && _endOfBytes)
             {
                 _byteCount = 0;
             }
         }
+    }
+
+    /// <summary>Line breaks in <paramref name="text"/> as the records count them: LF, CRLF and a lone CR.</summary>
+    private static long LineBreaks(ReadOnlySpan<char> text)
+    {
+        long breaks = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.Length || text[i + 1] != '\n')))
+            {
+                breaks++;
+            }
+        }
+
+        return breaks;
     }
 
     /// <summary>Adds every complete record in Text[0..end) to the block; returns where the first incomplete one starts.</summary>

@@ -20,11 +20,27 @@ public abstract class TabularReader : IDisposable
     /// <summary>CSV: the delimiter used.</summary>
     public string? Delimiter { get; init; }
 
-    /// <summary>CSV: byte sequences that were not UTF-8, each read as U+FFFD (so far).</summary>
-    public long InvalidSequences { get; protected set; }
+    private long _invalidSequences;
+
+    /// <summary>
+    /// CSV: byte sequences that were not UTF-8, each read as U+FFFD, so far (read from another thread than the one
+    /// reading ahead: <see cref="FirstInvalidLine"/> is set before the count leaves 0).
+    /// </summary>
+    public long InvalidSequences => Volatile.Read(ref _invalidSequences);
 
     /// <summary>CSV: the line of the first of <see cref="InvalidSequences"/>.</summary>
-    public long FirstInvalidLine { get; protected set; }
+    public long FirstInvalidLine { get; private set; }
+
+    /// <summary>Counts a byte sequence that is not UTF-8 at <paramref name="line"/> (needed for the first one only).</summary>
+    protected void CountInvalidSequence(long line)
+    {
+        if (_invalidSequences == 0)
+        {
+            FirstInvalidLine = line;
+        }
+
+        Volatile.Write(ref _invalidSequences, _invalidSequences + 1);
+    }
 
     /// <summary>Clears <paramref name="block"/> and fills it with the next rows of the file; false when no rows remain.</summary>
     public abstract bool ReadBlock(RowBlock block, CancellationToken cancellationToken);
@@ -38,6 +54,12 @@ public abstract class TabularReader : IDisposable
     protected abstract void Dispose(bool disposing);
 
     /// <summary>
+    /// Parquet unpacked from gzip may be at most this many times its packed size (and 64 MB at least): Parquet compresses
+    /// its columns already, so gzip gains little on it, and far more is a gzip bomb filling the disk.
+    /// </summary>
+    internal const int MaxParquetUnpackRatio = 20;
+
+    /// <summary>
     /// Parquet inside gzip: Parquet is read from its end (the footer) and by column chunks, which a gzip stream cannot
     /// seek to, so the file is unpacked beside the download first (deleted when the reader is disposed).
     /// </summary>
@@ -46,9 +68,21 @@ public abstract class TabularReader : IDisposable
         var unpacked = path + ".unpacked.parquet";
         try
         {
+            var limit = Math.Max(64L << 20, new FileInfo(path).Length * MaxParquetUnpackRatio);
             await using var source = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
             await using var target = File.Create(unpacked);
-            await source.CopyToAsync(target, 1 << 16, cancellationToken).ConfigureAwait(false);
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (target.Length + read > limit)
+                {
+                    throw new DatasetRejectedException("malformed-gzip",
+                        $"The gzip-wrapped Parquet file unpacks to more than {limit >> 20} MB ({MaxParquetUnpackRatio} times its size): Parquet compresses its columns already; upload the .parquet file itself.");
+                }
+
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e)
         {

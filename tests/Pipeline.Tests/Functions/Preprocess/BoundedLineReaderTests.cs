@@ -36,6 +36,37 @@ public sealed class BoundedLineReaderTests
         Assert.Equal(expected, actual);
     }
 
+    [Fact]
+    public void A_crlf_split_by_the_readers_64_K_reads_ends_one_line()
+    {
+        var text = new string('a', 65_535) + "\r\nb\rc";
+        foreach (var reader in new TextReader[] { new StringReader(text), new Trickle(text) })
+        {
+            var lines = new BoundedLineReader(reader, 1 << 20, "malformed-jsonl");
+            Assert.Equal(65_535, lines.ReadLine(1)!.Length);
+            Assert.Equal("b", lines.ReadLine(2));
+            Assert.Equal("c", lines.ReadLine(3));
+            Assert.Null(lines.ReadLine(4));
+        }
+    }
+
+    /// <summary>A reader that gives one character per read: every line end falls across reads.</summary>
+    private sealed class Trickle(string text) : TextReader
+    {
+        private int _at;
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            if (_at == text.Length || count == 0)
+            {
+                return 0;
+            }
+
+            buffer[index] = text[_at++];
+            return 1;
+        }
+    }
+
     [Theory]
     [InlineData("", new string[0])]
     [InlineData("a", new[] { "a" })]

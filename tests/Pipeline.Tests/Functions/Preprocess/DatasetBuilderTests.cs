@@ -134,6 +134,42 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_BytesThatAreNotUtf8_AreCountedOnceAndTheirLineCountsLoneCarriageReturns()
+    {
+        // CR line ends; the bad byte on line 12 of the first file. The second file fails part-way (ragged from its 40th
+        // row on), so the files are profiled again: the first file's warning must still be said once.
+        var first = Utf8(string.Join('\r', Enumerable.Range(0, 41).Select(i => i == 0 ? "city,x,label" : $"{(i == 11 ? "CAFE" : "oslo")},{i % 7},{(i % 2 == 0 ? "a" : "b")}")) + "\r");
+        first[Array.IndexOf(first, (byte)'E', Array.IndexOf(first, (byte)'C', 5))] = 0xE9;
+        var second = Utf8(Rows("city,x,label", 80, i => i < 40 ? $"rome,{i % 5},{(i % 2 == 0 ? "a" : "b")}" : "rome"));
+
+        var data = await BuildAsync([("a.csv", first), ("b.csv", second)]);
+
+        Assert.Equal((true, false), (data.Files[0].Used, data.Files[1].Used));
+        var warning = Assert.Single(data.Report.Warnings, w => w.Code == "invalid-utf8");
+        Assert.Contains("line 12", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_ALargeFileInAnotherEncoding_IsRejectedWithinItsFirstBlocks()
+    {
+        var csv = Rows("city,x,label", 40_000, i => $"{(i % 2 == 0 ? "Zürich" : "Genève")},{i % 13},{(i % 2 == 0 ? "a" : "b")}");
+
+        var rejection = await RejectAsync(Encoding.Latin1.GetBytes(csv));
+
+        Assert.Equal("not-utf8", rejection.Reason);
+        var rows = int.Parse(System.Text.RegularExpressions.Regex.Match(rejection.Message, @"in (\d+) rows").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(rows, 1000, 39_999);
+    }
+
+    [Fact]
+    public async Task BuildAsync_HeaderOnlyFileWithABadByte_IsHeaderOnly()
+    {
+        var rejection = await RejectAsync([0x63, 0x69, 0x74, 0xE9, 0x2C, 0x78, 0x0A]);
+
+        Assert.Equal("header-only", rejection.Reason);
+    }
+
+    [Fact]
     public async Task BuildAsync_AFileInAnotherEncoding_IsRejectedAsNotUtf8NamingTheFirstLine()
     {
         var csv = Rows("city,x,label", 60, i => $"{(i % 2 == 0 ? "Zürich" : "Genève")},{i * 7 % 13},{(i % 2 == 0 ? "a" : "b")}");
@@ -301,6 +337,19 @@ public class DatasetBuilderTests
         var example = Assert.Single(data.Report.Dropped).Examples[0];
         Assert.Equal(8L, example.Line);
         Assert.Equal("not json " + new string('x', 191) + "…", example.Text); // the line as written, shortened to 200 characters
+    }
+
+    [Fact]
+    public async Task BuildAsync_GzipWrappedParquetUnpackingFarPastItsSize_IsRejectedNotWrittenToDisk()
+    {
+        // 'PAR1' and 65 MB of zeros: ~64 KB of gzip that would unpack to 1,000 times its size.
+        var bomb = new byte[65 << 20];
+        "PAR1"u8.CopyTo(bomb);
+
+        var rejection = await RejectAsync(Gzip(bomb), "d.parquet.gz");
+
+        Assert.Equal("malformed-gzip", rejection.Reason);
+        Assert.Contains("unpacks to more than 64 MB", rejection.Message, StringComparison.Ordinal);
     }
 
     [Theory]
