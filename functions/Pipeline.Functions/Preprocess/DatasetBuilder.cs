@@ -168,48 +168,10 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     rows.Clear();
-                    for (var r = 0; r < block.Count; r++)
-                    {
-                        fileRows++;
-                        if (block.FieldCount(r) != names.Length)
-                        {
-                            if (block.IsBlank(r))
-                            {
-                                fileRows--;
-                                continue;
-                            }
-
-                            fileRagged++;
-                            firstRagged ??= block.Line(r);
-                            AddDropped(pass.Dropped, "ragged", file.Blob, block, r);
-                            continue;
-                        }
-
-                        var targetText = block.Field(r, targetOrdinal);
-                        if (RawValues.IsMissing(targetText))
-                        {
-                            pass.MissingTarget++;
-                            AddDropped(pass.Dropped, "missing-target", file.Blob, block, r);
-                            continue;
-                        }
-
-                        var split = splitter.Next();
-                        var train = split == 0;
-                        pass.SplitRows[split]++;
-                        var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, block.Line(r), out _);
-                        var targetNumber = RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN;
-                        if (!(Math.Abs(targetNumber) <= float.MaxValue))
-                        {
-                            // Dropped in pass 2 if the target turns out to be a number.
-                            if (pass.NonNumericTargetExamples.Count < options.DroppedExamples)
-                            {
-                                pass.NonNumericTargetExamples.Add(new RowExample { Blob = file.Blob, Line = block.Line(r), Text = block.Describe(r) });
-                            }
-                        }
-
-                        rows.Add(r, train, (byte)split, targetId, targetNumber);
-                        pass.Kept++;
-                    }
+                    var (blockRows, blockRagged, blockFirstRagged) = KeepRows(block, names.Length, pass, targetProfiler, targetOrdinal, splitter, rows, file.Blob);
+                    fileRows += blockRows;
+                    fileRagged += blockRagged;
+                    firstRagged ??= blockFirstRagged;
 
                     if (!reserved && block.Count > 0)
                     {
@@ -316,6 +278,63 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
 
         return pass;
+    }
+
+    /// <summary>
+    /// Pass 1's row loop for a block (a method of its own, not part of the async loop around it, whose locals live in
+    /// its state machine): drops blank rows, ragged rows and rows without a target (the last two with examples), deals
+    /// the rest to their splits, observes their target and adds them to <paramref name="rows"/>. Returns the block's
+    /// rows (blank ones not counted), its ragged rows and the line of the first of them.
+    /// </summary>
+    private (long Rows, long Ragged, long? FirstRagged) KeepRows(RowBlock block, int columns, Pass1 pass, ColumnProfiler targetProfiler, int targetOrdinal,
+        Splitter splitter, RowSpill rows, string blob)
+    {
+        long read = 0, ragged = 0;
+        long? firstRagged = null;
+        for (var r = 0; r < block.Count; r++)
+        {
+            if (block.FieldCount(r) != columns)
+            {
+                if (block.IsBlank(r))
+                {
+                    continue;
+                }
+
+                read++;
+                ragged++;
+                firstRagged ??= block.Line(r);
+                AddDropped(pass.Dropped, "ragged", blob, block, r);
+                continue;
+            }
+
+            read++;
+            var targetText = block.Field(r, targetOrdinal);
+            if (RawValues.IsMissing(targetText))
+            {
+                pass.MissingTarget++;
+                AddDropped(pass.Dropped, "missing-target", blob, block, r);
+                continue;
+            }
+
+            var split = splitter.Next();
+            var train = split == 0;
+            pass.SplitRows[split]++;
+            var targetId = targetProfiler.Observe(targetText, train, -1, double.NaN, default, block.Line(r), out _);
+            var targetNumber = RawValues.TryParseNumber(targetText, out var number) ? number : double.NaN;
+            if (!(Math.Abs(targetNumber) <= float.MaxValue))
+            {
+                // Dropped in pass 2 if the target turns out to be a number.
+                if (pass.NonNumericTargetExamples.Count < options.DroppedExamples)
+                {
+                    pass.NonNumericTargetExamples.Add(new RowExample { Blob = blob, Line = block.Line(r), Text = block.Describe(r) });
+                }
+            }
+
+            rows.Add(r, train, (byte)split, targetId, targetNumber);
+            pass.Kept++;
+        }
+
+        return (read, ragged, firstRagged);
     }
 
     private const string InvalidUtf8Warning = "invalid-utf8";
