@@ -26,14 +26,18 @@ public sealed class BoundedLineReaderTests
             }
         }
 
-        var lines = new BoundedLineReader(new StringReader(text), 1 << 20, "malformed-jsonl");
-        var actual = new List<string>();
-        while (lines.ReadLine(actual.Count + 1) is { } line)
+        Assert.Equal(expected, ReadAll(new BoundedLineReader(new StringReader(text), 1 << 20, "malformed-jsonl")));
+    }
+
+    private static List<string> ReadAll(BoundedLineReader lines)
+    {
+        var all = new List<string>();
+        while (lines.ReadLine(all.Count + 1) is { } line)
         {
-            actual.Add(line);
+            all.Add(line);
         }
 
-        Assert.Equal(expected, actual);
+        return all;
     }
 
     [Fact]
@@ -75,14 +79,7 @@ public sealed class BoundedLineReaderTests
     [InlineData("a\rb\r\nc\nd", new[] { "a", "b", "c", "d" })]
     public void Splits_short_texts_like_ReadLine(string text, string[] expected)
     {
-        var lines = new BoundedLineReader(new StringReader(text), 100, "malformed-jsonl");
-        var actual = new List<string>();
-        while (lines.ReadLine(actual.Count + 1) is { } line)
-        {
-            actual.Add(line);
-        }
-
-        Assert.Equal(expected, actual);
+        Assert.Equal(expected, ReadAll(new BoundedLineReader(new StringReader(text), 100, "malformed-jsonl")));
     }
 
     [Fact]
