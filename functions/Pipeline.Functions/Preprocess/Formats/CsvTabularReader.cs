@@ -163,7 +163,7 @@ internal sealed class CsvTabularReader : TabularReader
                     break;
                 }
 
-                CountInvalidSequence(InvalidSequences == 0 ? _line + LineBreaks(block.Text.AsSpan(0, block.TextLength)) : 0);
+                CountInvalidSequences(1, InvalidSequences == 0 ? _line + LineBreaks(block.Text.AsSpan(0, block.TextLength)) : 0);
 
                 Rune.DecodeFromUtf8(_bytes.AsSpan(consumed, _byteCount - consumed), out _, out var invalid);
                 block.Text[block.TextLength++] = '\uFFFD';

@@ -11,6 +11,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
 {
     private readonly TextReader _text;
     private readonly BoundedLineReader _lines;
+    private readonly CountingReplacementFallback _invalid;
     private readonly Dictionary<string, int> _index;
     private readonly string[] _fields;
     private string? _pending;
@@ -19,10 +20,11 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
     private int _fieldCount;
     private string _raw = "";
 
-    private JsonLinesTabularReader(TextReader text, BoundedLineReader lines, string[] columns, string firstLine, long firstLineNumber, long lineBeforeFirst)
+    private JsonLinesTabularReader(TextReader text, BoundedLineReader lines, CountingReplacementFallback invalid, string[] columns, string firstLine, long firstLineNumber, long lineBeforeFirst)
     {
         _text = text;
         _lines = lines;
+        _invalid = invalid;
         _index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < columns.Length; i++)
         {
@@ -41,24 +43,19 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
 
     public static TabularReader Open(Stream stream, string format)
     {
-        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), true, 1 << 16, leaveOpen: false);
+        // Bytes that are not UTF-8 are read as U+FFFD and counted (the dataset builder warns, or rejects a file in another encoding).
+        var invalid = new CountingReplacementFallback();
+        var text = new StreamReader(stream, invalid.Utf8(), true, 1 << 16, leaveOpen: false);
         var lines = new BoundedLineReader(text, CsvTabularReader.MaxRecordChars, "malformed-jsonl");
         try
         {
             long line = 0;
             string? first;
-            try
+            do
             {
-                do
-                {
-                    first = lines.ReadLine(++line);
-                }
-                while (first is not null && string.IsNullOrWhiteSpace(first));
+                first = lines.ReadLine(++line);
             }
-            catch (DecoderFallbackException)
-            {
-                throw new DatasetRejectedException("binary-content", "The file is not UTF-8 text (it looks binary).");
-            }
+            while (first is not null && string.IsNullOrWhiteSpace(first));
 
             if (first is null)
             {
@@ -81,7 +78,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
                 throw new DatasetRejectedException("malformed-jsonl", $"Line {line} is not valid JSON: {e.Message}", (int)line);
             }
 
-            return new JsonLinesTabularReader(text, lines, [.. columns], first, line, line - 1) { Columns = columns, Format = format };
+            return new JsonLinesTabularReader(text, lines, invalid, [.. columns], first, line, line - 1) { Columns = columns, Format = format };
         }
         catch
         {
@@ -103,15 +100,7 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
         {
             do
             {
-                try
-                {
-                    line = _lines.ReadLine(_line + 1);
-                }
-                catch (DecoderFallbackException)
-                {
-                    throw new DatasetRejectedException("binary-content", $"Line {_line + 1} is not UTF-8 text.", (int)(_line + 1));
-                }
-
+                line = _lines.ReadLine(_line + 1);
                 _line++;
             }
             while (line is not null && string.IsNullOrWhiteSpace(line));
@@ -120,6 +109,13 @@ internal sealed class JsonLinesTabularReader : RowTabularReader
         if (line is null)
         {
             return false;
+        }
+
+        // The text is decoded ahead of the lines: a sequence counted so far is in this line or a later one.
+        var counted = _invalid.Count;
+        if (counted > InvalidSequences && (InvalidSequences > 0 || line.Contains('\uFFFD', StringComparison.Ordinal)))
+        {
+            CountInvalidSequences(counted - InvalidSequences, _line);
         }
 
         _raw = line;

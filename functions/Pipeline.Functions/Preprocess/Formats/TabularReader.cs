@@ -23,23 +23,23 @@ public abstract class TabularReader : IDisposable
     private long _invalidSequences;
 
     /// <summary>
-    /// CSV: byte sequences that were not UTF-8, each read as U+FFFD, so far (read from another thread than the one
-    /// reading ahead: <see cref="FirstInvalidLine"/> is set before the count leaves 0).
+    /// CSV and JSON Lines: byte sequences that were not UTF-8, each read as U+FFFD, so far (read from another thread than
+    /// the one reading ahead: <see cref="FirstInvalidLine"/> is set before the count leaves 0).
     /// </summary>
     public long InvalidSequences => Volatile.Read(ref _invalidSequences);
 
-    /// <summary>CSV: the line of the first of <see cref="InvalidSequences"/>.</summary>
+    /// <summary>The line of the first of <see cref="InvalidSequences"/>.</summary>
     public long FirstInvalidLine { get; private set; }
 
-    /// <summary>Counts a byte sequence that is not UTF-8 at <paramref name="line"/> (needed for the first one only).</summary>
-    protected void CountInvalidSequence(long line)
+    /// <summary>Counts <paramref name="count"/> byte sequences that are not UTF-8, the first of them at <paramref name="line"/> (needed for the first only).</summary>
+    protected void CountInvalidSequences(long count, long line)
     {
         if (_invalidSequences == 0)
         {
             FirstInvalidLine = line;
         }
 
-        Volatile.Write(ref _invalidSequences, _invalidSequences + 1);
+        Volatile.Write(ref _invalidSequences, _invalidSequences + count);
     }
 
     /// <summary>Clears <paramref name="block"/> and fills it with the next rows of the file; false when no rows remain.</summary>

@@ -162,6 +162,22 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_JsonLinesNotAllUtf8_IsWarnedAboutOrRejectedLikeCsv()
+    {
+        string Lines(Func<int, string> city) => string.Concat(Enumerable.Range(0, 60).Select(i => $"{{\"city\":\"{city(i)}\",\"x\":{i % 7},\"label\":\"{(i % 2 == 0 ? "a" : "b")}\"}}\n"));
+
+        // One line (line 31) with a Windows-1252 'é': it trains, with a warning naming the line.
+        var few = Encoding.Latin1.GetBytes(Lines(i => i == 30 ? "Genève" : i % 2 == 0 ? "oslo" : "rome"));
+        var data = await BuildAsync([("data.jsonl", few)]);
+        Assert.Equal(60, data.Rows.Used);
+        Assert.Contains("line 31", Assert.Single(data.Report.Warnings, w => w.Code == "invalid-utf8").Message, StringComparison.Ordinal);
+
+        // Every line in Windows-1252: another encoding.
+        var rejection = await RejectAsync(Encoding.Latin1.GetBytes(Lines(i => i % 2 == 0 ? "Zürich" : "Genève")), "data.jsonl");
+        Assert.Equal(("not-utf8", 1), (rejection.Reason, rejection.Line));
+    }
+
+    [Fact]
     public async Task BuildAsync_HeaderOnlyFileWithABadByte_IsHeaderOnly()
     {
         var rejection = await RejectAsync([0x63, 0x69, 0x74, 0xE9, 0x2C, 0x78, 0x0A]);
