@@ -61,37 +61,35 @@ public abstract class TabularReader : IDisposable
 
     /// <summary>
     /// Parquet inside gzip: Parquet is read from its end (the footer) and by column chunks, which a gzip stream cannot
-    /// seek to, so the file is unpacked beside the download first (deleted when the reader is disposed).
+    /// seek to, so <paramref name="content"/> (the decompressed file, from its first byte; corrupt gzip is a rejection) is
+    /// written beside the download <paramref name="path"/> first, and deleted when the reader is disposed.
     /// </summary>
-    private static async Task<TabularReader> UnpackParquetAsync(string path, CancellationToken cancellationToken)
+    private static async Task<TabularReader> UnpackParquetAsync(Stream content, string path, CancellationToken cancellationToken)
     {
         var unpacked = path + ".unpacked.parquet";
         try
         {
-            var limit = Math.Max(64L << 20, new FileInfo(path).Length * MaxParquetUnpackRatio);
-            await using var source = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
-            await using var target = File.Create(unpacked);
-            var buffer = new byte[1 << 16];
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            await using (content)
+            await using (var target = File.Create(unpacked))
             {
-                if (target.Length + read > limit)
+                var limit = Math.Max(64L << 20, new FileInfo(path).Length * MaxParquetUnpackRatio);
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    throw new DatasetRejectedException("malformed-gzip",
-                        $"The gzip-wrapped Parquet file unpacks to more than {limit >> 20} MB ({MaxParquetUnpackRatio} times its size): Parquet compresses its columns already; upload the .parquet file itself.");
-                }
+                    if (target.Length + read > limit)
+                    {
+                        throw new DatasetRejectedException("malformed-gzip",
+                            $"The gzip-wrapped Parquet file unpacks to more than {limit >> 20} MB ({MaxParquetUnpackRatio} times its size): Parquet compresses its columns already; upload the .parquet file itself.");
+                    }
 
-                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
             }
         }
-        catch (Exception e)
+        catch
         {
             File.Delete(unpacked);
-            if (e is InvalidDataException)
-            {
-                throw new DatasetRejectedException("malformed-gzip", $"The file is not valid gzip: {e.Message}");
-            }
-
             throw;
         }
 
@@ -160,10 +158,11 @@ public abstract class TabularReader : IDisposable
             }
 
             var sample = sniff.AsSpan(0, sniffed);
+            var replay = new ReplayStream(sniff, sniffed, stream);
+            stream = replay;
             if (gzip && sample.StartsWith("PAR1"u8))
             {
-                await stream.DisposeAsync().ConfigureAwait(false);
-                return await UnpackParquetAsync(path, cancellationToken).ConfigureAwait(false);
+                return await UnpackParquetAsync(replay, path, cancellationToken).ConfigureAwait(false);
             }
 
             if (sample.IndexOf((byte)0) >= 0)
@@ -171,11 +170,9 @@ public abstract class TabularReader : IDisposable
                 throw new DatasetRejectedException("binary-content", "The file contains NUL bytes: it looks binary, not text. Upload CSV, TSV, JSON Lines or Parquet.");
             }
 
-            var replay = new ReplayStream(sniff, sniffed, stream);
             var suffix = gzip ? "+gzip" : "";
             var json = extension is ".jsonl" or ".ndjson" or ".json" ||
                 (extension is not (".csv" or ".tsv" or ".tab" or ".txt") && FirstNonSpace(sample) == '{');
-            stream = replay;
             return json
                 ? JsonLinesTabularReader.Open(replay, "jsonl" + suffix)
                 : CsvTabularReader.Open(replay, extension is ".tsv" or ".tab" ? '\t' : CsvTabularReader.DetectDelimiter(sample), "csv" + suffix);
