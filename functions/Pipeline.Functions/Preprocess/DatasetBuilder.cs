@@ -120,7 +120,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     {
         Pass1? pass = null;
         var schemaFile = -1;
-        report.Warnings.RemoveAll(w => w.Code == InvalidUtf8Warning); // a profile started over reads its files again
+        var encodingWarnings = new List<ReportWarning>(); // of the files used, said once the files are known
         var hashes = new RowHashSet();
         var reserved = false;
         ulong[] rowHashes = [];
@@ -215,7 +215,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                         // A file in another encoding (bad sequences in most rows) is told apart within its first rows, not
                         // after all of it. The reader decodes a block ahead, so its count may cover up to twice the rows
                         // profiled: more sequences than rows is far past the share the end of the file is held to.
-                        CheckEncoding(reader, file, fileRows, share: 1, report: null);
+                        _ = CheckEncoding(reader, file, fileRows, share: 1);
                     }
                 }
 
@@ -225,7 +225,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                     throw new DatasetRejectedException("header-only", "The file has a header row but no data rows.") { Blob = file.Blob };
                 }
 
-                CheckEncoding(reader, file, fileRows, options.MaxRaggedShare, report);
+                var encodingWarning = CheckEncoding(reader, file, fileRows, options.MaxRaggedShare);
 
                 if ((double)fileRagged / fileRows > options.MaxRaggedShare)
                 {
@@ -237,6 +237,10 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 pass.Read += fileRows;
                 pass.Ragged += fileRagged;
                 fileReport.Used = true;
+                if (encodingWarning is not null)
+                {
+                    encodingWarnings.Add(encodingWarning);
+                }
             }
             catch (DatasetRejectedException e)
             {
@@ -277,6 +281,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             report.Warnings.Add(new ReportWarning { Code = "file-skipped", Message = $"{skipped.Blob} was not used: {skipped.Message}" });
         }
 
+        report.Warnings.AddRange(encodingWarnings);
         return pass;
     }
 
@@ -337,23 +342,21 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         return (read, ragged, firstRagged);
     }
 
-    private const string InvalidUtf8Warning = "invalid-utf8";
-
     /// <summary>Rows of a file after which its byte sequences that are not UTF-8 are checked block by block.</summary>
     private const int EncodingSampleRows = 1000;
 
     /// <summary>
     /// A file with byte sequences that are not UTF-8 (read as U+FFFD): a few (damage, a pasted character of another
     /// encoding: at most <paramref name="share"/> of a sequence per row, at the end of the file one per ten rows,
-    /// <see cref="PreprocessOptions.MaxRaggedShare"/>) leave the file usable with a warning naming the first line (added
-    /// to <paramref name="report"/> when one is given); more mean the file is in another encoding, and it is rejected saying so.
+    /// <see cref="PreprocessOptions.MaxRaggedShare"/>) leave the file usable, and the warning naming the first line is
+    /// returned; more mean the file is in another encoding, and it is rejected saying so.
     /// </summary>
-    private static void CheckEncoding(TabularReader reader, DataFile file, long fileRows, double share, ValidationReport? report)
+    private static ReportWarning? CheckEncoding(TabularReader reader, DataFile file, long fileRows, double share)
     {
         var invalid = reader.InvalidSequences;
         if (invalid == 0)
         {
-            return;
+            return null;
         }
 
         var line = reader.FirstInvalidLine;
@@ -364,11 +367,11 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 (int)Math.Min(line, int.MaxValue)) { Blob = file.Blob };
         }
 
-        report?.Warnings.Add(new ReportWarning
+        return new ReportWarning
         {
-            Code = InvalidUtf8Warning,
+            Code = "invalid-utf8",
             Message = $"{file.Blob}: {invalid} byte sequence(s) that are not UTF-8 were read as '\uFFFD', the first at line {line}; the values holding them may be wrong.",
-        });
+        };
     }
 
     /// <summary>
