@@ -97,7 +97,7 @@ static async Task<int> RunAsync(string path, string work, bool warm)
     Directory.Delete(work, recursive: true);
     var peak = PeakRssMegabytes();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"tool\":\"preprocess{(warm ? " (warm)" : "")}\",\"file\":\"{path}\",\"megabytes\":{bytes / 1048576.0:F1},\"seconds\":{seconds:F2},\"cpuSeconds\":{cpu:F2},\"mbPerSecond\":{bytes / 1048576.0 / seconds:F1},\"peakRssMb\":{peak:F0},\"rows\":{prepared.Rows.Used},\"features\":{prepared.Features.Count},\"parquetMb\":{parquet / 1048576.0:F1},\"gcPauseSeconds\":{GC.GetTotalPauseDuration().TotalSeconds:F2},\"gcs\":[{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}]}}"));
+        $"{{\"tool\":\"preprocess{(warm ? " (warm)" : "")}\",\"file\":\"{path}\",\"megabytes\":{bytes / 1048576.0:F1},\"seconds\":{seconds:F2},\"cpuSeconds\":{cpu:F2},\"mbPerSecond\":{bytes / 1048576.0 / seconds:F1},\"peakRssMb\":{peak:F0},\"rows\":{prepared.Rows.Used},\"features\":{prepared.Features.Count},\"parquetMb\":{parquet / 1048576.0:F1},\"allocatedMb\":{GC.GetTotalAllocatedBytes() / 1048576.0:F0},\"gcPauseSeconds\":{GC.GetTotalPauseDuration().TotalSeconds:F2},\"gcs\":[{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}]}}"));
     return 0;
 }
 

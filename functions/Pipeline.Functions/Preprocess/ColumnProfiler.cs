@@ -19,6 +19,16 @@ internal sealed class ColumnProfiler
 
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <summary>Distinct values up to which <see cref="_recent"/> answers before the dictionary.</summary>
+    private const int RecentLimit = 64;
+
+    /// <summary>
+    /// While a column has few distinct values (categories, flags, small codes, whose lookups run to the end of the file): a
+    /// direct-mapped table from a cheap key (length, first and last character) to the id last found under it plus one.
+    /// A hit costs one comparison instead of hashing the whole value; a miss falls through to the dictionary.
+    /// </summary>
+    private readonly int[] _recent = new int[256];
     private readonly int _maxDistinct;
 
     /// <summary>Characters the tracked distinct values may hold together: long unique texts stop tracking before the count cap.</summary>
@@ -227,7 +237,7 @@ internal sealed class ColumnProfiler
             var code = CellCode.Untracked;
             if (tracked)
             {
-                if (!_lookup.TryGetValue(value, out code))
+                if (!TryFind(value, out code))
                 {
                     if (Full(value.Length))
                     {
@@ -369,7 +379,7 @@ internal sealed class ColumnProfiler
             return _declaredCategorical && _lookup.TryGetValue(value, out var known) ? known : Untracked(untracked, date, ref slot);
         }
 
-        if (!_lookup.TryGetValue(value, out var id))
+        if (!TryFind(value, out var id))
         {
             if (Full(value.Length))
             {
@@ -383,6 +393,31 @@ internal sealed class ColumnProfiler
 
         CountValue(id, train, targetId);
         return id;
+    }
+
+    /// <summary>The id of tracked value <paramref name="value"/>, through <see cref="_recent"/> while there are few.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryFind(ReadOnlySpan<char> value, out int id)
+    {
+        if (_ids.Count > RecentLimit || value.IsEmpty)
+        {
+            return _lookup.TryGetValue(value, out id);
+        }
+
+        var key = ((value.Length * 31) + (value[0] * 7) + value[^1]) & 255;
+        id = _recent[key] - 1;
+        if (id >= 0 && CollectionsMarshal.AsSpan(Values)[id].AsSpan().SequenceEqual(value))
+        {
+            return true;
+        }
+
+        if (_lookup.TryGetValue(value, out id))
+        {
+            _recent[key] = id + 1;
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>Tracks a new distinct value; returns its id.</summary>
@@ -439,6 +474,7 @@ internal sealed class ColumnProfiler
         _released = _ids.Count;
         _ids.Clear();
         _ids.TrimExcess();
+        Array.Clear(_recent);
         Values.Clear();
         Values.TrimExcess();
         Counts.Clear();

@@ -544,6 +544,35 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_CategoriesSharingLengthAndEnds_AreCountedAndEncodedApart()
+    {
+        // The profiler looks a column's few distinct values up by length, first and last character before the dictionary:
+        // 'shape' holds five values alike in all three, taken in turn so each lookup finds another value under that key;
+        // 'tag' passes the 64 values that lookup serves and goes on in the dictionary alone.
+        string[] shapes = ["abz", "acz", "adz", "aez", "afz"];
+        var csv = Rows("x,shape,tag,label", 3_000, i => $"{i % 1000 * 7 % 1000},{shapes[i % 1000 * 7 % 1000 % 5]},t{i % 100},{(i % 3 == 0 ? "p" : "q")}");
+
+        var data = await BuildAsync(csv);
+
+        var columns = data.Report.Columns.ToDictionary(c => c.Name);
+        Assert.Equal((5L, false), (columns["shape"].Distinct, columns["shape"].DistinctIsLowerBound));
+        Assert.Equal((100L, false), (columns["tag"].Distinct, columns["tag"].DistinctIsLowerBound));
+        Assert.All(columns["tag"].TopValues!, v => Assert.Equal(30L, v.Count));
+        var train = data.Split("train");
+        var x = data.Features.FindIndex(f => f.Name == "x");
+        Assert.Equal(shapes.Order(), columns["shape"].TopValues!.Select(v => v.Value).Order());
+        Assert.All(columns["shape"].TopValues!, v => Assert.Equal(600L, v.Count));
+
+        // Each train row's one-hot 1 is under its own shape (x says which row it was).
+        for (var r = 0; r < train.RowCount; r++)
+        {
+            var shape = shapes[(int)train.Features[x][r] % 5];
+            var hot = data.Features.FindIndex(f => f.Name == $"shape={shape}");
+            Assert.Equal(1f, train.Features[hot][r]);
+        }
+    }
+
+    [Fact]
     public async Task BuildAsync_ColumnsPastTheCategoricalLimit_StopTrackingOnlyOnceTheyCannotPredictTheTarget()
     {
         // 3,000 values each, past the categorical limit (1,000) and under the tracking cap (10,000). 'price' sees each of
