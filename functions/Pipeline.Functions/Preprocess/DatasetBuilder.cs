@@ -308,7 +308,9 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 read++;
                 ragged++;
                 firstRagged ??= block.Line(r);
-                AddDropped(pass.Dropped, "ragged", blob, block, r);
+                // Unreadable rows (a JSON line that is not an object, a CSV line whose quote never closes) count with the
+                // ragged ones towards the share that rejects a file, under their own reason.
+                AddDropped(pass.Dropped, block.FieldCount(r) < 0 ? "unreadable" : "ragged", blob, block, r);
                 continue;
             }
 

@@ -11,8 +11,14 @@ namespace Pipeline.Functions.Preprocess.Formats;
 /// </summary>
 internal sealed class CsvTabularReader : TabularReader
 {
-    /// <summary>A record not complete after this many characters is an error, not a reason to buffer the rest of the file.</summary>
+    /// <summary>
+    /// A record not complete after this many characters is not buffered further: its quote is taken as stray (see
+    /// <see cref="DropLine"/>), or, on a single line that long, the file is rejected.
+    /// </summary>
     internal const int MaxRecordChars = 1 << 20;
+
+    /// <summary><see cref="SplitQuoted"/>: the file ended inside a quoted field.</summary>
+    private const int Unclosed = -2;
 
     /// <summary>
     /// Characters decoded into a block before it is split into records. 256 K (512 KB, which every column task sweeps)
@@ -59,6 +65,11 @@ internal sealed class CsvTabularReader : TabularReader
             }
             while (block.IsBlank(0));
 
+            if (block.FieldCount(0) < 0)
+            {
+                throw new DatasetRejectedException("malformed-csv", $"The header (line {block.Line(0)}) opens a quote that is never closed (a missing '\"').", (int)block.Line(0));
+            }
+
             var columns = new string[block.FieldCount(0)];
             for (var i = 0; i < columns.Length; i++)
             {
@@ -92,11 +103,20 @@ internal sealed class CsvTabularReader : TabularReader
             }
 
             var end = block.TextLength;
-            var consumed = Split(block, end, maxRecords);
+            var consumed = Split(block, 0, end, maxRecords);
             var rest = end - consumed;
-            if (rest > MaxRecordChars)
+            while (rest > MaxRecordChars && block.Count < maxRecords)
             {
-                throw new DatasetRejectedException("malformed-csv", $"A record starting at line {_line} is longer than {MaxRecordChars / 1024 / 1024} MB (an unterminated quote?).", (int)_line);
+                // A quote opened a field and 1 M characters later has not closed: taken as stray, its line is dropped
+                // and the lines after it are records again. A single line that long is not CSV.
+                var next = DropLine(block, consumed, end, final: false);
+                if (next < 0)
+                {
+                    throw new DatasetRejectedException("malformed-csv", $"Line {_line} is longer than {MaxRecordChars / 1024 / 1024} M characters.", (int)_line);
+                }
+
+                consumed = Split(block, next, end, maxRecords);
+                rest = end - consumed;
             }
 
             if (_pending.Length < rest)
@@ -194,12 +214,12 @@ internal sealed class CsvTabularReader : TabularReader
         return breaks;
     }
 
-    /// <summary>Adds every complete record in Text[0..end) to the block; returns where the first incomplete one starts.</summary>
-    private int Split(RowBlock block, int end, int maxRecords)
+    /// <summary>Adds every complete record in Text[from..end) to the block; returns where the first incomplete one starts.</summary>
+    private int Split(RowBlock block, int from, int end, int maxRecords)
     {
         var text = block.Text;
         var final = _endOfBytes && _byteCount == 0;
-        var position = 0;
+        var position = from;
         while (position < end && block.Count < maxRecords)
         {
             var start = position;
@@ -223,6 +243,15 @@ internal sealed class CsvTabularReader : TabularReader
             {
                 recordEnd = SplitQuoted(block, start, end, final, ref lines);
                 text = block.Text;
+                if (recordEnd == Unclosed)
+                {
+                    // The file ends inside a quote (a stray one, or a file cut short): the quote's line is dropped and
+                    // the lines after it are read as records of their own.
+                    block.DiscardOpenRow();
+                    position = DropLine(block, start, end, final: true);
+                    continue;
+                }
+
                 if (recordEnd < 0)
                 {
                     block.DiscardOpenRow();
@@ -240,6 +269,31 @@ internal sealed class CsvTabularReader : TabularReader
         }
 
         return position;
+    }
+
+    /// <summary>
+    /// Drops the line starting at Text[<paramref name="start"/>] as an unreadable row (its quote never closes: a report
+    /// names it with its line and text, and the file's share of such rows decides whether it is used). Returns where the
+    /// next line starts; -1 when the line has no end before <paramref name="end"/> (at the end of the file, the line is the rest).
+    /// </summary>
+    private int DropLine(RowBlock block, int start, int end, bool final)
+    {
+        var text = block.Text;
+        var length = text.AsSpan(start, end - start).IndexOfAny('\r', '\n');
+        if (length < 0 && !final)
+        {
+            return -1;
+        }
+
+        var lineEnd = length < 0 ? end : start + length;
+        block.AddUnreadable(_line, "unclosed quote: " + RowBlock.Shorten(text.AsSpan(start, lineEnd - start)));
+        _line++;
+        if (lineEnd == end)
+        {
+            return end;
+        }
+
+        return lineEnd + (text[lineEnd] == '\r' && lineEnd + 1 < end && text[lineEnd + 1] == '\n' ? 2 : 1);
     }
 
     /// <summary>
@@ -271,12 +325,7 @@ internal sealed class CsvTabularReader : TabularReader
                     var quote = text.AsSpan(scan, end - scan).IndexOf('"');
                     if (quote < 0)
                     {
-                        if (final)
-                        {
-                            throw new DatasetRejectedException("malformed-csv", $"The quoted field starting at line {_line + lines} is never closed (a missing '\"').", (int)(_line + lines));
-                        }
-
-                        return -1;
+                        return final ? Unclosed : -1;
                     }
 
                     close = scan + quote;

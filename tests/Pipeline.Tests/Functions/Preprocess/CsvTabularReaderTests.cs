@@ -54,22 +54,60 @@ public sealed class CsvTabularReaderTests : IDisposable
         Assert.True(blocks > 4, $"{blocks} blocks: the file should span several");
     }
 
-    [Fact]
-    public async Task An_unterminated_quote_is_rejected_with_its_line()
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    public async Task A_quote_never_closed_drops_its_line_and_the_lines_after_it_are_read(string lineEnd)
     {
-        var text = new StringBuilder("a,b\n");
+        var text = new StringBuilder("a,b").Append(lineEnd);
         for (var i = 0; i < 50_000; i++)
+        {
+            text.Append(i).Append(",x").Append(lineEnd);
+        }
+
+        text.Append("1,\"never closed").Append(lineEnd).Append("2,y").Append(lineEnd).Append("3,z");
+        var path = Write("data.csv", Encoding.UTF8.GetBytes(text.ToString()));
+
+        var rows = await ReadAllAsync(path, "data.csv");
+
+        Assert.Equal(50_003, rows.Count);
+        Assert.Equal((50_001L, "49999"), (rows[49_999].Line, rows[49_999].Fields[0]));
+        Assert.Equal((50_002L, "unreadable|unclosed quote: 1,\"never closed"), Row(rows[50_000]));
+        Assert.Equal((50_003L, "2|y"), Row(rows[50_001]));
+        Assert.Equal((50_004L, "3|z"), Row(rows[50_002]));
+    }
+
+    [Fact]
+    public async Task A_quote_still_open_after_a_million_characters_drops_its_line_and_reads_on()
+    {
+        // The quote would take every line after it into one field: past 1 M characters its line is dropped instead, and
+        // the rest of the file, read again from the next line, is records.
+        var text = new StringBuilder("a,b\n0,\"open\n");
+        for (var i = 1; i <= 200_000; i++)
         {
             text.Append(i).Append(",x\n");
         }
 
-        text.Append("1,\"never closed\n2,y\n");
         var path = Write("data.csv", Encoding.UTF8.GetBytes(text.ToString()));
+
+        var rows = await ReadAllAsync(path, "data.csv");
+
+        Assert.Equal(200_001, rows.Count);
+        Assert.Equal((2L, "unreadable|unclosed quote: 0,\"open"), Row(rows[0]));
+        for (var i = 1; i < rows.Count; i++)
+        {
+            Assert.Equal((i + 2L, $"{i}|x"), Row(rows[i]));
+        }
+    }
+
+    [Fact]
+    public async Task A_header_whose_quote_never_closes_is_rejected_with_its_line()
+    {
+        var path = Write("data.csv", Encoding.UTF8.GetBytes("\n\"a,b\n1,2\n"));
 
         var error = await Assert.ThrowsAsync<DatasetRejectedException>(() => ReadAllAsync(path, "data.csv"));
 
-        Assert.Equal("malformed-csv", error.Reason);
-        Assert.Equal(50_002, error.Line);
+        Assert.Equal(("malformed-csv", 2), (error.Reason, error.Line));
     }
 
     [Fact]
@@ -185,6 +223,8 @@ public sealed class CsvTabularReaderTests : IDisposable
         Assert.Equal(expected, rows.Select(r => string.Join('|', r.Fields)));
     }
 
+    private static (long Line, string Fields) Row((long Line, string[] Fields) row) => (row.Line, string.Join('|', row.Fields));
+
     private static async Task<List<(long Line, string[] Fields)>> ReadAllAsync(string path, string name)
     {
         using var reader = await TabularReader.OpenAsync(path, name, CancellationToken.None);
@@ -194,7 +234,8 @@ public sealed class CsvTabularReaderTests : IDisposable
         {
             for (var r = 0; r < block.Count; r++)
             {
-                rows.Add((block.Line(r), Enumerable.Range(0, block.FieldCount(r)).Select(f => block.Field(r, f).ToString()).ToArray()));
+                // An unreadable row as "unreadable" and its description.
+                rows.Add((block.Line(r), block.FieldCount(r) < 0 ? ["unreadable", block.Describe(r)] : Enumerable.Range(0, block.FieldCount(r)).Select(f => block.Field(r, f).ToString()).ToArray()));
             }
         }
 

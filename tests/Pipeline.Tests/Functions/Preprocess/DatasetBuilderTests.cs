@@ -247,6 +247,21 @@ public class DatasetBuilderTests
     }
 
     [Fact]
+    public async Task BuildAsync_QuoteNeverClosed_DropsItsLineAsUnreadable_AndTrainsOnTheRest()
+    {
+        // A file cut short inside a quoted field, or a stray quote: the rows before and after it are kept.
+        var csv = Rows("a,b,c", 60, i => i == 30 ? "1,\"oops,0" : $"{i * 5 % 11},{i * 3 % 11},{i % 2}");
+
+        var data = await BuildAsync(csv);
+
+        Assert.Equal(59, data.Rows.Used);
+        var dropped = Assert.Single(data.Report.Dropped);
+        Assert.Equal(("unreadable", 1L), (dropped.Reason, dropped.Count));
+        Assert.Equal((32L, "unclosed quote: 1,\"oops,0"), (dropped.Examples[0].Line, dropped.Examples[0].Text));
+        Assert.Contains(data.Report.Warnings, w => w.Code == "dropped-rows" && w.Message.Contains("1 unreadable", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task BuildAsync_NumericTargetWithAFewStrayTexts_IsRegressionDroppingThoseRows()
     {
         // 300 distinct prices and two "unknown": a quantity with two unreadable rows, not a 301-class target.
