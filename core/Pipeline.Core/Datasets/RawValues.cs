@@ -30,6 +30,7 @@ public static class RawValues
     /// A finite number in invariant notation (<c>-12.5</c>, <c>1e-3</c>). Thousands separators and decimal commas are not
     /// numbers here: <c>1,234</c> is text unless the column declares its separators.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryParseNumber(ReadOnlySpan<char> value, out double result)
     {
         // Fast path (Clinger): at most 15 digits and no exponent convert exactly as mantissa / 10^k.
@@ -72,6 +73,13 @@ public static class RawValues
             return true;
         }
 
+        return TryParseOther(value, digits, i, out result);
+    }
+
+    /// <summary>The rest of <see cref="TryParseNumber(ReadOnlySpan{char}, out double)"/>, out of the inlined fast path.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TryParseOther(ReadOnlySpan<char> value, int digits, int i, out double result)
+    {
         // Only an exponent (1e-3) or more than 15 digits can still be a number: anything else that stopped the digits
         // ("2024-03-05", "1,5", "Infinity", "1.2.3") is not, and need not go through double.TryParse.
         if (digits == 0 || (i < value.Length && (value[i] | 0x20) != 'e') || !char.IsAsciiDigit(value[^1]) && value[^1] != '.')
