@@ -17,11 +17,11 @@ internal sealed class ColumnProfiler
     /// <summary>How many rows ahead a column's next cells are asked into the cache (<see cref="RowBlock.Prefetch"/>).</summary>
     private const int PrefetchAhead = 16;
 
-    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-
     /// <summary>Distinct values up to which <see cref="_recent"/> answers before the dictionary.</summary>
     private const int RecentLimit = 64;
+
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
     /// <summary>
     /// While a column has few distinct values (categories, flags, small codes, whose lookups run to the end of the file): a
