@@ -230,7 +230,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 if ((double)fileRagged / fileRows > options.MaxRaggedShare)
                 {
                     throw new DatasetRejectedException("ragged-rows",
-                        $"{fileRagged} of {fileRows} rows have a different number of fields than the header ({names.Length}); first at line {firstRagged}.",
+                        $"{fileRagged} of {fileRows} rows have a different number of fields than the header ({names.Length}) or could not be read; first at line {firstRagged}.",
                         (int?)firstRagged) { Blob = file.Blob };
                 }
 

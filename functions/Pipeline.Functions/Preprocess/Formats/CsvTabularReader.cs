@@ -12,8 +12,8 @@ namespace Pipeline.Functions.Preprocess.Formats;
 internal sealed class CsvTabularReader : TabularReader
 {
     /// <summary>
-    /// A record not complete after this many characters is not buffered further: its quote is taken as stray (see
-    /// <see cref="DropLine"/>), or, on a single line that long, the file is rejected.
+    /// A record not complete after this many characters is not buffered further: the quote it holds open is taken as
+    /// stray (see <see cref="DropUnclosed"/>), or, without one, the file is rejected.
     /// </summary>
     internal const int MaxRecordChars = 1 << 20;
 
@@ -41,6 +41,9 @@ internal sealed class CsvTabularReader : TabularReader
     private long _line = 1;
     private bool _started;
     private bool _pendingHasRecords;
+
+    /// <summary>Where the quote of the last record <see cref="SplitQuoted"/> found no closing quote for opened (-1: none).</summary>
+    private int _openQuote = -1;
 
     private CsvTabularReader(Stream stream, char delimiter)
     {
@@ -107,12 +110,12 @@ internal sealed class CsvTabularReader : TabularReader
             var rest = end - consumed;
             while (rest > MaxRecordChars && block.Count < maxRecords)
             {
-                // A quote opened a field and 1 M characters later has not closed: taken as stray, its line is dropped
-                // and the lines after it are records again. A single line that long is not CSV.
-                var next = DropLine(block, consumed, end, final: false);
+                // A quote opened a field and 1 M characters later has not closed: taken as stray (DropUnclosed). A record
+                // that long without one, or whose quote's line has not ended either, is not CSV.
+                var next = _openQuote >= consumed ? DropUnclosed(block, consumed, end, final: false) : -1;
                 if (next < 0)
                 {
-                    throw new DatasetRejectedException("malformed-csv", $"Line {_line} is longer than {MaxRecordChars / 1024 / 1024} M characters.", (int)_line);
+                    throw new DatasetRejectedException("malformed-csv", $"A record starting at line {_line} is longer than {MaxRecordChars / 1024 / 1024} M characters.", (int)_line);
                 }
 
                 consumed = Split(block, next, end, maxRecords);
@@ -220,6 +223,7 @@ internal sealed class CsvTabularReader : TabularReader
         var text = block.Text;
         var final = _endOfBytes && _byteCount == 0;
         var position = from;
+        _openQuote = -1;
         while (position < end && block.Count < maxRecords)
         {
             var start = position;
@@ -241,20 +245,25 @@ internal sealed class CsvTabularReader : TabularReader
             }
             else
             {
+                var textLength = block.TextLength;
                 recordEnd = SplitQuoted(block, start, end, final, ref lines);
                 text = block.Text;
+                if (recordEnd < 0)
+                {
+                    // Neither the cells nor the unescaped text the record added are kept: it is split again, or dropped.
+                    block.DiscardOpenRow();
+                    block.TextLength = textLength;
+                }
+
                 if (recordEnd == Unclosed)
                 {
-                    // The file ends inside a quote (a stray one, or a file cut short): the quote's line is dropped and
-                    // the lines after it are read as records of their own.
-                    block.DiscardOpenRow();
-                    position = DropLine(block, start, end, final: true);
+                    // The file ends inside a quote: a stray one, or a file cut short.
+                    position = DropUnclosed(block, start, end, final: true);
                     continue;
                 }
 
                 if (recordEnd < 0)
                 {
-                    block.DiscardOpenRow();
                     break;
                 }
             }
@@ -272,28 +281,52 @@ internal sealed class CsvTabularReader : TabularReader
     }
 
     /// <summary>
-    /// Drops the line starting at Text[<paramref name="start"/>] as an unreadable row (its quote never closes: a report
-    /// names it with its line and text, and the file's share of such rows decides whether it is used). Returns where the
-    /// next line starts; -1 when the line has no end before <paramref name="end"/> (at the end of the file, the line is the rest).
+    /// The record at Text[<paramref name="start"/>] holds a quote (at <see cref="_openQuote"/>) that does not close before
+    /// <paramref name="end"/> (the end of the file, or 1 M characters on): the quote is taken as stray. Each line from the
+    /// record's first through the quote's becomes an unreadable row (the fields before the quote were read by a pairing
+    /// of quotes this one puts in doubt; the report names the quote's line with its text, and the rows count towards the
+    /// file's share of unreadable rows), and splitting goes on after the quote's line. Returns where, or -1 when the
+    /// quote's line has not ended before <paramref name="end"/> (and the file has not ended).
     /// </summary>
-    private int DropLine(RowBlock block, int start, int end, bool final)
+    private int DropUnclosed(RowBlock block, int start, int end, bool final)
     {
         var text = block.Text;
-        var length = text.AsSpan(start, end - start).IndexOfAny('\r', '\n');
-        if (length < 0 && !final)
+        var quote = _openQuote;
+        var rest = text.AsSpan(quote, end - quote).IndexOfAny('\r', '\n');
+        if (rest < 0 && !final)
         {
             return -1;
         }
 
-        var lineEnd = length < 0 ? end : start + length;
-        block.AddUnreadable(_line, "unclosed quote: " + RowBlock.Shorten(text.AsSpan(start, lineEnd - start)));
+        var quoteLineEnd = rest < 0 ? end : quote + rest;
+        var quoteLineStart = start + text.AsSpan(start, quote - start).LastIndexOfAny('\r', '\n') + 1;
+        var quoteLine = _line + LineBreaks(text.AsSpan(start, quoteLineStart - start));
+        string? inside = null;
+        var position = start;
+        while (position < quoteLineStart)
+        {
+            var lineEnd = position + text.AsSpan(position, quoteLineStart - position).IndexOfAny('\r', '\n');
+            inside ??= $"in a record whose quote at line {quoteLine} never closes";
+            block.AddUnreadable(_line++, inside);
+            position = lineEnd + (text[lineEnd] == '\r' && text[lineEnd + 1] == '\n' ? 2 : 1);
+        }
+
+        block.AddUnreadable(_line, "unclosed quote: " + RowBlock.Shorten(text.AsSpan(quoteLineStart, quoteLineEnd - quoteLineStart)));
+        _openQuote = -1;
+        if (quoteLineEnd < end && text[quoteLineEnd] == '\r' && quoteLineEnd + 1 == end && !final)
+        {
+            // A CR at the end of the text may be half of a CRLF: left to be split as an empty record, which waits for the
+            // next text like any record ending there (its line is counted then; the builder skips blank rows).
+            return quoteLineEnd;
+        }
+
         _line++;
-        if (lineEnd == end)
+        if (quoteLineEnd == end)
         {
             return end;
         }
 
-        return lineEnd + (text[lineEnd] == '\r' && lineEnd + 1 < end && text[lineEnd + 1] == '\n' ? 2 : 1);
+        return quoteLineEnd + (text[quoteLineEnd] == '\r' && quoteLineEnd + 1 < end && text[quoteLineEnd + 1] == '\n' ? 2 : 1);
     }
 
     /// <summary>
@@ -325,6 +358,7 @@ internal sealed class CsvTabularReader : TabularReader
                     var quote = text.AsSpan(scan, end - scan).IndexOf('"');
                     if (quote < 0)
                     {
+                        _openQuote = lead;
                         return final ? Unclosed : -1;
                     }
 
