@@ -308,7 +308,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 read++;
                 ragged++;
                 firstRagged ??= block.Line(r);
-                // Unreadable rows (a JSON line that is not an object, a CSV line whose quote never closes) count with the
+                // Unreadable rows (a JSON line that is not a JSON object, a CSV line whose quote never closes) count with the
                 // ragged ones towards the share that rejects a file, under their own reason.
                 AddDropped(pass.Dropped, block.FieldCount(r) < 0 ? "unreadable" : "ragged", blob, block, r);
                 continue;

@@ -365,7 +365,9 @@ public class DatasetBuilderTests
         Assert.Equal(["x", "flag"], data.Features.Select(f => f.Name));
         Assert.Equal(ColumnKinds.Boolean, data.Encodings[1].Kind);
         Assert.Equal(2, data.Features[0].Missing);
-        var example = Assert.Single(data.Report.Dropped).Examples[0];
+        var dropped = Assert.Single(data.Report.Dropped);
+        Assert.Equal("unreadable", dropped.Reason);
+        var example = dropped.Examples[0];
         Assert.Equal(8L, example.Line);
         Assert.Equal("not json " + new string('x', 191) + "…", example.Text); // the line as written, shortened to 200 characters
     }
