@@ -253,18 +253,14 @@ internal sealed class CsvTabularReader : TabularReader
                     // Neither the cells nor the unescaped text the record added are kept: it is split again, or dropped.
                     block.DiscardOpenRow();
                     block.TextLength = textLength;
-                }
+                    if (recordEnd != Unclosed)
+                    {
+                        break;
+                    }
 
-                if (recordEnd == Unclosed)
-                {
                     // The file ends inside a quote: a stray one, or a file cut short.
                     position = DropUnclosed(block, start, end, final: true);
                     continue;
-                }
-
-                if (recordEnd < 0)
-                {
-                    break;
                 }
             }
 
