@@ -3,11 +3,21 @@ using Parquet.Schema;
 
 namespace Pipeline.Datasets;
 
-/// <summary>The Parquet layout of a dataset split: one float column per feature, in manifest order, plus <see cref="TargetColumn"/>.</summary>
+/// <summary>
+/// The Parquet layout of a dataset split: one column per feature, in manifest order, plus <see cref="TargetColumn"/> (a float).
+/// A feature's column is a float, or a boolean when the feature only takes 0 and 1 (see <see cref="FeatureField"/>); both
+/// read back as floats.
+/// </summary>
 public static class DatasetParquet
 {
     /// <summary>Name of the Parquet column that holds the target (label index or value).</summary>
     public const string TargetColumn = "__target";
+
+    /// <summary>
+    /// A feature's column: a boolean for a <paramref name="binary"/> feature (a one-hot category or a boolean column),
+    /// a bit a value instead of a float's four bytes compressed, else a float.
+    /// </summary>
+    public static DataField FeatureField(string name, bool binary) => binary ? new DataField<bool>(name) : new DataField<float>(name);
 
     public static async Task WriteAsync(Stream stream, IReadOnlyList<string> featureNames, DatasetSplit rows, CancellationToken cancellationToken)
     {
@@ -34,13 +44,31 @@ public static class DatasetParquet
         var features = featureNames.Select(_ => new float[total]).ToArray();
         var target = new float[total];
         var offset = 0;
+        bool[] flags = [];
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
             var count = (int)group.RowCount;
             for (var f = 0; f < featureNames.Count; f++)
             {
-                await group.ReadAsync<float>(Field(featureNames[f]), features[f].AsMemory(offset, count), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var field = Field(featureNames[f]);
+                if (field.ClrType != typeof(bool))
+                {
+                    await group.ReadAsync<float>(field, features[f].AsMemory(offset, count), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (flags.Length < count)
+                {
+                    flags = new bool[count];
+                }
+
+                await group.ReadAsync<bool>(field, flags.AsMemory(0, count), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var values = features[f].AsSpan(offset, count);
+                for (var i = 0; i < count; i++)
+                {
+                    values[i] = flags[i] ? 1f : 0f;
+                }
             }
 
             await group.ReadAsync<float>(Field(TargetColumn), target.AsMemory(offset, count), cancellationToken: cancellationToken).ConfigureAwait(false);

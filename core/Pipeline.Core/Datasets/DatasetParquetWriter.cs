@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Parquet;
 using Parquet.Schema;
 
@@ -29,10 +31,19 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     /// <summary>Rows buffered for the current row group.</summary>
     public int Count => _filling.Count;
 
-    public static async Task<DatasetParquetWriter> CreateAsync(Stream stream, IReadOnlyList<string> featureNames, int rowGroupSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a split. Features flagged in <paramref name="binary"/> (one-hot categories, booleans: only ever 0 or 1) are
+    /// written as Parquet booleans, a bit a value, instead of floats (<see cref="DatasetParquet.FeatureField"/>).
+    /// </summary>
+    public static async Task<DatasetParquetWriter> CreateAsync(Stream stream, IReadOnlyList<string> featureNames, IReadOnlyList<bool>? binary, int rowGroupSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rowGroupSize, 1);
-        var fields = featureNames.Select(n => (DataField)new DataField<float>(n)).Append(new DataField<float>(DatasetParquet.TargetColumn)).ToArray();
+        if (binary is not null && binary.Count != featureNames.Count)
+        {
+            throw new ArgumentException($"{binary.Count} binary flags for {featureNames.Count} features.", nameof(binary));
+        }
+
+        var fields = featureNames.Select((n, i) => DatasetParquet.FeatureField(n, binary?[i] ?? false)).Append(new DataField<float>(DatasetParquet.TargetColumn)).ToArray();
         // Parquet.Net checks every column chunk for dictionary encoding; deciding on a 1,024-value sample instead of a
         // uniqueness scan of every value costs far less (measured), and the float columns are written PLAIN + Snappy
         // either way (Parquet.Net 6 dictionary-encodes strings, not these). The stream pools keep less memory idle than
@@ -106,10 +117,60 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         using var group = _writer.CreateRowGroup();
         for (var f = 0; f < buffer.Columns.Length; f++)
         {
-            await group.WriteAsync<float>(_fields[f], buffer.Columns[f].AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var values = buffer.Columns[f].AsMemory(0, buffer.Count);
+            if (_fields[f].ClrType == typeof(bool))
+            {
+                buffer.Flags ??= new bool[buffer.Capacity];
+                ToFlags(values.Span, buffer.Flags, _fields[f].Name);
+                await group.WriteAsync<bool>(_fields[f], buffer.Flags.AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await group.WriteAsync<float>(_fields[f], values, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await group.WriteAsync<float>(_fields[^1], buffer.Target.AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A binary feature's values as flags; anything but 0 and 1 is a bug in the caller's flags and throws.</summary>
+    private static void ToFlags(ReadOnlySpan<float> values, Span<bool> flags, string feature)
+    {
+        // 1f is 0x3F800000: its top three bits shifted down are the flag. Eight values at a time, narrowed to bytes.
+        const uint One = 0x3F800000;
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        var bytes = MemoryMarshal.Cast<bool, byte>(flags);
+        var valid = Vector256<uint>.AllBitsSet;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= bits.Length - 32; i += 32)
+            {
+                var a = Vector256.Create(bits.Slice(i, 8));
+                var b = Vector256.Create(bits.Slice(i + 8, 8));
+                var c = Vector256.Create(bits.Slice(i + 16, 8));
+                var d = Vector256.Create(bits.Slice(i + 24, 8));
+                valid &= (Vector256.Equals(a, Vector256<uint>.Zero) | Vector256.Equals(a, Vector256.Create(One)))
+                    & (Vector256.Equals(b, Vector256<uint>.Zero) | Vector256.Equals(b, Vector256.Create(One)))
+                    & (Vector256.Equals(c, Vector256<uint>.Zero) | Vector256.Equals(c, Vector256.Create(One)))
+                    & (Vector256.Equals(d, Vector256<uint>.Zero) | Vector256.Equals(d, Vector256.Create(One)));
+                var low = Vector256.Narrow(a >>> 29, b >>> 29);
+                var high = Vector256.Narrow(c >>> 29, d >>> 29);
+                Vector256.Narrow(low, high).CopyTo(bytes.Slice(i, 32));
+            }
+        }
+
+        var ok = valid == Vector256<uint>.AllBitsSet;
+        for (; i < bits.Length; i++)
+        {
+            ok &= bits[i] is 0 or One;
+            bytes[i] = (byte)(bits[i] >> 29);
+        }
+
+        if (!ok)
+        {
+            throw new InvalidOperationException($"Feature '{feature}' is written as 0/1 but holds other values.");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -137,12 +198,16 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
 
         public int Capacity => Target.Length;
 
+        /// <summary>Scratch for a binary feature's values as flags while the row group is written.</summary>
+        public bool[]? Flags { get; set; }
+
         public void EnsureCapacity(int rows)
         {
             if (rows > Capacity)
             {
                 Columns = Columns.Select(_ => new float[rows]).ToArray();
                 Target = new float[rows];
+                Flags = null;
             }
         }
     }

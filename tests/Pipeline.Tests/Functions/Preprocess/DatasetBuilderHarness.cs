@@ -46,6 +46,9 @@ internal static class DatasetBuilderHarness
             stream.Position = 0;
             await using var reader = await Parquet.ParquetReader.CreateAsync(stream, cancellationToken: TestContext.Current.CancellationToken);
             var rowGroups = Enumerable.Range(0, reader.RowGroupCount).Select(g => (int)reader.RowGroups[g].RowCount).ToArray();
+            // One-hot categories and booleans (only ever 0 or 1) are Parquet booleans, every other feature a float.
+            var binary = prepared.Encodings.SelectMany(e => e.Features.Select(_ => e.Kind is ColumnKinds.Boolean or ColumnKinds.Categorical));
+            Assert.Equal(binary.Select(b => b ? typeof(bool) : typeof(float)).Append(typeof(float)), reader.Schema.GetDataFields().Select(f => f.ClrType));
             splits[name] = (split, rowGroups);
         }
 
