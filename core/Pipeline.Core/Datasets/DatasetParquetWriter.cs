@@ -82,11 +82,11 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
             throw new InvalidOperationException("The row group is full; reserve room first.");
         }
 
-        buffer.Target[buffer.Count++] = target;
+        buffer.Column(buffer.Features)[buffer.Count++] = target;
     }
 
     /// <summary>The buffered values of feature <paramref name="feature"/> (a row's index is the <see cref="Count"/> before its <see cref="Add"/>).</summary>
-    public float[] Feature(int feature) => _filling.Columns[feature];
+    public Span<float> Feature(int feature) => _filling.Column(feature);
 
     /// <summary>Writes the buffered rows as one row group and waits until every row group is written.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -105,7 +105,7 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         }
 
         var full = _filling;
-        _filling = _spare ?? new Buffer(full.Columns.Length, full.Capacity);
+        _filling = _spare ?? new Buffer(full.Features, full.Capacity);
         _filling.Count = 0;
         _spare = full;
         RowCount += full.Count;
@@ -115,9 +115,9 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     private async Task WriteAsync(Buffer buffer, CancellationToken cancellationToken)
     {
         using var group = _writer.CreateRowGroup();
-        for (var f = 0; f < buffer.Columns.Length; f++)
+        for (var f = 0; f < buffer.Features; f++)
         {
-            var values = buffer.Columns[f].AsMemory(0, buffer.Count);
+            var values = buffer.Filled(f);
             if (_fields[f].ClrType == typeof(bool))
             {
                 buffer.Flags ??= new bool[buffer.Capacity];
@@ -130,7 +130,7 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
             }
         }
 
-        await group.WriteAsync<float>(_fields[^1], buffer.Target.AsMemory(0, buffer.Count), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync<float>(_fields[^1], buffer.Filled(buffer.Features), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A binary feature's values as flags; anything but 0 and 1 is a bug in the caller's flags and throws.</summary>
@@ -188,27 +188,48 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
         await _writer.DisposeAsync().ConfigureAwait(false);
     }
 
-    private sealed class Buffer(int features, int capacity)
+    /// <summary>
+    /// A row group's values, column after column (the features, then the target) in one allocation: megabytes written
+    /// once a row group, so on huge pages where the host has them (<see cref="LargeBuffers"/>).
+    /// </summary>
+    private sealed class Buffer
     {
-        public float[][] Columns { get; private set; } = Enumerable.Range(0, features).Select(_ => new float[capacity]).ToArray();
+        private ArraySegment<float> _values;
 
-        public float[] Target { get; private set; } = new float[capacity];
+        public Buffer(int features, int capacity)
+        {
+            Features = features;
+            Allocate(capacity);
+        }
+
+        public int Features { get; }
+
+        public int Capacity { get; private set; }
 
         public int Count { get; set; }
 
-        public int Capacity => Target.Length;
-
         /// <summary>Scratch for a binary feature's values as flags while the row group is written.</summary>
         public bool[]? Flags { get; set; }
+
+        /// <summary>Column <paramref name="column"/>'s room for <see cref="Capacity"/> values (<see cref="Features"/>: the target).</summary>
+        public Span<float> Column(int column) => _values.AsSpan(column * Capacity, Capacity);
+
+        /// <summary>Column <paramref name="column"/>'s first <see cref="Count"/> values.</summary>
+        public Memory<float> Filled(int column) => _values.AsMemory(column * Capacity, Count);
 
         public void EnsureCapacity(int rows)
         {
             if (rows > Capacity)
             {
-                Columns = Columns.Select(_ => new float[rows]).ToArray();
-                Target = new float[rows];
+                Allocate(rows);
                 Flags = null;
             }
+        }
+
+        private void Allocate(int capacity)
+        {
+            Capacity = capacity;
+            _values = LargeBuffers.Allocate<float>(checked((Features + 1) * capacity));
         }
     }
 }

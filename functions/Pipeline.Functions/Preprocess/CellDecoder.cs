@@ -78,7 +78,7 @@ internal sealed class CellDecoder
         {
             case Kind.Numeric:
             {
-                var destination = writer.Feature(offset).AsSpan(first, rows.Length);
+                var destination = writer.Feature(offset).Slice(first, rows.Length);
                 for (var i = 0; i < rows.Length; i++)
                 {
                     var k = rows[i];
@@ -98,7 +98,7 @@ internal sealed class CellDecoder
 
             case Kind.Boolean:
             {
-                var destination = writer.Feature(offset).AsSpan(first, rows.Length);
+                var destination = writer.Feature(offset).Slice(first, rows.Length);
                 for (var i = 0; i < rows.Length; i++)
                 {
                     var k = rows[i];
@@ -130,7 +130,7 @@ internal sealed class CellDecoder
                 // One-hot: every feature cleared, then one 1 per row (missing rows get the imputation values).
                 for (var j = 0; j < _missing.Length; j++)
                 {
-                    writer.Feature(offset + j).AsSpan(first, rows.Length).Clear();
+                    writer.Feature(offset + j).Slice(first, rows.Length).Clear();
                 }
 
                 for (var i = 0; i < rows.Length; i++)

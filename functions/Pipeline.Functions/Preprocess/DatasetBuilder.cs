@@ -545,7 +545,8 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
     /// <summary>Open-addressing set of non-zero 64-bit row hashes: 8 bytes a slot, three quarters full at most.</summary>
     private sealed class RowHashSet
     {
-        private ulong[] _slots = [];
+        /// <summary>The table: megabytes filled at random, so on huge pages where the host has them (<see cref="LargeBuffers"/>).</summary>
+        private ArraySegment<ulong> _slots = ArraySegment<ulong>.Empty;
         private int _count;
 
         /// <summary>
@@ -556,7 +557,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         public void Reserve(long rows)
         {
             var slots = (int)Math.Min(BitOperations.RoundUpToPowerOf2((ulong)Math.Max(1, ((rows * 4) + 2) / 3)), 1 << 30);
-            if (slots > _slots.Length)
+            if (slots > _slots.Count)
             {
                 Rehash(slots);
             }
@@ -579,22 +580,23 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
         public bool Add(ulong hash)
         {
-            if ((long)_count * 4 >= (long)_slots.Length * 3)
+            if ((long)_count * 4 >= (long)_slots.Count * 3)
             {
-                Rehash(Math.Max(1 << 16, _slots.Length * 2));
+                Rehash(Math.Max(1 << 16, _slots.Count * 2));
             }
 
-            var mask = _slots.Length - 1;
+            var slots = _slots.AsSpan();
+            var mask = slots.Length - 1;
             for (var i = (int)(hash & (ulong)mask); ; i = (i + 1) & mask)
             {
-                if (_slots[i] == hash)
+                if (slots[i] == hash)
                 {
                     return false;
                 }
 
-                if (_slots[i] == 0)
+                if (slots[i] == 0)
                 {
-                    _slots[i] = hash;
+                    slots[i] = hash;
                     _count++;
                     return true;
                 }
@@ -604,7 +606,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         private void Rehash(int slots)
         {
             var old = _slots;
-            _slots = new ulong[slots];
+            _slots = LargeBuffers.Allocate<ulong>(slots);
             _count = 0;
             foreach (var h in old)
             {
