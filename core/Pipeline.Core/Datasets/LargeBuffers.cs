@@ -6,9 +6,9 @@ namespace Pipeline.Datasets;
 /// <summary>
 /// Buffers of megabytes that a build allocates once and fills in full or at random (the duplicate-check table, Parquet
 /// row groups). On Linux they are advised to be backed by 2 MB transparent huge pages where the host allows it
-/// (<c>/sys/kernel/mm/transparent_hugepage/enabled</c> is <c>always</c> or <c>madvise</c>, as on Azure's Linux hosts):
-/// filling one then takes a page fault per 2 MB instead of per 4 KB. A fault is far from free on a virtual machine: on
-/// the benchmark host, filling an 8 MB table page by page took ~30 ms, with huge pages ~2 ms (docs/benchmarks.md).
+/// (<c>/sys/kernel/mm/transparent_hugepage/enabled</c> is <c>always</c> or <c>madvise</c>): filling one then takes a page
+/// fault per 2 MB instead of per 4 KB. A fault is far from free on a virtual machine: on the benchmark host, clearing an
+/// 8 MB table page by page took 31–34 ms, on huge pages ~10 ms (docs/benchmarks.md, "seventh round").
 /// Elsewhere, or below 2 MB, they are plain arrays.
 /// </summary>
 public static partial class LargeBuffers
