@@ -2,7 +2,7 @@ namespace Pipeline.Contracts;
 
 /// <summary>
 /// How one raw column becomes model features (dataset and model manifests). The preprocess step writes the encoded
-/// floats to Parquet; the predict function encodes request values with the same rules (<c>Pipeline.Datasets.FeatureEncoder</c>).
+/// values to Parquet (floats; 0/1 features as booleans); the predict function encodes request values with the same rules (<c>Pipeline.Datasets.FeatureEncoder</c>).
 /// </summary>
 public sealed class ColumnEncoding
 {

@@ -86,7 +86,12 @@ public sealed class DatasetParquetWriter : IAsyncDisposable
     }
 
     /// <summary>The buffered values of feature <paramref name="feature"/> (a row's index is the <see cref="Count"/> before its <see cref="Add"/>).</summary>
-    public Span<float> Feature(int feature) => _filling.Column(feature);
+    public Span<float> Feature(int feature)
+    {
+        // The buffer's last column is the target's: not a feature.
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)feature, (uint)_filling.Features, nameof(feature));
+        return _filling.Column(feature);
+    }
 
     /// <summary>Writes the buffered rows as one row group and waits until every row group is written.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)

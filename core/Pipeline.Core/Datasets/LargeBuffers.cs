@@ -24,7 +24,8 @@ public static partial class LargeBuffers
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         var size = Unsafe.SizeOf<T>();
-        if (!OperatingSystem.IsLinux() || (long)length * size < HugePage || size > 8 || !int.IsPow2(size))
+        var bytes = (long)length * size;
+        if (!OperatingSystem.IsLinux() || bytes < HugePage || size > 8 || !int.IsPow2(size))
         {
             return new T[length];
         }
@@ -32,13 +33,33 @@ public static partial class LargeBuffers
         // Pinned (the advice is for these addresses) and a huge page longer than asked, so that the part handed out can
         // start on a 2 MB boundary; fresh memory from the GC is not touched by the allocation, so no page is faulted yet.
         var slack = HugePage / size;
+        if (length > Array.MaxLength - slack)
+        {
+            return new T[length];
+        }
+
         var array = GC.AllocateArray<T>(length + slack, pinned: true);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
         var skip = (int)((HugePage - (address & (HugePage - 1))) & (HugePage - 1)) / size;
         // Advice only: where huge pages are off or none is free, the kernel falls back to small pages.
-        _ = Advise(address + (skip * size), (nuint)((long)length * size), AdviseHugePage);
+        if (_advise)
+        {
+            try
+            {
+                // Whole huge pages only: a partial one could not be backed by one anyway, and the advice stays inside the array.
+                _ = Advise(address + (skip * size), (nuint)(bytes & ~(long)(HugePage - 1)), AdviseHugePage);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // A C library without madvise where the runtime looks: plain pages from here on.
+                _advise = false;
+            }
+        }
+
         return new ArraySegment<T>(array, skip, length);
     }
+
+    private static bool _advise = true;
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Advise(nint address, nuint length, int advice);

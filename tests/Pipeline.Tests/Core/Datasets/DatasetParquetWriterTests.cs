@@ -52,9 +52,10 @@ public class DatasetParquetWriterTests
     }
 
     [Theory]
-    [InlineData(40)] // in the vector loop
-    [InlineData(1)] // in the scalar tail
-    public async Task Write_BinaryFeatureHoldingAnotherValue_Throws(int length)
+    [InlineData(40, 5)] // in the vector loop (values 0-31)
+    [InlineData(40, 35)] // in the scalar tail
+    [InlineData(1, 0)]
+    public async Task Write_BinaryFeatureHoldingAnotherValue_Throws(int length, int bad)
     {
         var ct = TestContext.Current.CancellationToken;
         using var stream = new MemoryStream();
@@ -62,7 +63,7 @@ public class DatasetParquetWriterTests
         await writer.ReserveAsync(length, ct);
         for (var i = 0; i < length; i++)
         {
-            writer.Feature(0)[writer.Count] = i == length - 1 ? 0.5f : i % 2;
+            writer.Feature(0)[writer.Count] = i == bad ? 0.5f : i % 2;
             writer.Add(0);
         }
 
