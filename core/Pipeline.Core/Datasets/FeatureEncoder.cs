@@ -23,6 +23,7 @@ public sealed class FeatureEncoder
         _offsets = new int[_columns.Length];
         _categories = new Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>[_columns.Length];
         var names = new List<string>();
+        var binary = new List<bool>();
         for (var c = 0; c < _columns.Length; c++)
         {
             var column = _columns[c];
@@ -40,6 +41,7 @@ public sealed class FeatureEncoder
 
             _offsets[c] = names.Count;
             names.AddRange(column.Features);
+            binary.AddRange(Enumerable.Repeat(column.Kind is ColumnKinds.Boolean or ColumnKinds.Categorical, width));
             var lookup = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var k = 0; k < column.Categories.Count; k++)
             {
@@ -50,6 +52,7 @@ public sealed class FeatureEncoder
         }
 
         FeatureNames = names;
+        BinaryFeatures = binary;
         var columnIndex = new Dictionary<string, int>(_columns.Length, StringComparer.Ordinal);
         for (var c = 0; c < _columns.Length; c++)
         {
@@ -66,6 +69,9 @@ public sealed class FeatureEncoder
 
     /// <summary>Encoded feature names: the model's input order.</summary>
     public IReadOnlyList<string> FeatureNames { get; }
+
+    /// <summary>Per feature: it only ever takes 0 and 1 (a boolean column, or a one-hot category).</summary>
+    public IReadOnlyList<bool> BinaryFeatures { get; }
 
     public int Width => FeatureNames.Count;
 

@@ -512,8 +512,6 @@ public sealed partial class DatasetBuilder
         var decoders = plan.Encodings.Select((e, i) => new CellDecoder(e, pass.Profilers[plan.EncodedColumns[i]])).ToArray();
         var tasks = new ColumnTasks(decoders.Length);
         var paths = SplitNames.ToDictionary(s => s, s => Path.Combine(workDirectory, s + ".parquet"));
-        // One-hot categories and booleans only take 0 and 1: Parquet booleans.
-        var binary = plan.Encodings.SelectMany(e => e.Features.Select(_ => e.Kind is ColumnKinds.Boolean or ColumnKinds.Categorical)).ToArray();
         var streams = new List<FileStream>();
         var writers = new DatasetParquetWriter[SplitNames.Length];
         var targetProfiler = pass.Profilers[pass.Target];
@@ -525,7 +523,7 @@ public sealed partial class DatasetBuilder
             {
                 var stream = LocalFile.Create(paths[SplitNames[s]], FileAccess.ReadWrite);
                 streams.Add(stream);
-                writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, binary, RowGroupSize(s), cancellationToken).ConfigureAwait(false);
+                writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, encoder.BinaryFeatures, RowGroupSize(s), cancellationToken).ConfigureAwait(false);
             }
 
             // Per split: the block's kept rows (indices into the page) and where they start in the split's row group.

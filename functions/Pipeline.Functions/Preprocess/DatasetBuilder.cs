@@ -567,9 +567,20 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         public int AddRange(ReadOnlySpan<ulong> hashes)
         {
             var present = 0;
+            var slots = _slots.AsSpan();
             foreach (var hash in hashes)
             {
-                if (!Add(hash))
+                if ((long)_count * 4 >= (long)slots.Length * 3)
+                {
+                    Rehash(Math.Max(1 << 16, slots.Length * 2));
+                    slots = _slots.AsSpan();
+                }
+
+                if (Insert(slots, hash))
+                {
+                    _count++;
+                }
+                else
                 {
                     present++;
                 }
@@ -578,14 +589,9 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             return present;
         }
 
-        public bool Add(ulong hash)
+        /// <summary>Puts <paramref name="hash"/> in the table; false when it was there already.</summary>
+        private static bool Insert(Span<ulong> slots, ulong hash)
         {
-            if ((long)_count * 4 >= (long)_slots.Count * 3)
-            {
-                Rehash(Math.Max(1 << 16, _slots.Count * 2));
-            }
-
-            var slots = _slots.AsSpan();
             var mask = slots.Length - 1;
             for (var i = (int)(hash & (ulong)mask); ; i = (i + 1) & mask)
             {
@@ -597,7 +603,6 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 if (slots[i] == 0)
                 {
                     slots[i] = hash;
-                    _count++;
                     return true;
                 }
             }
@@ -607,12 +612,12 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         {
             var old = _slots;
             _slots = LargeBuffers.Allocate<ulong>(slots);
-            _count = 0;
+            var table = _slots.AsSpan();
             foreach (var h in old)
             {
                 if (h != 0)
                 {
-                    Add(h);
+                    _ = Insert(table, h);
                 }
             }
         }

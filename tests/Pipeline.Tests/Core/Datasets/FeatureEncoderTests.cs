@@ -40,6 +40,14 @@ public class FeatureEncoderTests
     }
 
     [Fact]
+    public void BinaryFeatures_AreTheBooleanAndOneHotOnes()
+    {
+        var encoder = CreateSut();
+
+        Assert.Equal([false, true, true, true, true, false, false, false, false], encoder.BinaryFeatures);
+    }
+
+    [Fact]
     public void FeatureNames_AreTheEncodedFeaturesInColumnOrder()
     {
         var sut = CreateSut();
