@@ -3,13 +3,13 @@
 // the storage in $STORAGE): models/{name}/v1/model.onnx + manifest.json + current.json; writes the same layout under
 // bench/out/models/ (the "local disk" case) and a request body of <rows> rows to bench/out/body-<rows>.json.
 //   dotnet run bench/publish-model.cs -- [model-name] [rows-per-request]
-#:project ../core/Pipeline.Core/Pipeline.Core.csproj
+#:project ../training-container/Pipeline.Training/Pipeline.Training.csproj
 #:property TreatWarningsAsErrors=false
 using System.Globalization;
 using System.Text;
 using Azure.Storage.Blobs;
 using Pipeline.Contracts;
-using Pipeline.Onnx;
+using Pipeline.Training.Onnx;
 using Pipeline.Storage;
 
 var name = args.Length > 0 ? args[0] : "bench";
@@ -29,7 +29,7 @@ await container.GetBlobClient($"{name}/v1/{StorageNames.ModelFile}").UploadAsync
 var manifest = new ModelManifest
 {
     Model = name, Version = "v1", Task = TaskKind.Classification, Features = [.. features], Labels = ["a", "b", "c"],
-    InputName = OnnxMlpExporter.InputName, OutputName = OnnxMlpExporter.ProbabilitiesOutput, CreatedAt = DateTimeOffset.UtcNow,
+    InputName = OnnxContract.InputName, OutputName = OnnxContract.ProbabilitiesOutput, CreatedAt = DateTimeOffset.UtcNow,
 };
 await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.ModelManifestPath(name, "v1")), manifest, PipelineJson.Default.ModelManifest, null, default);
 await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.CurrentPointerPath(name)), new CurrentPointer { Version = "v1" }, PipelineJson.Default.CurrentPointer, null, default);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 
 // Preprocessing benchmark harness (not a test). See docs/benchmarks.md, "Preprocessing", and bench/preprocess/run.sh.
 //   generate <file> <megabytes>   writes a seeded mixed-type CSV (25 columns) of about that size

@@ -17,8 +17,8 @@ namespace Pipeline.Benchmarks.Quantization;
 public class InferenceBenchmarks
 {
     private readonly Dictionary<string, (InferenceSession Session, OrtValue[] Inputs, OrtValue[] Outputs)> _sessions = [];
-    private readonly string[] _inputNames = [Onnx.OnnxMlpExporter.InputName];
-    private readonly string[] _outputNames = [Onnx.OnnxMlpExporter.ProbabilitiesOutput];
+    private readonly string[] _inputNames = [Pipeline.Contracts.OnnxContract.InputName];
+    private readonly string[] _outputNames = [Pipeline.Contracts.OnnxContract.ProbabilitiesOutput];
     private SessionOptions? _options;
     private RunOptions? _runOptions;
     private BenchModel? _model;
@@ -52,7 +52,7 @@ public class InferenceBenchmarks
         _model.Trained.Module.eval();
         _torchInput = tensor(rows, [Batch, ModelZoo.Features]);
         _mean = tensor(_model.Trained.Definition.FeatureMean);
-        _inverseStd = tensor(_model.Trained.Definition.FeatureStd.Select(s => 1f / Onnx.MlpDefinition.EffectiveStd(s)).ToArray());
+        _inverseStd = tensor(_model.Trained.Definition.FeatureStd.Select(s => 1f / Pipeline.Training.Onnx.MlpDefinition.EffectiveStd(s)).ToArray());
     }
 
     [GlobalCleanup]

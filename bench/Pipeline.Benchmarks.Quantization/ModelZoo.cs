@@ -1,10 +1,10 @@
 using Google.Protobuf;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
-using Pipeline.Onnx;
-using Pipeline.Onnx.Quantization;
-using Pipeline.Trainer.Quantization;
-using Pipeline.Trainer.Training;
+using Pipeline.Training.Onnx;
+using Pipeline.Training.Onnx.Quantization;
+using Pipeline.Training.Quantization;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 namespace Pipeline.Benchmarks.Quantization;
@@ -55,7 +55,7 @@ public static class ModelZoo
         var fp32 = OnnxMlpExporter.Build(trained.Definition);
         var trainRows = MlpTrainer.ToRowMajor(train);
         var calibrationRows = Math.Min(512, train.RowCount);
-        var ranges = ActivationCalibrator.Calibrate(fp32, OnnxMlpExporter.InputName, trainRows[..(calibrationRows * Features)], calibrationRows, Features, CalibrationMethod.MinMax, 100, CancellationToken.None);
+        var ranges = ActivationCalibrator.Calibrate(fp32, OnnxContract.InputName, trainRows[..(calibrationRows * Features)], calibrationRows, Features, CalibrationMethod.MinMax, 100, CancellationToken.None);
         var variants = new Dictionary<string, byte[]>
         {
             [Fp32] = fp32.ToByteArray(),

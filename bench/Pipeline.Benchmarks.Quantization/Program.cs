@@ -1,7 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
 using Pipeline.Benchmarks.Quantization;
-using Pipeline.Trainer.Quantization;
+using Pipeline.Training.Quantization;
 
 // 1. What the trainer's gate sees: size, test accuracy, agreement with fp32, interleaved median latencies, and its decision.
 // 2. BenchmarkDotNet: the same artifacts and TorchSharp, batch 1 and 64 (skip with --quality-only).
@@ -13,8 +13,8 @@ foreach (var name in ModelZoo.Shapes.Keys)
 {
     var model = ModelZoo.Get(name);
     var variants = model.Variants.ToList();
-    var measured = CandidateMeasurer.Measure([.. variants.Select(v => v.Value)], Pipeline.Onnx.OnnxMlpExporter.InputName,
-        Pipeline.Onnx.OnnxMlpExporter.ProbabilitiesOutput, model.Test, measureOptions, CancellationToken.None);
+    var measured = CandidateMeasurer.Measure([.. variants.Select(v => v.Value)], Pipeline.Contracts.OnnxContract.InputName,
+        Pipeline.Contracts.OnnxContract.ProbabilitiesOutput, model.Test, measureOptions, CancellationToken.None);
     for (var i = 0; i < variants.Count; i++)
     {
         var m = measured[i].Measurement!;

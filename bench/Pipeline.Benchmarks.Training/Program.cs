@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 // Training throughput of the trainer's own loop (TrialTrainer: AdamW, shuffled mini-batches, validation pass per epoch).
@@ -54,7 +54,7 @@ var manifest = new DatasetManifest
     Features = Enumerable.Range(0, features).Select(f => new FeatureStats { Name = $"f{f}", Mean = 0, Std = 1 }).ToList(),
 };
 using var data = new TrainingData(manifest, train, validation, CPU);
-var state = new TrialState { HiddenLayers = hidden, LearningRate = 3e-3, WeightDecay = 0, Dropout = 0, BatchSize = batch };
+var state = new TrialState { Parameters = new TrialParameters(hidden, LearningRate: 3e-3, WeightDecay: 0, Dropout: 0, BatchSize: batch) };
 using var trial = new TrialTrainer(data, state, seed: 1, maxEpochs: epochs + 1, patience: 1_000_000);
 var clock = new Stopwatch();
 trial.Run(() => false, s =>

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using Pipeline.Storage;
 
 namespace Pipeline.Functions;

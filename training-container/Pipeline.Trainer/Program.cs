@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
 using Pipeline.Trainer;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using Pipeline.Trainer.Worker;
 
 // Usage:

@@ -1,9 +1,9 @@
 using Pipeline.Storage;
-using Pipeline.Trainer.Publishing;
-using Pipeline.Trainer.Quantization;
-using Pipeline.Trainer.Reporting;
+using Pipeline.Training.Publishing;
+using Pipeline.Training.Quantization;
+using Pipeline.Training.Reporting;
 using Pipeline.Trainer.Runs;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using Pipeline.Trainer.Worker;
 
 namespace Pipeline.Trainer;

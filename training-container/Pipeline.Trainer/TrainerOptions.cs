@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Pipeline.Training;
 
 namespace Pipeline.Trainer;
 
@@ -79,13 +80,6 @@ public sealed class TrainerOptions
     /// <summary>Largest tolerated difference between the TorchSharp model and its ONNX export on the test split.</summary>
     [Range(0.0, 1.0)]
     public double MaxOnnxDifference { get; set; } = 1e-4;
-}
-
-public enum DevicePreference
-{
-    Auto,
-    Cpu,
-    Cuda,
 }
 
 public sealed class WorkerOptions

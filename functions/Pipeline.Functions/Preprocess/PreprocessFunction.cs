@@ -2,7 +2,7 @@ using System.Text.Json;
 using Pipeline.Contracts;
 using Pipeline.Functions.Invocation;
 
-namespace Pipeline.Functions.Preprocess;
+namespace Pipeline.Preprocessing;
 
 public static class PreprocessFunction
 {

@@ -5,7 +5,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Pipeline.Contracts;
 using Pipeline.Serving.Http;
-using Pipeline.Onnx;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Predict;
@@ -189,7 +188,7 @@ public sealed class LoadedModel : IDisposable
         var outputs = _session.OutputNames;
         var outputName = !string.IsNullOrEmpty(manifest?.OutputName)
             ? manifest.OutputName
-            : outputs.FirstOrDefault(n => n is OnnxMlpExporter.ProbabilitiesOutput or OnnxMlpExporter.ValueOutput && IsFloatTensor(_session.OutputMetadata[n]))
+            : outputs.FirstOrDefault(n => n is OnnxContract.ProbabilitiesOutput or OnnxContract.ValueOutput && IsFloatTensor(_session.OutputMetadata[n]))
               ?? outputs.FirstOrDefault(n => IsFloatTensor(_session.OutputMetadata[n]))
               ?? throw new InvalidDataException($"the graph has no float tensor output; its outputs are {string.Join(", ", outputs)}.");
         if (!_session.OutputMetadata.TryGetValue(outputName, out var output))
@@ -208,13 +207,13 @@ public sealed class LoadedModel : IDisposable
         var width = SmokeWidth();
 
         var task = TaskKind.IsKnown(manifest?.Task) ? manifest!.Task
-            : metadata.TryGetValue(OnnxMlpExporter.TaskMetadataKey, out var t) && TaskKind.IsKnown(t) ? t
+            : metadata.TryGetValue(OnnxContract.TaskMetadataKey, out var t) && TaskKind.IsKnown(t) ? t
             : width == 1 ? TaskKind.Regression : TaskKind.Classification;
         List<string> labels = [];
         if (task == TaskKind.Classification)
         {
             labels = manifest is { Labels.Count: > 0 } ? manifest.Labels
-                : metadata.TryGetValue(OnnxMlpExporter.LabelsMetadataKey, out var json) ? ParseNames(json, "labels")
+                : metadata.TryGetValue(OnnxContract.LabelsMetadataKey, out var json) ? ParseNames(json, "labels")
                 : [.. Enumerable.Range(0, width).Select(i => i.ToString(CultureInfo.InvariantCulture))];
             if (labels.Count != width)
             {
@@ -360,7 +359,7 @@ public sealed class LoadedModel : IDisposable
     private static List<string> FeatureNames(ModelManifest? manifest, Dictionary<string, string> metadata, long width, string inputName)
     {
         List<string>? names = manifest is { Features.Count: > 0 } ? manifest.Features
-            : metadata.TryGetValue(OnnxMlpExporter.FeaturesMetadataKey, out var json) ? ParseNames(json, "features")
+            : metadata.TryGetValue(OnnxContract.FeaturesMetadataKey, out var json) ? ParseNames(json, "features")
             : null;
         if (names is not null)
         {

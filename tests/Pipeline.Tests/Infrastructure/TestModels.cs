@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
 using Pipeline.Contracts;
-using Pipeline.Onnx;
-using Pipeline.Onnx.Proto;
+using Pipeline.Training.Onnx;
+using Pipeline.Training.Onnx.Proto;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Infrastructure;
@@ -36,7 +36,7 @@ public static class TestModels
         var manifest = new ModelManifest
         {
             Model = model, Version = version, Task = TaskKind.Classification, Features = ["a", "b"], Labels = ["low", "high"],
-            InputName = OnnxMlpExporter.InputName, OutputName = OnnxMlpExporter.ProbabilitiesOutput,
+            InputName = OnnxContract.InputName, OutputName = OnnxContract.ProbabilitiesOutput,
             TestMetrics = new() { ["accuracy"] = 0.9 }, CreatedAt = DateTimeOffset.UtcNow,
         };
         await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.ModelManifestPath(model, version)), manifest, PipelineJson.Default.ModelManifest, null, Cancellation);

@@ -1,5 +1,5 @@
 using Pipeline.Trainer;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using TorchSharp;
 
 namespace Pipeline.Tests.Trainer;

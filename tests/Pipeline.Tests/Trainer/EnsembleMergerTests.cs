@@ -1,4 +1,4 @@
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;
@@ -83,8 +83,8 @@ public class PiecewiseEncodingTests
         }
 
         using var built = TrialTrainer.Build(data, state);
-        var onnx = Pipeline.Onnx.OnnxMlpExporter.Export(built.Definition);
-        using var evaluator = new OnnxEvaluator(onnx, Pipeline.Onnx.OnnxMlpExporter.InputName, Pipeline.Onnx.OnnxMlpExporter.ProbabilitiesOutput);
+        var onnx = Pipeline.Training.Onnx.OnnxMlpExporter.Export(built.Definition);
+        using var evaluator = new OnnxEvaluator(onnx, Pipeline.Contracts.OnnxContract.InputName, Pipeline.Contracts.OnnxContract.ProbabilitiesOutput);
         var actual = evaluator.Run(MlpTrainer.ToRowMajor(validation), validation.RowCount, 3);
 
         Assert.Equal([(3, 2 * data.Encoding.Width), (2 * data.Encoding.Width, 16), (16, 3)], built.Definition.Layers.Select(l => (l.InputSize, l.OutputSize)));

@@ -1,7 +1,7 @@
 using Pipeline.Contracts;
 using Pipeline.Datasets;
-using Pipeline.Onnx;
-using Pipeline.Trainer.Training;
+using Pipeline.Training.Onnx;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;
@@ -99,7 +99,7 @@ public class MlpTrainerTests
         }
 
         var torch = model.Predict(rows, 1000);
-        using var evaluator = new OnnxEvaluator(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput);
+        using var evaluator = new OnnxEvaluator(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput);
         var ort = evaluator.Run(rows, 1000, 3);
 
         Assert.Equal(torch.Length, ort.Length);

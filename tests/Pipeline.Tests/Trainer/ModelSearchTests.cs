@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Trainer.Runs;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;

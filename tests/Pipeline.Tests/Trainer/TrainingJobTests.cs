@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Trainer;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Trainer.Runs;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 using Pipeline.Trainer.Worker;
 
 namespace Pipeline.Tests.Trainer;

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Azure;
 using Azure.Storage.Blobs;
 using Pipeline.Storage;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 
 namespace Pipeline.Trainer.Runs;
 

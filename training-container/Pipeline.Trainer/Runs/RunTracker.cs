@@ -3,7 +3,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Pipeline.Contracts;
 using Pipeline.Storage;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 
 namespace Pipeline.Trainer.Runs;
 

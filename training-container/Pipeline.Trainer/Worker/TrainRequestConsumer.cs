@@ -6,7 +6,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
 using Pipeline.Storage;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 
 namespace Pipeline.Trainer.Worker;
 

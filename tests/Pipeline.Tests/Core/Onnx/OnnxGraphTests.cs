@@ -1,5 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using Pipeline.Onnx;
+using Pipeline.Training.Onnx;
 
 namespace Pipeline.Tests.Core.Onnx;
 

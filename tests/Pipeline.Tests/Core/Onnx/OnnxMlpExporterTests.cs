@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Pipeline.Onnx;
-using Pipeline.Onnx.Proto;
+using Pipeline.Contracts;
+using Pipeline.Training.Onnx;
+using Pipeline.Training.Onnx.Proto;
 
 namespace Pipeline.Tests.Core.Onnx;
 
@@ -31,12 +32,12 @@ public sealed class OnnxMlpExporterTests : IDisposable
         var features = sizes[0];
         var outputs = sizes[^1];
         var rows = ReferenceMlp.RandomRows(definition, Rows, seed: 11);
-        var outputName = task == MlpTask.Classification ? OnnxMlpExporter.ProbabilitiesOutput : OnnxMlpExporter.ValueOutput;
+        var outputName = task == MlpTask.Classification ? OnnxContract.ProbabilitiesOutput : OnnxContract.ValueOutput;
 
         using var session = new InferenceSession(OnnxMlpExporter.Export(definition));
         using var input = OrtValue.CreateTensorValueFromMemory(rows, [Rows, features]);
         using var runOptions = new RunOptions();
-        using var results = session.Run(runOptions, [OnnxMlpExporter.InputName], [input], [outputName]);
+        using var results = session.Run(runOptions, [OnnxContract.InputName], [input], [outputName]);
 
         Assert.Equal([Rows, outputs], results[0].GetTensorTypeAndShape().Shape);
         var actual = results[0].GetTensorDataAsSpan<float>();
@@ -83,14 +84,14 @@ public sealed class OnnxMlpExporterTests : IDisposable
                 ["alpha=1", "beta=1", "transA=0", "transB=1"],
                 gemm.Attribute.Select(a => $"{a.Name}={(a.Type == AttributeProto.Types.AttributeType.Float ? a.F : a.I)}")));
         var softmax = model.Graph.Node.Single(n => n.OpType == "Softmax");
-        Assert.Equal((1L, OnnxMlpExporter.ProbabilitiesOutput), (Assert.Single(softmax.Attribute).I, softmax.Output[0]));
+        Assert.Equal((1L, OnnxContract.ProbabilitiesOutput), (Assert.Single(softmax.Attribute).I, softmax.Output[0]));
         Assert.Equal(
             ["layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias"],
             model.Graph.Initializer.Select(t => t.Name).Where(n => n.StartsWith("layer", StringComparison.Ordinal)));
         Assert.Equal([8L, 16L], model.Graph.Initializer.Single(t => t.Name == "layer1.weight").Dims);
 
         var input = Assert.Single(model.Graph.Input);
-        Assert.Equal(OnnxMlpExporter.InputName, input.Name);
+        Assert.Equal(OnnxContract.InputName, input.Name);
         Assert.Equal(
             ["batch", "5"],
             input.Type.TensorType.Shape.Dim.Select(d => d.HasDimParam ? d.DimParam : d.DimValue.ToString(CultureInfo.InvariantCulture)));
@@ -121,7 +122,7 @@ public sealed class OnnxMlpExporterTests : IDisposable
         var model = OnnxMlpExporter.Build(ReferenceMlp.Create(MlpTask.Regression, seed: 1, 4, 8, 1));
 
         Assert.Equal(["Sub", "Mul", "Gemm", "Relu", "Gemm", "Mul", "Add"], OnnxGraph.OperatorTypes(model));
-        Assert.Equal(OnnxMlpExporter.ValueOutput, Assert.Single(model.Graph.Output).Name);
+        Assert.Equal(OnnxContract.ValueOutput, Assert.Single(model.Graph.Output).Name);
         Assert.Equal("regression", OnnxGraph.Metadata(model)["task"]);
         Assert.DoesNotContain("labels", OnnxGraph.Metadata(model).Keys);
     }

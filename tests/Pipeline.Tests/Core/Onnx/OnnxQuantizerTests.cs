@@ -1,9 +1,10 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Pipeline.Onnx;
-using Pipeline.Onnx.Proto;
-using Pipeline.Onnx.Quantization;
-using Pipeline.Trainer.Quantization;
+using Pipeline.Contracts;
+using Pipeline.Training.Onnx;
+using Pipeline.Training.Onnx.Proto;
+using Pipeline.Training.Onnx.Quantization;
+using Pipeline.Training.Quantization;
 
 namespace Pipeline.Tests.Core.Onnx;
 
@@ -175,7 +176,7 @@ public sealed class OnnxQuantizerTests : IDisposable
 
     private static ModelProto QuantizeStatic(ModelProto model, float[] rows, int width, WeightGranularity granularity)
     {
-        var ranges = ActivationCalibrator.Calibrate(model, OnnxMlpExporter.InputName, rows, Rows, width, CalibrationMethod.MinMax, 100, CancellationToken.None);
+        var ranges = ActivationCalibrator.Calibrate(model, OnnxContract.InputName, rows, Rows, width, CalibrationMethod.MinMax, 100, CancellationToken.None);
         return OnnxQuantizer.QuantizeStatic(model, ranges, granularity);
     }
 
@@ -195,7 +196,7 @@ public sealed class OnnxQuantizerTests : IDisposable
         using var session = new InferenceSession(model.ToByteArray());
         using var input = OrtValue.CreateTensorValueFromMemory(rows, [Rows, width]);
         using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, [OnnxMlpExporter.InputName], [input], [session.OutputNames[0]]);
+        using var outputs = session.Run(runOptions, [OnnxContract.InputName], [input], [session.OutputNames[0]]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 

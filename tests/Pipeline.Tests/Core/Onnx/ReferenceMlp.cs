@@ -1,4 +1,4 @@
-using Pipeline.Onnx;
+using Pipeline.Training.Onnx;
 
 namespace Pipeline.Tests.Core.Onnx;
 

@@ -1,6 +1,6 @@
 using System.Text;
-using Pipeline.Functions.Preprocess;
-using Pipeline.Functions.Preprocess.Formats;
+using Pipeline.Preprocessing;
+using Pipeline.Preprocessing.Formats;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 

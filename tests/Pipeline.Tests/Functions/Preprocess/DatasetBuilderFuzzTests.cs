@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CsCheck;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
 
 namespace Pipeline.Tests.Functions.Preprocess;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 

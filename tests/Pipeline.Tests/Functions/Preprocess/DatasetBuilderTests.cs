@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Pipeline.Contracts;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using Pipeline.Tests.Infrastructure;
 using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
 

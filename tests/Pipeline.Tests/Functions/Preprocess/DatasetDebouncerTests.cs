@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Pipeline.Contracts;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 

@@ -21,7 +21,7 @@ namespace Pipeline.Tests.Functions.Preprocess;
 /// </summary>
 public sealed class PreprocessAotTests : IAsyncLifetime
 {
-    private static readonly string[] AppSources = ["functions/Pipeline.Functions", "core/Pipeline.Core", "build"];
+    private static readonly string[] AppSources = ["functions/Pipeline.Functions", "core", "build"];
     private static readonly string[] BuildFiles = ["Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json", "host.json"];
     private static readonly string[] NamesAndTimes = ["dataset", "version", "createdAt", "model", "sources", "splits", "report", "summary"];
     private static readonly string[] Splits = ["train", "validation", "test"];

@@ -3,7 +3,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
@@ -143,7 +143,7 @@ public class PreprocessDatasetTests
         var manifest = await ManifestAsync(name, request["datasetVersion"]!.GetValue<string>());
         Assert.Equal(5, manifest.Sources.Count);
         Assert.Equal(300, manifest.Rows.Used);
-        Assert.False((await Datasets.GetBlobClient($"{name}/{Pipeline.Functions.Preprocess.DatasetDebouncer.MarkerFile}").ExistsAsync(Cancellation)).Value);
+        Assert.False((await Datasets.GetBlobClient($"{name}/{Pipeline.Preprocessing.DatasetDebouncer.MarkerFile}").ExistsAsync(Cancellation)).Value);
         Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         await queue.DeleteAsync(Cancellation);
     }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Pipeline.Functions;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Functions.Preprocess;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 using static Pipeline.Tests.Functions.Preprocess.DatasetBuilderHarness;
 
 namespace Pipeline.Tests.Functions.Preprocess;

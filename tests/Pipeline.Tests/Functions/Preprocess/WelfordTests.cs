@@ -1,4 +1,4 @@
-using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 

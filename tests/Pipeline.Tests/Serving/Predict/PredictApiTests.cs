@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Contracts;
-using Pipeline.Onnx;
+using Pipeline.Training.Onnx;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
@@ -41,7 +41,7 @@ public class PredictApiTests : IAsyncLifetime
         var manifest = new ModelManifest
         {
             Model = _model, Version = version, Task = TaskKind.Classification, Features = ["a", "b"], Labels = ["low", "high"],
-            InputName = OnnxMlpExporter.InputName, OutputName = OnnxMlpExporter.ProbabilitiesOutput,
+            InputName = OnnxContract.InputName, OutputName = OnnxContract.ProbabilitiesOutput,
         };
         await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.ModelManifestPath(_model, version)), manifest, PipelineJson.Default.ModelManifest, null, Cancellation);
         await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(_model)), new CurrentPointer { Version = version }, PipelineJson.Default.CurrentPointer, null, Cancellation);

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Trainer;
 using Pipeline.Tests.Infrastructure;
-using Pipeline.Trainer.Training;
+using Pipeline.Training;
 
 namespace Pipeline.Tests.Trainer.Quality;
 

@@ -1,4 +1,4 @@
-using Pipeline.Trainer.Quantization;
+using Pipeline.Training.Quantization;
 
 namespace Pipeline.Tests.Trainer.Quantization;
 

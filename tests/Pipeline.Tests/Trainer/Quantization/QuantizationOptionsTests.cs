@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Pipeline.Onnx.Quantization;
+using Pipeline.Training.Onnx.Quantization;
 using Pipeline.Trainer;
-using Pipeline.Trainer.Quantization;
+using Pipeline.Training.Quantization;
 
 namespace Pipeline.Tests.Trainer.Quantization;
 

@@ -1,12 +1,13 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Pipeline.Onnx;
-using Pipeline.Onnx.Proto;
-using Pipeline.Onnx.Quantization;
+using Pipeline.Contracts;
+using Pipeline.Training.Onnx;
+using Pipeline.Training.Onnx.Proto;
+using Pipeline.Training.Onnx.Quantization;
 using Pipeline.Storage;
-using Pipeline.Trainer.Quantization;
-using Pipeline.Trainer.Training;
+using Pipeline.Training.Quantization;
+using Pipeline.Training;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer.Quantization;
@@ -29,7 +30,7 @@ public sealed class QuantizationStepTests
     {
         var (onnx, train, trainRows, test) = Trained.Value;
 
-        var outcome = CreateSut().Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
+        var outcome = CreateSut().Run(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
 
         var report = Assert.IsType<Pipeline.Contracts.QuantizationReport>(outcome.Report);
         Assert.Equal(["fp32", "int8-qdq-per-channel", "int8-qdq-per-tensor", "int8-dynamic"], report.Candidates.Select(c => c.Name));
@@ -65,7 +66,7 @@ public sealed class QuantizationStepTests
     {
         var (onnx, train, _, test) = Trained.Value;
 
-        var outcome = CreateSut(o => o.CalibrationRows = 512).Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train[..(5 * 3)], 5, test, seed: 1, TestContext.Current.CancellationToken);
+        var outcome = CreateSut(o => o.CalibrationRows = 512).Run(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput, train[..(5 * 3)], 5, test, seed: 1, TestContext.Current.CancellationToken);
 
         var quantized = outcome.Report!.Candidates.Single(c => c.Name == QuantizationStep.StaticCandidate(WeightGranularity.PerChannel));
         Assert.Null(quantized.Error);
@@ -84,7 +85,7 @@ public sealed class QuantizationStepTests
             o.Percentile = 99.9;
             o.StaticGranularities = [WeightGranularity.PerTensor];
             o.Dynamic = false;
-        }).Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
+        }).Run(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
 
         var quantized = Assert.Single(outcome.Report!.Candidates, c => c.Name == QuantizationStep.StaticCandidate(WeightGranularity.PerTensor));
         Assert.Contains("per-tensor", quantized.Description, StringComparison.Ordinal);
@@ -120,7 +121,7 @@ public sealed class QuantizationStepTests
         var (onnx, train, trainRows, test) = Trained.Value;
         var wrongShape = test with { Classes = 2 }; // the model has 3 outputs: ONNX Runtime rejects the bound output buffer
 
-        var outcome = CreateSut().Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, wrongShape, seed: 1, TestContext.Current.CancellationToken);
+        var outcome = CreateSut().Run(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput, train, trainRows, wrongShape, seed: 1, TestContext.Current.CancellationToken);
 
         Assert.Equal(StorageNames.ModelFile, outcome.Served);
         Assert.Same(onnx, Assert.Single(outcome.Artifacts).Value);
@@ -133,7 +134,7 @@ public sealed class QuantizationStepTests
     {
         var (onnx, train, trainRows, test) = Trained.Value;
 
-        var outcome = CreateSut(o => o.Enabled = false).Run(onnx, OnnxMlpExporter.InputName, OnnxMlpExporter.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
+        var outcome = CreateSut(o => o.Enabled = false).Run(onnx, OnnxContract.InputName, OnnxContract.ProbabilitiesOutput, train, trainRows, test, seed: 1, TestContext.Current.CancellationToken);
 
         Assert.Equal(StorageNames.ModelFile, outcome.Served);
         Assert.Null(outcome.Report);

@@ -1,0 +1,257 @@
+using System.IO.Compression;
+
+namespace Pipeline.Preprocessing.Formats;
+
+/// <summary>
+/// Forward-only rows of a data file (CSV/TSV, JSON Lines, Parquet, optionally gzip-compressed) as text cells in blocks of
+/// rows, whatever the format. The format comes from the file name's extension; the content decides where the two disagree (gzip and
+/// Parquet magic bytes) or where the extension says nothing.
+/// </summary>
+public abstract class TabularReader : IDisposable
+{
+    /// <summary>Bytes sniffed from the start of the (decompressed) content to detect the format and the CSV delimiter.</summary>
+    internal const int SniffBytes = 64 * 1024;
+
+    public IReadOnlyList<string> Columns { get; protected set; } = [];
+
+    /// <summary>E.g. <c>csv</c>, <c>jsonl+gzip</c>, <c>parquet</c>.</summary>
+    public required string Format { get; init; }
+
+    /// <summary>CSV: the delimiter used.</summary>
+    public string? Delimiter { get; init; }
+
+    private long _invalidSequences;
+
+    /// <summary>
+    /// CSV and JSON Lines: byte sequences that were not UTF-8, each read as U+FFFD, so far (read from another thread than
+    /// the one reading ahead: <see cref="FirstInvalidLine"/> is set before the count leaves 0).
+    /// </summary>
+    public long InvalidSequences => Volatile.Read(ref _invalidSequences);
+
+    /// <summary>The line of the first of <see cref="InvalidSequences"/>.</summary>
+    public long FirstInvalidLine { get; private set; }
+
+    /// <summary>Counts <paramref name="count"/> byte sequences that are not UTF-8, the first of them at <paramref name="line"/> (needed for the first only).</summary>
+    protected void CountInvalidSequences(long count, long line)
+    {
+        if (_invalidSequences == 0)
+        {
+            FirstInvalidLine = line;
+        }
+
+        Volatile.Write(ref _invalidSequences, _invalidSequences + count);
+    }
+
+    /// <summary>Clears <paramref name="block"/> and fills it with the next rows of the file; false when no rows remain.</summary>
+    public abstract bool ReadBlock(RowBlock block, CancellationToken cancellationToken);
+
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+
+    /// <summary>
+    /// Parquet unpacked from gzip may be at most this many times its packed size (and 64 MB at least): Parquet compresses
+    /// its columns already, so gzip gains little on it, and far more is a gzip bomb filling the disk.
+    /// </summary>
+    internal const int MaxParquetUnpackRatio = 20;
+
+    /// <summary>
+    /// Parquet inside gzip: Parquet is read from its end (the footer) and by column chunks, which a gzip stream cannot
+    /// seek to, so <paramref name="content"/> (the decompressed file, from its first byte; corrupt gzip is a rejection) is
+    /// written beside the download <paramref name="path"/> first, and deleted when the reader is disposed.
+    /// </summary>
+    private static async Task<TabularReader> UnpackParquetAsync(Stream content, string path, CancellationToken cancellationToken)
+    {
+        var unpacked = path + ".unpacked.parquet";
+        try
+        {
+            await using (content)
+            await using (var target = File.Create(unpacked))
+            {
+                var limit = Math.Max(64L << 20, new FileInfo(path).Length * MaxParquetUnpackRatio);
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    if (target.Length + read > limit)
+                    {
+                        throw new DatasetRejectedException("malformed-gzip",
+                            $"The gzip-wrapped Parquet file unpacks to more than {limit >> 20} MB ({MaxParquetUnpackRatio} times its size): Parquet compresses its columns already; upload the .parquet file itself.");
+                    }
+
+                    await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch
+        {
+            File.Delete(unpacked);
+            throw;
+        }
+
+        return await ParquetTabularReader.OpenAsync(unpacked, cancellationToken, unpacked: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Throws <see cref="DatasetRejectedException"/>.</summary>
+    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken)
+    {
+        var name = fileName.ToLowerInvariant();
+        var gzip = name.EndsWith(".gz", StringComparison.Ordinal);
+        if (gzip)
+        {
+            name = name[..^3];
+        }
+
+        var extension = Path.GetExtension(name);
+        var head = new byte[4];
+        int headLength;
+        await using (var probe = File.OpenRead(path))
+        {
+            headLength = await probe.ReadAtLeastAsync(head, 4, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (headLength == 0)
+        {
+            throw new DatasetRejectedException("empty-file", "The file is empty.");
+        }
+
+        // Content beats the extension: gzip and Parquet announce themselves.
+        if (headLength >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+        {
+            gzip = true;
+        }
+        else if (headLength == 4 && head.AsSpan().SequenceEqual("PAR1"u8))
+        {
+            return await ParquetTabularReader.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            gzip = false;
+        }
+
+        if (extension is ".parquet" or ".pq" && !gzip)
+        {
+            throw new DatasetRejectedException("malformed-parquet", "The file is named .parquet but does not start with the Parquet magic bytes 'PAR1'.");
+        }
+
+        Stream stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            if (gzip)
+            {
+                stream = new BufferedStream(new GZipStream(stream, CompressionMode.Decompress), 1 << 16);
+            }
+
+            var sniff = new byte[SniffBytes];
+            int sniffed;
+            try
+            {
+                sniffed = await stream.ReadAtLeastAsync(sniff, sniff.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The file is not valid gzip: {e.Message}");
+            }
+
+            var sample = sniff.AsSpan(0, sniffed);
+            var replay = new ReplayStream(sniff, sniffed, stream);
+            stream = replay;
+            if (gzip && sample.StartsWith("PAR1"u8))
+            {
+                return await UnpackParquetAsync(replay, path, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (sample.IndexOf((byte)0) >= 0)
+            {
+                throw new DatasetRejectedException("binary-content", "The file contains NUL bytes: it looks binary, not text. Upload CSV, TSV, JSON Lines or Parquet.");
+            }
+
+            var suffix = gzip ? "+gzip" : "";
+            var json = extension is ".jsonl" or ".ndjson" or ".json" ||
+                (extension is not (".csv" or ".tsv" or ".tab" or ".txt") && FirstNonSpace(sample) == '{');
+            return json
+                ? JsonLinesTabularReader.Open(replay, "jsonl" + suffix)
+                : CsvTabularReader.Open(replay, extension is ".tsv" or ".tab" ? '\t' : CsvTabularReader.DetectDelimiter(sample), "csv" + suffix);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static char FirstNonSpace(ReadOnlySpan<byte> sample)
+    {
+        if (sample.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            sample = sample[3..];
+        }
+
+        foreach (var b in sample)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return (char)b;
+            }
+        }
+
+        return '\0';
+    }
+
+    /// <summary>Replays the sniffed bytes, then continues with the rest of the stream.</summary>
+    private sealed class ReplayStream(byte[] head, int headLength, Stream rest) : ForwardOnlyReadStream
+    {
+        private int _position;
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < headLength)
+            {
+                var n = Math.Min(buffer.Length, headLength - _position);
+                head.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            try
+            {
+                return rest.Read(buffer);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The compressed data is corrupt: {e.Message}");
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position < headLength)
+            {
+                return Read(buffer.Span);
+            }
+
+            try
+            {
+                return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new DatasetRejectedException("malformed-gzip", $"The compressed data is corrupt: {e.Message}");
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                rest.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

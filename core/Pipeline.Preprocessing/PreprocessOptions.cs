@@ -1,0 +1,106 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Preprocessing;
+
+public sealed class PreprocessOptions : IValidatableObject
+{
+    public const string Section = "Preprocess";
+
+    /// <summary>Share of a file's rows whose field count differs from the header's above which the file is rejected.</summary>
+    [Range(0.0, 1.0)]
+    public double MaxRaggedShare { get; set; } = 0.1;
+
+    /// <summary>Share of present values in a column that may fail to parse as its type before the column is typed otherwise.</summary>
+    [Range(0.0, 1.0)]
+    public double MaxUnparseableShare { get; set; } = 0.1;
+
+    /// <summary>Integer-valued numeric targets with at most this many distinct values are classification targets.</summary>
+    [Range(2, 1000)]
+    public int MaxClassesForNumericTarget { get; set; } = 20;
+
+    [Range(2, 10_000)]
+    public int MaxClasses { get; set; } = 200;
+
+    /// <summary>Usable rows below which a dataset is rejected.</summary>
+    [Range(3, int.MaxValue)]
+    public int MinRows { get; set; } = 20;
+
+    /// <summary>Share of rows in the validation split (rounded to a multiple of 5%: rows are dealt in blocks of 20).</summary>
+    [Range(0.05, 0.4)]
+    public double ValidationShare { get; set; } = 0.15;
+
+    [Range(0.05, 0.4)]
+    public double TestShare { get; set; } = 0.15;
+
+    /// <summary>Seed of the deterministic train/validation/test split.</summary>
+    public int SplitSeed { get; set; } = 20261123;
+
+    /// <summary>Categorical columns: the most frequent train-split categories one-hot encoded; the rest share "other".</summary>
+    [Range(1, 1000)]
+    public int MaxCategories { get; set; } = 20;
+
+    /// <summary>Text columns with more distinct values are identifiers or free text, never categorical features.</summary>
+    [Range(2, 100_000)]
+    public int MaxCategoricalDistinct { get; set; } = 1000;
+
+    /// <summary>Distinct values tracked per column (memory bound); beyond it the distinct count is a lower bound.</summary>
+    [Range(100, 1_000_000)]
+    public int MaxTrackedDistinct { get; set; } = 10_000;
+
+    /// <summary>
+    /// Characters the tracked distinct values of a column may hold together (memory bound: 10,000 values of a long free-text
+    /// column would otherwise be kept whole); past it tracking stops as past <see cref="MaxTrackedDistinct"/>.
+    /// </summary>
+    [Range(1000, 100_000_000)]
+    public int MaxTrackedChars { get; set; } = 1 << 20;
+
+    /// <summary>Train values sampled per numeric column for the median (exact below this count, approximate above).</summary>
+    [Range(100, 10_000_000)]
+    public int MedianSampleSize { get; set; } = 20_000;
+
+    /// <summary>Rows checked for exact duplicates (memory bound: 8 bytes per row).</summary>
+    [Range(0, 100_000_000)]
+    public int MaxDuplicateCheckRows { get; set; } = 2_000_000;
+
+    /// <summary>Smallest class share of the largest class's count below which an imbalance warning is written.</summary>
+    [Range(0.0, 1.0)]
+    public double ImbalanceWarningRatio { get; set; } = 0.05;
+
+    /// <summary>
+    /// Rows per Parquet row group of the train split (memory bound of the writers); validation and test row groups are
+    /// smaller in proportion to their shares of the rows.
+    /// </summary>
+    [Range(1000, 10_000_000)]
+    public int RowGroupSize { get; set; } = 25_000;
+
+    /// <summary>Examples of dropped rows kept per reason in the report.</summary>
+    [Range(0, 1000)]
+    public int DroppedExamples { get; set; } = 5;
+
+    /// <summary>
+    /// Debounce: a dataset is built only once no file of it has changed for this long, so a burst of uploads trains once.
+    /// Zero builds on every event.
+    /// </summary>
+    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The queue the Preprocess trigger listens on (its function.json): the debounce queues its delayed copies of events there.</summary>
+    [Required]
+    public string BlobCreatedQueue { get; set; } = Pipeline.Storage.StorageNames.BlobCreatedQueue;
+
+    /// <summary>Local folder for downloaded files and Parquet splits while a version is built; default: the system temp folder.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>What the attributes cannot say without reflection: the quiet period is between zero and an hour.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (QuietPeriod < TimeSpan.Zero || QuietPeriod > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult($"Preprocess:QuietPeriod is {QuietPeriod}; use 00:00:00 to 01:00:00.", [nameof(QuietPeriod)]);
+        }
+    }
+}
+
+/// <summary>Validates <see cref="PreprocessOptions"/> from its DataAnnotations, generated at compile time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class PreprocessOptionsValidator : IValidateOptions<PreprocessOptions>;

@@ -1,0 +1,292 @@
+namespace Pipeline.Training;
+
+/// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), per-trial epochs and patience, and how many
+/// seeds of the chosen configuration to average (1 = no ensemble).</summary>
+public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience, int EnsembleSize = 1);
+
+/// <summary>A finished (or budget-cut) trial and what it scored on the validation split.</summary>
+public sealed class TrialOutcome
+{
+    public int Index { get; set; }
+
+    public required TrialParameters Parameters { get; init; }
+
+    public int Epochs { get; set; }
+
+    public int BestEpoch { get; set; }
+
+    public double ValidationLoss { get; set; }
+
+    public double ValidationMetric { get; set; }
+
+    public double Seconds { get; set; }
+
+    public string StopReason { get; set; } = "";
+
+    /// <summary>A re-run of the chosen configuration with another seed, trained to be averaged with it.</summary>
+    public bool EnsembleMember { get; set; }
+
+    public List<EpochRecord> History { get; set; } = [];
+
+    public static TrialOutcome From(TrialState state) => new()
+    {
+        Index = state.Index,
+        Parameters = state.Parameters,
+        Epochs = state.Epoch,
+        BestEpoch = state.BestEpoch,
+        ValidationLoss = state.BestLoss,
+        ValidationMetric = state.BestMetric,
+        Seconds = state.Seconds,
+        StopReason = state.StopReason ?? "",
+        History = state.History,
+    };
+}
+
+/// <summary>Search progress: what a checkpoint holds besides the data, and what a resumed attempt continues from.</summary>
+public sealed class SearchState
+{
+    /// <summary>Identifies the data, settings and budget; a checkpoint with another fingerprint is not resumed.</summary>
+    public string Fingerprint { get; set; } = "";
+
+    /// <summary>Wall-clock seconds spent by earlier attempts (counted against the budget).</summary>
+    public double ElapsedSeconds { get; set; }
+
+    public List<TrialOutcome> Completed { get; set; } = [];
+
+    /// <summary>Index into <see cref="Completed"/> of the best trial so far, or -1.</summary>
+    public int Best { get; set; } = -1;
+
+    /// <summary>Best weights of the best completed trial.</summary>
+    public List<float[]> BestWeights { get; set; } = [];
+
+    /// <summary>The trial in progress when the checkpoint was taken.</summary>
+    public TrialState? Current { get; set; }
+
+    public string? StoppedBy { get; set; }
+
+    /// <summary>Indexes into <see cref="Completed"/> of the ensemble: the chosen trial and its re-runs with other seeds.</summary>
+    public List<int> EnsembleMembers { get; set; } = [];
+
+    /// <summary>Best weights of each ensemble re-run, in <see cref="EnsembleMembers"/> order after the chosen trial.</summary>
+    public List<List<float[]>> EnsembleWeights { get; set; } = [];
+
+    public double? EnsembleValidationLoss { get; set; }
+
+    public double? EnsembleValidationMetric { get; set; }
+
+    /// <summary>Whether the averaged ensemble is the model (it had the lower validation loss).</summary>
+    public bool EnsembleUsed { get; set; }
+
+    /// <summary>Seconds spent refitting the chosen model on train + validation (0 when not refit).</summary>
+    public double RefitSeconds { get; set; }
+}
+
+/// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
+public sealed record SearchProgress(int Trial, int Trials, TrialParameters Parameters, int Epoch, int MaxEpochs, double TrainLoss, double ValidationLoss, double BestValidationLoss, double ElapsedSeconds, double? EtaSeconds);
+
+/// <summary>
+/// Model selection within a budget: runs the trials of <see cref="SearchSpace"/> one after another, each with early stopping
+/// on the validation split, and keeps the one with the lowest validation loss. The budget in trials and seconds is checked
+/// between batches; a trial cut short by the clock still counts with its best epoch so far. When cancelled it stops at a
+/// batch boundary with the running trial captured in <see cref="State"/>, ready for a checkpoint.
+/// </summary>
+public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1)
+{
+    /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
+    public const int SpaceVersion = 5;
+
+    public SearchState State => state;
+
+    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, data.TrainRows, data.Encoding is not null)
+        .Select(t => t with { BatchSize = t.BatchSize * batchSizeMultiplier }).ToList();
+
+    /// <summary>Trials plus ensemble re-runs: the total the progress shows.</summary>
+    public int TotalTrials => Trials.Count + budget.EnsembleSize - 1;
+
+    /// <summary>
+    /// Runs the remaining trials, then re-runs the chosen configuration with other seeds and keeps their average if it has the
+    /// lower validation loss; returns the model to export (its best weights).
+    /// </summary>
+    public TrialState Run(Action<SearchProgress>? progress, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var previous = state.ElapsedSeconds;
+        double Elapsed() => previous + time.GetElapsedTime(started).TotalSeconds;
+        bool OutOfTime() => Elapsed() >= budget.MaxSeconds;
+        try
+        {
+            var searched = state.Completed.Count(c => !c.EnsembleMember);
+            for (var index = searched; index < Trials.Count && state.StoppedBy is null; index++)
+            {
+                if (state.Completed.Count > 0 && OutOfTime())
+                {
+                    state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) after {state.Completed.Count} of {Trials.Count} trials";
+                    break;
+                }
+
+                RunTrial(index, Trials[index], member: false, OutOfTime, Elapsed, progress, cancellationToken);
+            }
+
+            // Re-runs of the chosen configuration with other seeds (same hyperparameters, other initialization and batch order).
+            for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; member < budget.EnsembleSize && state.StoppedBy is null; member++)
+            {
+                if (OutOfTime())
+                {
+                    state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) after {member - 1} ensemble re-run(s)";
+                    break;
+                }
+
+                RunTrial(Trials.Count + member - 1, state.Completed[state.Best].Parameters, member: true, OutOfTime, Elapsed, progress, cancellationToken);
+            }
+        }
+        finally
+        {
+            state.ElapsedSeconds = Elapsed();
+        }
+
+        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
+        var best = state.Completed[state.Best];
+        var single = new TrialState
+        {
+            Index = best.Index,
+            Parameters = best.Parameters,
+            Epoch = best.Epochs,
+            BestEpoch = best.BestEpoch,
+            BestLoss = best.ValidationLoss,
+            BestMetric = best.ValidationMetric,
+            Seconds = best.Seconds,
+            History = best.History,
+            BestWeights = state.BestWeights,
+        };
+        if (state.EnsembleWeights.Count == 0)
+        {
+            return single;
+        }
+
+        var members = state.EnsembleWeights.Prepend(state.BestWeights).ToList();
+        var ensemble = new TrialState
+        {
+            Index = single.Index,
+            Parameters = best.Parameters with { HiddenLayers = [.. best.Parameters.HiddenLayers.Select(h => h * members.Count)] },
+            Epoch = single.Epoch,
+            BestEpoch = single.BestEpoch,
+            Seconds = state.EnsembleMembers.Sum(i => state.Completed[i].Seconds),
+            History = single.History,
+            BestWeights = EnsembleMerger.Merge(members, data.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, data.Outputs),
+        };
+        (ensemble.BestLoss, ensemble.BestMetric) = TrialTrainer.Evaluate(data, ensemble);
+        state.EnsembleValidationLoss = ensemble.BestLoss;
+        state.EnsembleValidationMetric = ensemble.BestMetric;
+        state.EnsembleUsed = ensemble.BestLoss < single.BestLoss;
+        return state.EnsembleUsed ? ensemble : single;
+    }
+
+    private void RunTrial(int index, TrialParameters p, bool member, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
+    {
+        var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState { Index = index, Parameters = p };
+        state.Current = trialState;
+        var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
+        try
+        {
+            trainer.Run(outOfTime, s =>
+            {
+                var last = s.History[^1];
+                var eta = EstimateRemaining(elapsed(), index, s.Epoch);
+                progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, budget.MaxEpochs, last.TrainLoss, last.ValidationLoss,
+                    Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), eta));
+            }, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped at a batch boundary: keep the running trial's weights and optimizer moments for the checkpoint.
+            state.Current = trainer.Capture();
+            throw;
+        }
+        finally
+        {
+            trainer.Dispose();
+        }
+
+        var outcome = TrialOutcome.From(trialState);
+        outcome.EnsembleMember = member;
+        state.Completed.Add(outcome);
+        state.Current = null;
+        if (member)
+        {
+            if (state.EnsembleMembers.Count == 0)
+            {
+                state.EnsembleMembers.Add(state.Best);
+            }
+
+            state.EnsembleMembers.Add(state.Completed.Count - 1);
+            state.EnsembleWeights.Add(trialState.BestWeights);
+        }
+        else if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
+        {
+            state.Best = state.Completed.Count - 1;
+            state.BestWeights = trialState.BestWeights;
+        }
+
+        if (trialState.StopReason == "time budget spent")
+        {
+            state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
+        }
+    }
+
+    /// <summary>
+    /// Refits the chosen model (each ensemble member, if the ensemble is used) on <paramref name="combined"/> — train plus
+    /// validation — for the epochs and learning rates its trial needed to reach its best validation loss, from the same
+    /// initialization; returns the refit model. Deterministic, so an attempt stopped here simply refits again.
+    /// </summary>
+    public TrialState Refit(TrainingData combined, TrialState chosen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(combined);
+        ArgumentNullException.ThrowIfNull(chosen);
+        var members = state.EnsembleUsed ? state.EnsembleMembers : [state.Best];
+        var weights = new List<List<float[]>>();
+        double seconds = 0;
+        foreach (var member in members)
+        {
+            var outcome = state.Completed[member];
+            var schedule = outcome.History.Take(Math.Max(1, outcome.BestEpoch)).Select(h => h.LearningRate).ToList();
+            var refit = new TrialState { Index = outcome.Index, Parameters = outcome.Parameters };
+            using (var trainer = new TrialTrainer(combined, refit, seed, schedule.Count, int.MaxValue, schedule))
+            {
+                trainer.Run(() => false, null, cancellationToken);
+            }
+
+            weights.Add(refit.BestWeights);
+            seconds += refit.Seconds;
+        }
+
+        state.RefitSeconds = seconds;
+        var best = state.Completed[state.Best];
+        return new TrialState
+        {
+            Index = chosen.Index,
+            Parameters = chosen.Parameters,
+            Epoch = chosen.Epoch,
+            BestEpoch = chosen.BestEpoch,
+            BestLoss = chosen.BestLoss,
+            BestMetric = chosen.BestMetric,
+            Seconds = chosen.Seconds + seconds,
+            History = chosen.History,
+            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, combined.Outputs),
+        };
+    }
+
+    /// <summary>Remaining seconds, from the average seconds per epoch so far and the remaining trials at the epochs trials took on average.</summary>
+    private double? EstimateRemaining(double elapsed, int trial, int epochInTrial)
+    {
+        var epochsDone = state.Completed.Sum(c => c.Epochs) + epochInTrial;
+        if (epochsDone == 0)
+        {
+            return null;
+        }
+
+        var perEpoch = elapsed / epochsDone;
+        var typicalEpochs = state.Completed.Count > 0 ? state.Completed.Average(c => c.Epochs) : Math.Min(budget.MaxEpochs, budget.Patience * 3);
+        var remaining = Math.Max(0, typicalEpochs - epochInTrial) + ((TotalTrials - trial - 1) * typicalEpochs);
+        return Math.Min(remaining * perEpoch, Math.Max(0, budget.MaxSeconds - elapsed));
+    }
+}

@@ -1,0 +1,26 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+
+namespace Pipeline.Training;
+
+/// <summary>One point of the search space: the architecture and optimizer settings of a trial.</summary>
+/// <param name="HiddenLayers">Hidden layer widths; empty is a linear model (logistic / linear regression on standardized inputs).</param>
+/// <param name="LearningRate">Initial AdamW learning rate; halved when validation loss plateaus.</param>
+/// <param name="WeightDecay">AdamW decoupled weight decay.</param>
+/// <param name="Dropout">Dropout after each hidden ReLU while training.</param>
+/// <param name="BatchSize">Rows per optimizer step.</param>
+/// <param name="Encoded">Inputs go through the <see cref="PiecewiseEncoding"/> first.</param>
+public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false)
+{
+    [JsonIgnore]
+    public bool Linear => HiddenLayers.Count == 0;
+
+    [JsonIgnore]
+    public string Architecture => (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Architecture}, lr {LearningRate:G3}, wd {WeightDecay:G3}, dropout {Dropout:G2}, batch {BatchSize}");
+}
+
+/// <summary>One epoch of a trial: mean training loss, validation loss and the validation quality metric (accuracy or r2).</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double ValidationMetric, double LearningRate);
