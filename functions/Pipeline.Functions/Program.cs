@@ -1,11 +1,11 @@
-using Pipeline.Functions;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Preprocessing;
+using Pipeline.Storage;
 
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddFunctionsApp();
-
-var app = builder.Build();
-app.MapFunctionsApp();
-app.Run();
-
-/// <summary>Entry point; public for WebApplicationFactory in tests.</summary>
-public partial class Program;
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddPipelineStorage(builder.Configuration);
+builder.Services.AddPreprocessing();
+builder.Build().Run();

@@ -38,6 +38,9 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Completes when the process has exited.</summary>
+    public Task Exited => _process.WaitForExitAsync();
+
     private static void Echo(string name, string? line)
     {
         if (line is not null)

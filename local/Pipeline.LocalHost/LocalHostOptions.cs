@@ -6,13 +6,9 @@ public sealed class LocalHostOptions
 {
     public const string Section = "LocalHost";
 
-    /// <summary>The functions app's build or publish output (host.json, function folders, the handler executable).</summary>
+    /// <summary>The functions app's build or publish output (host.json, worker.config.json, the worker assembly).</summary>
     [Required]
     public string FunctionsAppPath { get; set; } = "";
-
-    /// <summary>Port the functions app's handler listens on (the host's queue-trigger invocations).</summary>
-    [Range(1, 65535)]
-    public int Port { get; set; } = 7072;
 
     /// <summary>The serving app's build or publish output; when set, it is started too and its HTTP API is called directly on <see cref="ServingPort"/> (<c>/api/...</c>).</summary>
     public string? ServingAppPath { get; set; }

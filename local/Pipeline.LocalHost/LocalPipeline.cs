@@ -1,11 +1,13 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Pipeline.Storage;
 
 namespace Pipeline.LocalHost;
 
 /// <summary>
-/// Plays the Azure Functions host for the functions app (starts the custom handler with <c>FUNCTIONS_CUSTOMHANDLER_PORT</c>,
-/// waits for it to answer <c>GET /</c>, drives its queue triggers) and starts the training worker, as Container Apps would.
+/// Plays the Azure Functions host for both function apps — the preprocessing app's isolated worker over the host's gRPC
+/// protocol, driving its queue triggers; the serving app's custom handler on its HTTP port — and starts the training
+/// worker, as the Container Apps job would.
 /// </summary>
 public sealed partial class LocalPipeline(
     IOptions<LocalHostOptions> options,
@@ -18,23 +20,20 @@ public sealed partial class LocalPipeline(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        var app = FunctionApp.Load(Path.GetFullPath(o.FunctionsAppPath));
         var environment = new Dictionary<string, string>
         {
-            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = o.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
             ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["AzureWebJobsStorage"] = storage.Value.ConnectionString ?? "UseDevelopmentStorage=true",
             ["Storage__ConnectionString"] = storage.Value.ConnectionString ?? "UseDevelopmentStorage=true",
         };
 
-        await using var handlerProcess = new ChildProcess("functions", app.ExecutablePath, app.Arguments, app.Path, environment);
         await using var serving = string.IsNullOrEmpty(o.ServingAppPath) ? null : StartServing(o, environment);
         await using var trainer = string.IsNullOrEmpty(o.TrainerPath)
             ? null
             : new ChildProcess("trainer", Path.GetFullPath(o.TrainerPath), [], Path.GetDirectoryName(Path.GetFullPath(o.TrainerPath))!, environment);
-
-        using var handler = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{o.Port}"), Timeout = Timeout.InfiniteTimeSpan };
-        await WaitUntilReadyAsync(handler, handlerProcess, stoppingToken);
+        await using var worker = await IsolatedWorkerHost.StartAsync(o.FunctionsAppPath, environment, loggers, stoppingToken);
         if (serving is not null)
         {
             using var servingClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{o.ServingPort}") };
@@ -42,38 +41,40 @@ public sealed partial class LocalPipeline(
             LogReady(logger, o.ServingPort);
         }
 
-        var host = new FunctionsHostEmulator(app, queues, handler, time, loggers.CreateLogger<FunctionsHostEmulator>());
+        var host = new QueueTriggerHost(worker, queues, time, loggers.CreateLogger<QueueTriggerHost>());
         await host.RunAsync(o.QueuePollInterval, stoppingToken);
     }
 
     /// <summary>The serving app, started as the Functions host starts a custom handler (HTTP functions are called on its port directly).</summary>
     private static ChildProcess StartServing(LocalHostOptions o, Dictionary<string, string> environment)
     {
-        var app = FunctionApp.Load(Path.GetFullPath(o.ServingAppPath!));
+        var app = CustomHandlerApp.Load(Path.GetFullPath(o.ServingAppPath!));
         var servingEnvironment = new Dictionary<string, string>(environment)
         {
-            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = o.ServingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = o.ServingPort.ToString(CultureInfo.InvariantCulture),
         };
         return new ChildProcess("serving", app.ExecutablePath, app.Arguments, app.Path, servingEnvironment);
     }
 
     private static async Task WaitUntilReadyAsync(HttpClient handler, ChildProcess process, CancellationToken cancellationToken)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
         while (true)
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"A function app's handler exited with code {process.ExitCode} before it was ready.");
+                throw new InvalidOperationException($"The serving app exited with code {process.ExitCode} before it was ready.");
             }
 
             try
             {
-                using var response = await handler.GetAsync(new Uri("/", UriKind.Relative), cancellationToken);
+                using var response = await handler.GetAsync(new Uri("/", UriKind.Relative), deadline.Token);
                 return; // any response counts as ready, as for the Functions host
             }
             catch (HttpRequestException)
             {
-                await Task.Delay(200, cancellationToken);
+                await Task.Delay(200, deadline.Token);
             }
         }
     }

@@ -16,4 +16,5 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(ModelManifest))]
 [JsonSerializable(typeof(CurrentPointer))]
 [JsonSerializable(typeof(RunStatus))]
+[JsonSerializable(typeof(string))]
 public sealed partial class PipelineJson : JsonSerializerContext;

@@ -17,7 +17,17 @@ public static class StorageServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddPipelineStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section))
+            .PostConfigure(options =>
+            {
+                // A connection string set as the value of `Storage` itself is how the Functions host reads the binding
+                // connection named Storage (local.settings.json for `func start`): the app's clients take it too.
+                if (string.IsNullOrWhiteSpace(options.ConnectionString) && configuration[StorageOptions.Section] is { Length: > 0 } connection)
+                {
+                    options.ConnectionString = connection;
+                }
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
 
         // One credential (and token cache) for both clients: the app's managed identity, user-assigned when a client id

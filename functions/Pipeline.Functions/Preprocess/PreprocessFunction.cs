@@ -1,71 +1,42 @@
-using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using Pipeline.Contracts;
-using Pipeline.Functions.Invocation;
+using Pipeline.Preprocessing;
+using Pipeline.Storage;
 
-namespace Pipeline.Preprocessing;
+namespace Pipeline.Functions.Preprocess;
 
-public static class PreprocessFunction
+/// <summary>
+/// <c>Preprocess</c>: one Event Grid <c>BlobCreated</c> event from queue <c>blob-created</c> (Event Grid's storage-queue
+/// destination in Azure, the Event Grid stand-in locally) becomes a dataset version or a rejection report; an accepted
+/// version's training request goes to queue <c>train-requests</c>.
+/// </summary>
+/// <remarks>
+/// A rejected upload, or a build that fails unexpectedly, completes the message: its report explains it. A message that
+/// is not a BlobCreated event, and storage failures, throw, so the host retries the message and then moves it to
+/// <c>blob-created-poison</c> (host.json <c>maxDequeueCount</c>).
+/// </remarks>
+public sealed partial class PreprocessFunction(PreprocessHandler handler, ILogger<PreprocessFunction> logger)
 {
     public const string Name = "Preprocess";
-    public const string TriggerBinding = "blobEvent";
-    public const string OutputBinding = "trainRequest";
 
-    /// <summary>
-    /// <c>POST /Preprocess</c>: the Functions host's invocation for the <c>blob-created</c> queue trigger.
-    /// A rejected upload, or a build that fails unexpectedly, completes the message (a report explains it); storage failures
-    /// return 500 so the host retries.
-    /// </summary>
-    public static IEndpointRouteBuilder MapPreprocessFunction(this IEndpointRouteBuilder app)
+    /// <summary>Returns the training request as the queue message text (JSON), or <c>null</c> for no message.</summary>
+    [Function(Name)]
+    [QueueOutput(StorageNames.TrainRequestsQueue, Connection = StorageOptions.Section)]
+    public async Task<string?> RunAsync(
+        [QueueTrigger(StorageNames.BlobCreatedQueue, Connection = StorageOptions.Section)] string message,
+        CancellationToken cancellationToken)
     {
-        app.MapPost($"/{Name}", HandleAsync);
-        return app;
-    }
-
-    private static async Task<IResult> HandleAsync(HttpRequest request, PreprocessHandler handler, CancellationToken cancellationToken)
-    {
-        InvocationRequest? invocation;
-        try
-        {
-            invocation = await JsonSerializer.DeserializeAsync(request.Body, InvocationJson.Default.InvocationRequest, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            return TypedResults.Problem($"The invocation body is not valid JSON: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        if (invocation?.Data is null || !invocation.Data.TryGetValue(TriggerBinding, out var value))
-        {
-            return TypedResults.Problem($"The invocation has no Data.{TriggerBinding}.", statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        BlobCreatedEvent? blobEvent = null;
-        if (InvocationData.DecodeObject(value) is { } json)
-        {
-            try
-            {
-                blobEvent = json.Deserialize(PipelineJson.Default.BlobCreatedEvent);
-            }
-            catch (JsonException)
-            {
-            }
-        }
-
-        if (blobEvent is null)
-        {
-            // Not an Event Grid event: fail the invocation so the message ends in blob-created-poison, where it can be inspected.
-            return TypedResults.Problem($"Data.{TriggerBinding} is not an Event Grid BlobCreated event.", statusCode: StatusCodes.Status400BadRequest);
-        }
+        var blobEvent = BlobEventMessage.Decode(message)
+            ?? throw new InvalidOperationException("The blob-created message is not an Event Grid Microsoft.Storage.BlobCreated event.");
 
         var outcome = await handler.HandleAsync(blobEvent, cancellationToken);
-        var response = new InvocationResponse
-        {
-            Logs = [$"{outcome.Result}: {outcome.Detail ?? outcome.TrainRequest?.DatasetVersion}"],
-        };
-        if (outcome.TrainRequest is { } trainRequest)
-        {
-            response.Outputs[OutputBinding] = JsonSerializer.SerializeToNode(trainRequest, PipelineJson.Default.TrainRequest);
-        }
-
-        return TypedResults.Json(response, InvocationJson.Default.InvocationResponse);
+        LogOutcome(logger, outcome.Result, blobEvent.Subject, outcome.Detail ?? outcome.TrainRequest?.DatasetVersion);
+        return outcome.TrainRequest is { } request
+            ? System.Text.Json.JsonSerializer.Serialize(request, PipelineJson.Default.TrainRequest)
+            : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preprocess {Result} for {Subject}: {Detail}")]
+    private static partial void LogOutcome(ILogger logger, PreprocessResult result, string? subject, string? detail);
 }

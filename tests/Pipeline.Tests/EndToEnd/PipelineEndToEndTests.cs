@@ -74,9 +74,9 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
 
         // The same bytes again, as a real host would deliver the event: the function returns no training request.
         await Raw.GetBlobClient($"{name}/day1.csv").UploadAsync(BinaryData.FromString(csv), overwrite: true, Cancellation);
-        var reply = await Invocations.PreprocessAsync(pipeline.Client, $"{name}/day1.csv");
-        Assert.Null(reply["Outputs"]!["trainRequest"]);
-        Assert.Contains("Duplicate", reply["Logs"]!.ToJsonString(), StringComparison.Ordinal);
+        var reply = await Invocations.PreprocessAsync(pipeline.Preprocessing, $"{name}/day1.csv");
+        Assert.Null(reply.TrainRequest);
+        Assert.Equal(Pipeline.Preprocessing.PreprocessResult.Duplicate, reply.Result);
 
         // Garbage: a rejection report, no crash, the message completes.
         var garbage = new byte[3000];

@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
+using Pipeline.Contracts;
+using Pipeline.Preprocessing;
 
 namespace Pipeline.Tests.Infrastructure;
 
-/// <summary>Invocation payloads shaped like the Functions host's for a custom handler.</summary>
+/// <summary>Event Grid events as they reach the <c>blob-created</c> queue, and the engine run on them.</summary>
 public static class Invocations
 {
     public static JsonObject BlobCreatedEvent(string container, string blobName) => new()
@@ -28,32 +28,11 @@ public static class Invocations
         ["metadataVersion"] = "1",
     };
 
-    /// <summary><c>{"Data":{"blobEvent": value},"Metadata":{...}}</c>; the host sends a queue message as a JSON string.</summary>
-    public static JsonObject Queue(string binding, JsonNode value, int dequeueCount = 1) => new()
-    {
-        ["Data"] = new JsonObject { [binding] = value },
-        ["Metadata"] = new JsonObject
-        {
-            ["DequeueCount"] = dequeueCount,
-            ["Id"] = Guid.NewGuid().ToString(),
-            ["PopReceipt"] = "AgAAAAMAAAAAAAAA",
-            ["sys"] = new JsonObject { ["MethodName"] = "Preprocess", ["UtcNow"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture) },
-        },
-    };
+    /// <summary>Runs the preprocessing engine for a blob in <c>raw</c>, as the Preprocess function does for its event.</summary>
+    public static Task<PreprocessOutcome> PreprocessAsync(PreprocessingApp app, string blobName) =>
+        PreprocessMessageAsync(app, BlobCreatedEvent("raw", blobName).ToJsonString());
 
-    public static async Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient client, string function, JsonObject invocation)
-    {
-        using var response = await client.PostAsync(new Uri($"/{function}", UriKind.Relative),
-            new StringContent(invocation.ToJsonString(), Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
-
-    /// <summary>Runs Preprocess for a blob in <c>raw</c> with the event as the host delivers it (a JSON string).</summary>
-    public static async Task<JsonNode> PreprocessAsync(HttpClient client, string blobName)
-    {
-        var (status, body) = await PostAsync(client, "Preprocess", Queue("blobEvent", BlobCreatedEvent("raw", blobName).ToJsonString()));
-        Assert.Equal(HttpStatusCode.OK, status);
-        return body!;
-    }
+    /// <summary>Runs the preprocessing engine for a <c>blob-created</c> message's text.</summary>
+    public static Task<PreprocessOutcome> PreprocessMessageAsync(PreprocessingApp app, string message) =>
+        app.Handler.HandleAsync(BlobEventMessage.Decode(message) ?? throw new ArgumentException("Not a BlobCreated event.", nameof(message)), TestContext.Current.CancellationToken);
 }

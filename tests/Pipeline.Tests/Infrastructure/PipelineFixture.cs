@@ -14,8 +14,9 @@ using Pipeline.Trainer.Worker;
 namespace Pipeline.Tests.Infrastructure;
 
 /// <summary>
-/// The whole local pipeline in one process, against Azurite: the Event Grid stand-in scanning <c>raw</c>, the Functions-host
-/// stand-in invoking the in-memory functions app exactly as it invokes the real handler, a training worker, and the serving app.
+/// The whole local pipeline against Azurite: the Event Grid stand-in scanning <c>raw</c>, the Functions-host stand-in
+/// driving the functions app's real isolated worker (its build output, a child process) over gRPC, a training worker,
+/// and the serving app in memory.
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
 {
@@ -28,14 +29,13 @@ public sealed class PipelineFixture : IAsyncLifetime
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private ServiceProvider? _trainer;
+    private IsolatedWorkerHost? _worker;
 
-    public FunctionsAppFactory App { get; } = new();
+    /// <summary>The preprocessing engine in memory, for tests that run it on an event themselves.</summary>
+    public PreprocessingApp Preprocessing { get; } = new();
 
     /// <summary>The serving app (Predict, Models): a separate function app, as in Azure.</summary>
     public ServingAppFactory Serving { get; } = new();
-
-    /// <summary>Calls the functions app (the host's invocations).</summary>
-    public HttpClient Client { get; private set; } = null!;
 
     /// <summary>Calls the serving app's HTTP API, with its function key.</summary>
     public HttpClient ServingClient { get; private set; } = null!;
@@ -59,10 +59,9 @@ public sealed class PipelineFixture : IAsyncLifetime
             await Queues.GetQueueClient(queue).ClearMessagesAsync();
         }
 
-        Client = App.CreateClient();
         ServingClient = Serving.CreateClient();
-        var functionApp = FunctionApp.Load(AppContext.BaseDirectory);
-        var host = new FunctionsHostEmulator(functionApp, Queues, Client, TimeProvider.System, NullLogger<FunctionsHostEmulator>.Instance);
+        _worker = await FunctionsWorker.StartAsync(FunctionsWorker.BuildOutput());
+        var host = new QueueTriggerHost(_worker, Queues, TimeProvider.System, NullLogger<QueueTriggerHost>.Instance);
         var eventGrid = new EventGridEmulator(Blobs, Queues,
             Options.Create(new EventGridOptions { StateContainer = Azurite.UniqueName("eventgrid-state"), BlobPrefix = DatasetPrefix }),
             TimeProvider.System, NullLogger<EventGridEmulator>.Instance);
@@ -127,9 +126,13 @@ public sealed class PipelineFixture : IAsyncLifetime
             await _trainer.DisposeAsync();
         }
 
-        Client.Dispose();
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+        }
+
         ServingClient.Dispose();
-        await App.DisposeAsync();
+        await Preprocessing.DisposeAsync();
         await Serving.DisposeAsync();
         _stop.Dispose();
     }

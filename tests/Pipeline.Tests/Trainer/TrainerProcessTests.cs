@@ -51,17 +51,17 @@ public class TrainerProcessTests
         var (csv, _) = SyntheticData.ThreeClass(3000, seed: 8);
         await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
 
-        await using var app = new FunctionsAppFactory();
-        var reply = await Invocations.PreprocessAsync(app.CreateClient(), $"{name}/data.csv");
-        if (reply["Outputs"]?["trainRequest"] is not JsonObject request)
+        await using var app = new PreprocessingApp();
+        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+        if (reply.TrainRequest is not { } request)
         {
-            Assert.Fail($"Preprocess returned no training request: {reply.ToJsonString()}");
+            Assert.Fail($"Preprocess returned no training request: {reply}");
             return;
         }
 
         using var directory = new TempDirectory();
         var jobFile = directory.File("job.json");
-        await File.WriteAllTextAsync(jobFile, request.ToJsonString(), cancellation);
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(request, PipelineJson.Default.TrainRequest), cancellation);
 
         // Attempt 1: far more epochs than it will live for; killed while it trains.
         using (var doomed = Start(jobFile, ("Trainer__MaxEpochs", "100000"), ("Trainer__Patience", "10000")))
@@ -96,7 +96,7 @@ public class TrainerProcessTests
 
         var pointer = JsonNode.Parse((await models.GetBlobClient(StorageNames.CurrentPointerPath(name)).DownloadContentAsync(cancellation)).Value.Content.ToString())!;
         var version = pointer["version"]!.GetValue<string>();
-        Assert.Equal(request["datasetVersion"]!.GetValue<string>(), version);
+        Assert.Equal(request.DatasetVersion, version);
         Assert.True((await models.GetBlobClient($"{name}/{version}/{StorageNames.ModelFile}").ExistsAsync(cancellation)).Value);
         Assert.True((await models.GetBlobClient(StorageNames.ModelManifestPath(name, version)).ExistsAsync(cancellation)).Value);
     }
@@ -122,9 +122,9 @@ public class TrainerProcessTests
         await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
         var (csv, _) = SyntheticData.ThreeClass(3000, seed: 9);
         await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
-        await using var app = new FunctionsAppFactory();
-        var reply = await Invocations.PreprocessAsync(app.CreateClient(), $"{name}/data.csv");
-        var requestJson = reply["Outputs"]!["trainRequest"]!.ToJsonString();
+        await using var app = new PreprocessingApp();
+        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+        var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
         var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
         using var directory = new TempDirectory();
         var jobFile = directory.File("job.json");

@@ -51,17 +51,16 @@ public class PreprocessDatasetTests
     {
         await Azurite.EnsureRunningAsync();
         await Raw.CreateIfNotExistsAsync(cancellationToken: Cancellation);
-        await using var app = new FunctionsAppFactory();
-        using var client = app.CreateClient();
+        await using var app = new PreprocessingApp();
         var name = Azurite.UniqueName("multi");
 
         await Raw.UploadBlobAsync($"{name}/day1.csv", BinaryData.FromString(SyntheticData.ThreeClass(150, seed: 1).Csv), Cancellation);
-        var first = await Invocations.PreprocessAsync(client, $"{name}/day1.csv");
+        var first = await Invocations.PreprocessAsync(app, $"{name}/day1.csv");
         await Raw.UploadBlobAsync($"{name}/day2.csv", BinaryData.FromString(SyntheticData.ThreeClass(100, seed: 2).Csv), Cancellation);
-        var second = await Invocations.PreprocessAsync(client, $"{name}/day2.csv");
+        var second = await Invocations.PreprocessAsync(app, $"{name}/day2.csv");
 
-        var v1 = first["Outputs"]!["trainRequest"]!["datasetVersion"]!.GetValue<string>();
-        var v2 = second["Outputs"]!["trainRequest"]!["datasetVersion"]!.GetValue<string>();
+        var v1 = first.TrainRequest!.DatasetVersion;
+        var v2 = second.TrainRequest!.DatasetVersion;
         Assert.NotEqual(v1, v2);
         var manifest = await ManifestAsync(name, v2);
         Assert.Equal([$"raw/{name}/day1.csv", $"raw/{name}/day2.csv"], manifest.Sources.Select(s => s.Blob));
@@ -76,9 +75,9 @@ public class PreprocessDatasetTests
 
         // A file with other columns: reported, left out; the rest is the version that exists already.
         await Raw.UploadBlobAsync($"{name}/other.csv", BinaryData.FromString("a,b\n1,2\n"), Cancellation);
-        var third = await Invocations.PreprocessAsync(client, $"{name}/other.csv");
-        Assert.Null(third["Outputs"]!["trainRequest"]);
-        Assert.Contains("Duplicate", third["Logs"]!.ToJsonString(), StringComparison.Ordinal);
+        var third = await Invocations.PreprocessAsync(app, $"{name}/other.csv");
+        Assert.Null(third.TrainRequest);
+        Assert.Equal(PreprocessResult.Duplicate, third.Result);
         var rejections = new List<string>();
         await foreach (var item in Datasets.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{name}/{StorageNames.RejectionsFolder}/" }, Cancellation))
         {
@@ -99,27 +98,26 @@ public class PreprocessDatasetTests
         await Raw.CreateIfNotExistsAsync(cancellationToken: Cancellation);
         var queue = Azurite.Queues().GetQueueClient(Azurite.UniqueName("burst-events"));
         await queue.CreateAsync(cancellationToken: Cancellation);
-        await using var app = new FunctionsAppFactory(new Dictionary<string, string>
+        await using var app = new PreprocessingApp(new Dictionary<string, string>
         {
             ["Preprocess:QuietPeriod"] = "00:00:02",
             ["Preprocess:BlobCreatedQueue"] = queue.Name,
         });
-        using var client = app.CreateClient();
         var name = Azurite.UniqueName("burst");
 
         for (var day = 1; day <= 5; day++)
         {
             await Raw.UploadBlobAsync($"{name}/day{day}.csv", BinaryData.FromString(SyntheticData.ThreeClass(60, seed: day).Csv), Cancellation);
-            var reply = await Invocations.PreprocessAsync(client, $"{name}/day{day}.csv");
-            Assert.Null(reply["Outputs"]!["trainRequest"]);
-            Assert.Contains("Deferred", reply["Logs"]!.ToJsonString(), StringComparison.Ordinal);
+            var reply = await Invocations.PreprocessAsync(app, $"{name}/day{day}.csv");
+            Assert.Null(reply.TrainRequest);
+            Assert.Equal(PreprocessResult.Deferred, reply.Result);
         }
 
         // One delayed copy for the whole burst, invisible until the files have been quiet for the quiet period.
         Assert.Equal(1, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         Assert.Empty((await queue.ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
         // Deliver the copy as the host would once it is visible; a copy that comes early re-queues itself (at most a few times).
-        JsonNode? request = null;
+        TrainRequest? request = null;
         var deliveries = 0;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (request is null && DateTime.UtcNow < deadline)
@@ -132,15 +130,14 @@ public class PreprocessDatasetTests
             }
 
             deliveries++;
-            var (status, reply) = await Invocations.PostAsync(client, "Preprocess", Invocations.Queue("blobEvent", copy.Body.ToString(), (int)copy.DequeueCount));
-            Assert.Equal(System.Net.HttpStatusCode.OK, status);
+            var reply = await Invocations.PreprocessMessageAsync(app, copy.Body.ToString());
             await queue.DeleteMessageAsync(copy.MessageId, copy.PopReceipt, Cancellation);
-            request = reply!["Outputs"]!["trainRequest"];
+            request = reply.TrainRequest;
         }
 
         Assert.NotNull(request);
         Assert.InRange(deliveries, 1, 3);
-        var manifest = await ManifestAsync(name, request["datasetVersion"]!.GetValue<string>());
+        var manifest = await ManifestAsync(name, request.DatasetVersion);
         Assert.Equal(5, manifest.Sources.Count);
         Assert.Equal(300, manifest.Rows.Used);
         Assert.False((await Datasets.GetBlobClient($"{name}/{Pipeline.Preprocessing.DatasetDebouncer.MarkerFile}").ExistsAsync(Cancellation)).Value);

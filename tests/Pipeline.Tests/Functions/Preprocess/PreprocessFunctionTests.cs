@@ -1,28 +1,24 @@
-using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pipeline.Contracts;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Functions.Preprocess;
 
-/// <summary>The Preprocess function invoked with payloads shaped like the Functions host's.</summary>
-public class PreprocessFunctionTests : IAsyncLifetime
+/// <summary>The Preprocess function class, called as the worker calls it, with every form a blob-created message takes.</summary>
+public sealed class PreprocessFunctionTests : IAsyncLifetime
 {
-    private readonly FunctionsAppFactory _app = new();
-    private HttpClient _client = null!;
+    private readonly PreprocessingApp _app = new();
 
     public async ValueTask InitializeAsync()
     {
         await Azurite.EnsureRunningAsync();
         await Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
-        _client = _app.CreateClient();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     private static async Task<string> UploadAsync(string content)
     {
@@ -32,59 +28,68 @@ public class PreprocessFunctionTests : IAsyncLifetime
         return $"{name}/data.csv";
     }
 
+    /// <summary>The event's JSON as Event Grid writes it (docs), base64 of it (field reports), and either encoded once more as a JSON string.</summary>
+    public static TheoryData<string> Encodings() => ["json", "base64", "json string", "base64 json string", "base64 of json string"];
+
+    private static string Encode(JsonObject blobEvent, string encoding)
+    {
+        var json = blobEvent.ToJsonString();
+        static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+        return encoding switch
+        {
+            "json" => json,
+            "base64" => Base64(json),
+            "json string" => JsonValue.Create(json)!.ToJsonString(),
+            "base64 json string" => JsonValue.Create(Base64(json))!.ToJsonString(),
+            "base64 of json string" => Base64(JsonValue.Create(json)!.ToJsonString()),
+            _ => throw new ArgumentOutOfRangeException(nameof(encoding)),
+        };
+    }
+
     [Theory]
-    [InlineData("object")]
-    [InlineData("string")]
-    [InlineData("twice-encoded string")]
-    public async Task Invoke_EventInEveryEncodingTheHostUses_ReturnsTheTrainRequestAsAJsonObject(string encoding)
+    [MemberData(nameof(Encodings))]
+    public async Task RunAsync_EventInEveryEncoding_ReturnsTheTrainRequestAsJson(string encoding)
     {
         var (csv, _) = SyntheticData.ThreeClass(100, seed: 3);
         var blob = await UploadAsync(csv);
-        var blobEvent = Invocations.BlobCreatedEvent("raw", blob);
-        JsonNode value = encoding switch
-        {
-            "object" => blobEvent,
-            "string" => blobEvent.ToJsonString(),
-            _ => JsonValue.Create(blobEvent.ToJsonString())!.ToJsonString(),
-        };
 
-        var (status, reply) = await Invocations.PostAsync(_client, "Preprocess", Invocations.Queue("blobEvent", value));
+        var message = await _app.Function.RunAsync(Encode(Invocations.BlobCreatedEvent("raw", blob), encoding), TestContext.Current.CancellationToken);
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        var request = reply!["Outputs"]!["trainRequest"]!;
-        Assert.Equal("object", JsonValueKind(request));
-        Assert.Equal(blob.Split('/')[0], request["dataset"]!.GetValue<string>());
-        Assert.Equal(16, request["datasetVersion"]!.GetValue<string>().Length);
+        var request = JsonSerializer.Deserialize(message!, PipelineJson.Default.TrainRequest)!;
+        Assert.Equal(blob.Split('/')[0], request.Dataset);
+        Assert.Equal(16, request.DatasetVersion.Length);
     }
 
     [Fact]
-    public async Task Invoke_RejectedUpload_CompletesWithAReportAndNoTraining()
+    public async Task RunAsync_RejectedUpload_CompletesWithAReportAndNoTrainingRequest()
     {
         var blob = await UploadAsync("only,a,header\n");
 
-        var (status, reply) = await Invocations.PostAsync(_client, "Preprocess", Invocations.Queue("blobEvent", Invocations.BlobCreatedEvent("raw", blob).ToJsonString()));
+        var message = await _app.Function.RunAsync(Invocations.BlobCreatedEvent("raw", blob).ToJsonString(), TestContext.Current.CancellationToken);
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Null(reply!["Outputs"]!["trainRequest"]);
-        Assert.Contains("Rejected", reply["Logs"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Null(message);
+        var dataset = blob.Split('/')[0];
+        var reports = Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer)
+            .GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{dataset}/{StorageNames.RejectionsFolder}/" }, TestContext.Current.CancellationToken);
+        Assert.NotEmpty(await reports.ToListAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("hello")]
+    [InlineData("{\"id\":\"1\"}")]
+    [InlineData("aGVsbG8=")]
+    [InlineData("")]
+    public async Task RunAsync_NotAnEvent_ThrowsSoTheHostRetriesThenPoisons(string message)
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _app.Function.RunAsync(message, TestContext.Current.CancellationToken));
+        Assert.Contains("BlobCreated", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Invoke_NotAnEvent_FailsTheInvocationSoTheHostRetriesThenPoisons()
+    public async Task RunAsync_EventForAnotherContainer_IsIgnored()
     {
-        var (status, _) = await Invocations.PostAsync(_client, "Preprocess", Invocations.Queue("blobEvent", "hello"));
+        var message = await _app.Function.RunAsync(Invocations.BlobCreatedEvent("models", "x/y.csv").ToJsonString(), TestContext.Current.CancellationToken);
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Null(message);
     }
-
-    [Fact]
-    public async Task Invoke_EventForAnotherContainer_IsIgnored()
-    {
-        var (status, reply) = await Invocations.PostAsync(_client, "Preprocess", Invocations.Queue("blobEvent", Invocations.BlobCreatedEvent("models", "x/y.csv").ToJsonString()));
-
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Null(reply!["Outputs"]!["trainRequest"]);
-    }
-
-    private static string JsonValueKind(JsonNode node) => node.GetValueKind().ToString().ToLowerInvariant();
 }

@@ -1,9 +1,8 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Pipeline.Functions;
 using Pipeline.Preprocessing;
+using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Functions.Preprocess;
@@ -19,13 +18,19 @@ public class PreprocessOptionsTests
     [InlineData("Preprocess:BlobCreatedQueue", "", "BlobCreatedQueue")]
     public async Task App_SettingOutOfRange_FailsValidationNamingIt(string key, string value, string name)
     {
-        // The app's own registration (AddFunctionsApp), without starting a server: what the host validates at start-up.
-        var builder = WebApplication.CreateBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = Azurite.ConnectionString, [key] = value });
-        builder.AddFunctionsApp();
-        await using var app = builder.Build();
+        // The app's own registrations (Program.cs), without starting the worker: what its host validates at start-up.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = Azurite.ConnectionString, [key] = value })
+            .Build();
+        await using var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddPipelineStorage(configuration)
+            .AddPreprocessing()
+            .BuildServiceProvider();
 
-        var error = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IStartupValidator>().Validate());
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Pipeline.Functions.Preprocess;
+using Pipeline.Preprocessing;
+using Pipeline.Storage;
+
+namespace Pipeline.Tests.Infrastructure;
+
+/// <summary>
+/// The preprocessing app's services in memory, against Azurite, registered as its Program.cs registers them: the engine
+/// (<see cref="Handler"/>) and the function class (<see cref="Function"/>). Unless a test sets <c>Preprocess:QuietPeriod</c>
+/// there is no upload debounce (every event builds at once). <paramref name="settings"/> override.
+/// </summary>
+public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settings = null) : IAsyncDisposable
+{
+    private readonly ServiceProvider _services = Build(settings);
+
+    public PreprocessHandler Handler => _services.GetRequiredService<PreprocessHandler>();
+
+    public PreprocessFunction Function => ActivatorUtilities.CreateInstance<PreprocessFunction>(_services);
+
+    private static ServiceProvider Build(IReadOnlyDictionary<string, string>? settings)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = Azurite.ConnectionString,
+            ["Preprocess:QuietPeriod"] = "00:00:00",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            values[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddPipelineStorage(configuration)
+            .AddPreprocessing();
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}
