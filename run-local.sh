@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole pipeline on this machine: Azurite, the serving app (HTTP API) on http://127.0.0.1:7071 and the
-# functions app (Preprocess) on 7072, both started by the local Functions-host stand-in as the Functions host would,
-# the Event Grid stand-in, and one training worker.
+# Runs the whole pipeline on this machine: Azurite, the serving app (HTTP API, a custom handler) on
+# http://127.0.0.1:7071, the functions app's isolated worker (Preprocess) driven over the Functions host's gRPC protocol
+# by the local host stand-in, the Event Grid stand-in, and one training worker.
 # Ctrl+C stops everything but Azurite (scripts/azurite.sh stop).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -269,6 +269,7 @@ module serving 'app/functions.bicep' = {
     location: location
     tags: tags
     serviceName: 'serving'
+    customHandler: true
     identityId: servingIdentity.outputs.id
     identityClientId: servingIdentity.outputs.clientId
     storageAccountName: storageAccountName

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command: starts a fresh Azurite on loopback (unless one already answers on 10000/10001),
-# publishes the function app (Native AOT, as deployed), runs every test project of Serverless.sln against Azurite,
+# publishes both function apps as deployed, runs every test project of Serverless.sln against Azurite,
 # validates the Bicep templates offline, and stops Azurite.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ if ! /usr/bin/python3 -c "import onnx, sklearn" 2>/dev/null; then
   exit 1
 fi
 if ! { command -v cc >/dev/null && [ -e /usr/include/zlib.h ]; }; then
-  echo "Publishing the function app with Native AOT needs a C toolchain and zlib1g-dev: apt-get install -y gcc zlib1g-dev" >&2
+  echo "Publishing the serving app with Native AOT needs a C toolchain and zlib1g-dev: apt-get install -y gcc zlib1g-dev" >&2
   exit 1
 fi
 
@@ -27,18 +27,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The function app as it is deployed (Native AOT): PreprocessAotTests run this executable against the JIT app.
-# Only Parquet.Net may report trim/AOT warnings of its own (docs/serving.md); any other assembly doing so fails here.
+# Both function apps as azd packages them: the preprocessing app (isolated worker) and the serving app (Native AOT).
+# DeployPackageTests check what the Flex host needs at each package's root, and the published worker runs an upload.
+# The serving app must publish without trim/AOT warnings from any assembly.
 publish_log="$(mktemp)"
-if ! dotnet publish functions/Pipeline.Functions -c Release --nologo -v minimal > "$publish_log" 2>&1; then
-  cat "$publish_log" >&2
-  exit 1
-fi
-if grep -E "warning IL(2104|3053)" "$publish_log" | grep -v "Assembly 'Parquet'" | grep -q .; then
-  grep -E "warning IL(2104|3053)" "$publish_log" >&2
-  echo "An assembly other than Parquet.Net reports trim/AOT warnings in the function app's publish (see above)." >&2
-  exit 1
-fi
+for app in functions/Pipeline.Functions functions/Pipeline.Serving; do
+  if ! dotnet publish "$app" -c Release --nologo -v minimal > "$publish_log" 2>&1; then
+    cat "$publish_log" >&2
+    exit 1
+  fi
+  if grep -E "warning IL[0-9]+" "$publish_log" | grep -q .; then
+    grep -E "warning IL[0-9]+" "$publish_log" >&2
+    echo "$app reports trim/AOT warnings in its publish (see above)." >&2
+    exit 1
+  fi
+done
 rm -f "$publish_log"
 
 log="$(mktemp)"

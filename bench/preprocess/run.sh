@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Preprocessing benchmark: our preprocess (Native AOT as deployed, both passes, Parquet splits written) against pandas 1.5.3
+# Preprocessing benchmark: our preprocess engine (Native AOT, both passes, Parquet splits written) against pandas 1.5.3
 # (read_csv + describe) on the same generated files, each tool in its own process, one after the other.
 # Usage: [ROUNDS=3] bench/preprocess/run.sh [data-folder] [sizes in MB...]   (default: /tmp/preprocess-bench, 100 1024)
 # Each round runs, per file: the speed probe below, ours, ours "(warm)", pandas. Ratios are taken within a round (the
@@ -19,7 +19,7 @@ read -r -a sizes <<< "${sizes[*]}"
 rounds="${ROUNDS:-3}"
 mkdir -p "$data"
 
-# Published with Native AOT, as the function app is deployed.
+# Published with Native AOT: the engine's best case (the deployed isolated worker runs it under the JIT, ReadyToRun).
 dotnet publish bench/Pipeline.Benchmarks.Preprocess -c Release -v quiet -nologo >/dev/null
 bench=artifacts/publish/Pipeline.Benchmarks.Preprocess/release_linux-x64/Pipeline.Benchmarks.Preprocess
 results="$data/results.jsonl"

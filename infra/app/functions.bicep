@@ -1,12 +1,15 @@
-// Flex Consumption (FC1) plan and the function app hosting the pipeline's custom handler (functions/Pipeline.Functions:
-// an ASP.NET Core minimal-API app started by the Functions host through host.json `customHandler`).
+// A Flex Consumption (FC1) plan and one function app; main.bicep uses it twice:
+// - `functions`: the preprocessing app, an isolated worker (functions/Pipeline.Functions). The host starts it from the
+//   package's worker.config.json and loads the binding extensions the package brings (extensions.json, .azurefunctions/):
+//   no extension bundle.
+// - `serving`: the HTTP API, a Native AOT custom handler (host.json `customHandler`; customHandler = true here).
 //
-// Runtime: functionAppConfig.runtime is `dotnet-isolated` 10.0, not `custom`. Microsoft's .NET custom-handler sample
-// for Flex (Azure-Samples/mcp-sdk-functions-hosting-dotnet) deploys its custom handler with `dotnet-isolated`; that
-// stack gives the instance a .NET 10 runtime; host.json starts the handlers, which are self-contained native (AOT)
-// executables (`Pipeline.Functions`, `Pipeline.Serving`) and need nothing from it. Flex has been reported to reject
-// runtime name `custom` ("allowed values: dotnet-isolated, java, node, python, powershell"). The host reads
-// host.json `customHandler` whatever the runtime name is. See docs/deploy.md.
+// Runtime: functionAppConfig.runtime is `dotnet-isolated` 10.0 for both. The host picks the custom-handler dispatcher
+// when host.json has `customHandler.description`, whatever the worker runtime (azure-functions-host
+// FunctionInvocationDispatcherFactory, HttpWorkerOptionsSetup); HTTP triggers are built into the host. The serving app
+// also sets AzureWebJobsFeatureFlags=EnableMcpCustomHandlerPreview, which on Flex makes the host treat the app as worker
+// runtime `custom` (host PR 11355, SpecializationE2ETests), the configuration of Microsoft's .NET custom-handler sample on
+// Flex. See docs/deploy.md.
 //
 // Storage: AzureWebJobsStorage and the app's own `Storage` connection are identity-based (no connection string). The
 // identity's rights are granted per container/queue in app/access.bicep.
@@ -52,6 +55,9 @@ param instanceMemoryMB int
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
+
+@description('True for a custom-handler app (the serving app), false for an isolated-worker app (the preprocessing app).')
+param customHandler bool = false
 
 @description('Always-ready instances for the HTTP trigger group (Predict, Models). 0 scales to zero when idle.')
 @minValue(0)
@@ -105,8 +111,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
         { name: 'AzureWebJobsStorage__blobServiceUri', value: blobServiceUri }
         { name: 'AzureWebJobsStorage__queueServiceUri', value: queueServiceUri }
-        // The `Storage` connection: the queue trigger/output bindings (function.json "connection": "Storage") and the
-        // handler's own SDK clients read these.
+        // The `Storage` connection: the queue trigger and output bindings ([QueueTrigger(..., Connection = "Storage")])
+        // and the app's own SDK clients (StorageOptions) read these.
         { name: 'Storage__credential', value: 'managedidentity' }
         { name: 'Storage__clientId', value: identityClientId }
         { name: 'Storage__BlobServiceUri', value: blobServiceUri }
@@ -115,6 +121,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // Telemetry is sent with an Entra token of the identity (Monitoring Metrics Publisher); local auth is off.
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        // Custom handler on Flex: the host runs the app as worker runtime `custom` (empty for the isolated worker).
+        { name: 'AzureWebJobsFeatureFlags', value: customHandler ? 'EnableMcpCustomHandlerPreview' : '' }
       ]
     }
     functionAppConfig: {

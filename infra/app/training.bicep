@@ -181,6 +181,8 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'Storage__BlobServiceUri', value: storage.properties.primaryEndpoints.blob }
             { name: 'Storage__QueueServiceUri', value: storage.properties.primaryEndpoints.queue }
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
+            // The job runs on a GPU profile: a replica without a usable GPU fails loudly instead of training on CPU.
+            { name: 'Trainer__Device', value: 'Cuda' }
           ]
         }
       ]

@@ -1,8 +1,8 @@
 namespace Pipeline.Infra.Tests;
 
 /// <summary>
-/// Both Flex Consumption apps: <c>functions</c> (Preprocess, framework-dependent) and <c>serving</c> (the HTTP API, Native
-/// AOT), each a use of app/functions.bicep with its own plan, identity and package container.
+/// Both Flex Consumption apps: <c>functions</c> (Preprocess, an isolated worker) and <c>serving</c> (the HTTP API, a Native
+/// AOT custom handler), each a use of app/functions.bicep with its own plan, identity and package container.
 /// </summary>
 public sealed class FunctionAppTests(CompiledTemplate template)
 {
@@ -145,5 +145,13 @@ public sealed class FunctionAppTests(CompiledTemplate template)
     {
         Assert.Contains("'azd-service-name'", Site.Element.StringAt("tags"), StringComparison.Ordinal);
         Assert.Equal("functions", template.Module("functions").ParameterValue("serviceName"));
+    }
+
+    [Fact]
+    public void FeatureFlag_CustomHandlerOnFlex_IsSetOnTheServingAppOnly()
+    {
+        Assert.Equal("[if(parameters('customHandler'), 'EnableMcpCustomHandlerPreview', '')]", AppSettings["AzureWebJobsFeatureFlags"]);
+        Assert.Equal("true", template.Module("serving").ParameterValue("customHandler"));
+        Assert.False(template.Module("functions").Properties.GetProperty("parameters").TryGetProperty("customHandler", out _), "the isolated worker app runs as dotnet-isolated");
     }
 }
