@@ -109,6 +109,29 @@ public static class GbdtTrainer
         return booster.SaveModel();
     }
 
+    /// <summary>
+    /// LightGBM's own prediction in the served layout — probabilities <c>[rows, classes]</c> (binary: <c>[1 − p, p]</c>) or
+    /// values <c>[rows, 1]</c> — the reference the exported graph is checked against.
+    /// </summary>
+    public static float[] PredictServed(LightGbmBooster booster, float[] rowMajor, int rows, int features, int classes, bool classification)
+    {
+        ArgumentNullException.ThrowIfNull(booster);
+        var predicted = booster.Predict(rowMajor, rows, features, PredictionWidth(classes, classification));
+        if (!classification || classes > 2)
+        {
+            return [.. predicted.Select(v => (float)v)];
+        }
+
+        var served = new float[rows * 2];
+        for (var r = 0; r < rows; r++)
+        {
+            served[2 * r] = (float)(1 - predicted[r]);
+            served[(2 * r) + 1] = (float)predicted[r];
+        }
+
+        return served;
+    }
+
     /// <summary>Outputs per row of LightGBM's prediction: 1 for binary and regression, the class count for multiclass.</summary>
     public static int PredictionWidth(int classes, bool classification) => classification && classes > 2 ? classes : 1;
 
