@@ -134,7 +134,7 @@ public sealed partial class TrainingJob(
             LogResuming(logger, runId, resumed.Completed.Count, resumed.Current?.Epoch ?? 0);
         }
 
-        var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier);
+        var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier, o.Threads);
         await run.UpdateAsync(s =>
         {
             s.Stage = "searching";
@@ -158,18 +158,21 @@ public sealed partial class TrainingJob(
                 best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
 
-            using var trained = TrialTrainer.Build(data, best);
             var searchReport = SearchReportOf(search, budget, classification);
 
             await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
-            var onnx = OnnxMlpExporter.Export(trained.Definition, new Dictionary<string, string>
+            var width = classification ? manifest.Labels.Count : 1;
+            var onnxMetadata = new Dictionary<string, string>
             {
                 ["model"] = run.Status.Model,
                 ["dataset"] = manifest.Dataset,
                 ["datasetVersion"] = manifest.Version,
-            });
+            };
+            // The exported graph and the trained model it must reproduce: LightGBM's own prediction for trees, the torch
+            // module's forward pass for networks.
+            using var reference = ServedModel.Create(data, best, features, manifest, onnxMetadata);
+            var onnx = reference.Onnx;
             var outputName = classification ? OnnxContract.ProbabilitiesOutput : OnnxContract.ValueOutput;
-            var width = classification ? manifest.Labels.Count : 1;
             float[] testOutput;
             Dictionary<string, double> validationMetrics, testMetrics;
             double onnxDifference;
@@ -179,8 +182,8 @@ public sealed partial class TrainingJob(
                 {
                     var rows = MlpTrainer.ToRowMajor(split);
                     served = evaluator.Run(rows, split.RowCount, features.Count);
-                    var reference = trained.Predict(rows, split.RowCount);
-                    maxDifference = served.Zip(reference, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
+                    var expected = reference.Predict(rows, split.RowCount);
+                    maxDifference = served.Zip(expected, (a, b) => Math.Abs((double)a - b)).DefaultIfEmpty(0).Max();
                     return classification ? Metrics.Classification(served, split.Target, width) : Metrics.Regression(served, split.Target);
                 }
 
@@ -188,7 +191,7 @@ public sealed partial class TrainingJob(
                 testMetrics = Evaluate(test, out onnxDifference, out testOutput);
             }
 
-            var tolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(trained.Definition.TargetStd) + Math.Abs(trained.Definition.TargetMean)));
+            var tolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(data.TargetStd) + Math.Abs(data.TargetMean)));
             if (onnxDifference > tolerance)
             {
                 throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
@@ -201,6 +204,10 @@ public sealed partial class TrainingJob(
                 cancellationToken).ConfigureAwait(false);
 
             var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
+            // Trees train on the CPU: only the network trials (and a network refit) hold the GPU.
+            var gpuSeconds = device.Cuda
+                ? search.State.Completed.Where(t => t.Parameters.Gbdt is null).Sum(t => t.Seconds) + (best.Parameters.Gbdt is null ? search.State.RefitSeconds : 0)
+                : 0;
             var result = new ModelManifest
             {
                 Model = run.Status.Model,
@@ -222,7 +229,10 @@ public sealed partial class TrainingJob(
                 TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
                 Training = new TrainingSummary
                 {
-                    Device = device.Type.ToString(),
+                    Device = best.Parameters.Gbdt is null ? device.Type.ToString() : "Cpu",
+                    Family = best.Parameters.Family,
+                    Model = best.Parameters.ToString(),
+                    Trees = reference.Trees,
                     HiddenLayers = [.. best.Parameters.HiddenLayers],
                     Epochs = best.Epoch,
                     BestEpoch = best.BestEpoch,
@@ -234,9 +244,9 @@ public sealed partial class TrainingJob(
                 InputEncoding = best.Parameters.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                     Seed = seed,
                     Seconds = searchSeconds,
-                    GpuSeconds = device.Cuda ? searchSeconds : 0,
+                    GpuSeconds = gpuSeconds,
                     GpuPricePerSecond = o.GpuPricePerSecond,
-                    EstimatedCost = device.Cuda ? searchSeconds * o.GpuPricePerSecond : 0,
+                    EstimatedCost = gpuSeconds * o.GpuPricePerSecond,
                     OnnxMaxAbsDiff = onnxDifference,
                     RunId = runId,
                     Attempts = run.Status.Attempt,
@@ -314,7 +324,8 @@ public sealed partial class TrainingJob(
             Trials = [.. state.Completed.Select(t => new SearchTrial
             {
                 Index = t.Index,
-                Kind = t.Parameters.Linear ? "linear" : "mlp",
+                Kind = t.Parameters.Family,
+                Description = t.Parameters.ToString(),
                 InputEncoding = t.Parameters.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                 HiddenLayers = [.. t.Parameters.HiddenLayers],
                 LearningRate = t.Parameters.LearningRate,

@@ -1,3 +1,5 @@
+using Pipeline.Training.Gbdt;
+
 namespace Pipeline.Training;
 
 /// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), per-trial epochs and patience, and how many
@@ -56,8 +58,11 @@ public sealed class SearchState
     /// <summary>Index into <see cref="Completed"/> of the best trial so far, or -1.</summary>
     public int Best { get; set; } = -1;
 
-    /// <summary>Best weights of the best completed trial.</summary>
+    /// <summary>Best weights of the best completed trial (a network).</summary>
     public List<float[]> BestWeights { get; set; } = [];
+
+    /// <summary>The best completed trial's model when it is a tree ensemble (LightGBM text format).</summary>
+    public string? BestTreeModel { get; set; }
 
     /// <summary>The trial in progress when the checkpoint was taken.</summary>
     public TrialState? Current { get; set; }
@@ -85,15 +90,18 @@ public sealed class SearchState
 public sealed record SearchProgress(int Trial, int Trials, TrialParameters Parameters, int Epoch, int MaxEpochs, double TrainLoss, double ValidationLoss, double BestValidationLoss, double ElapsedSeconds, double? EtaSeconds);
 
 /// <summary>
-/// Model selection within a budget: runs the trials of <see cref="SearchSpace"/> one after another, each with early stopping
-/// on the validation split, and keeps the one with the lowest validation loss. The budget in trials and seconds is checked
-/// between batches; a trial cut short by the clock still counts with its best epoch so far. When cancelled it stops at a
-/// batch boundary with the running trial captured in <see cref="State"/>, ready for a checkpoint.
+/// Model selection within a budget, across families (linear, MLP, gradient-boosted trees): runs the trials of
+/// <see cref="SearchSpace"/> one after another, each with early stopping on the validation split, and keeps the one with
+/// the lowest validation loss. The budget in trials and seconds is checked between batches (networks) or boosting rounds
+/// (trees); a trial cut short by the clock still counts with its best epoch or round so far. When cancelled it stops at a
+/// batch boundary with the running network trial captured in <see cref="State"/>, ready for a checkpoint; a tree trial
+/// (seconds, not minutes) starts over on resume.
 /// </summary>
-public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1)
+/// <param name="threads">LightGBM threads for tree trials (networks use TorchSharp's setting).</param>
+public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 5;
+    public const int SpaceVersion = 6;
 
     public SearchState State => state;
 
@@ -127,8 +135,10 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
                 RunTrial(index, Trials[index], member: false, OutOfTime, Elapsed, progress, cancellationToken);
             }
 
-            // Re-runs of the chosen configuration with other seeds (same hyperparameters, other initialization and batch order).
-            for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; member < budget.EnsembleSize && state.StoppedBy is null; member++)
+            // Re-runs of the chosen network configuration with other seeds (same hyperparameters, other initialization and batch
+            // order). A tree ensemble is already an average of many trees; its seeds change little.
+            var chosenIsNetwork = state.Best >= 0 && state.Completed[state.Best].Parameters.Gbdt is null;
+            for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; chosenIsNetwork && member < budget.EnsembleSize && state.StoppedBy is null; member++)
             {
                 if (OutOfTime())
                 {
@@ -144,8 +154,8 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             state.ElapsedSeconds = Elapsed();
         }
 
-        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var best = state.Completed[state.Best];
+        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters.Gbdt is null ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var single = new TrialState
         {
             Index = best.Index,
@@ -157,6 +167,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             Seconds = best.Seconds,
             History = best.History,
             BestWeights = state.BestWeights,
+            TreeModel = best.Parameters.Gbdt is null ? null : state.BestTreeModel,
         };
         if (state.EnsembleWeights.Count == 0)
         {
@@ -183,6 +194,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
     private void RunTrial(int index, TrialParameters p, bool member, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
     {
+        if (p.Gbdt is not null)
+        {
+            RunTreeTrial(index, p, outOfTime, elapsed, progress, cancellationToken);
+            return;
+        }
+
         var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState { Index = index, Parameters = p };
         state.Current = trialState;
         var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
@@ -225,6 +242,32 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             state.Best = state.Completed.Count - 1;
             state.BestWeights = trialState.BestWeights;
+            state.BestTreeModel = null;
+        }
+
+        if (trialState.StopReason == "time budget spent")
+        {
+            state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
+        }
+    }
+
+    private void RunTreeTrial(int index, TrialParameters p, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
+    {
+        state.Current = null;
+        var trialState = new TrialState { Index = index, Parameters = p };
+        GbdtTrainer.Run(data, trialState, seed, threads, time, outOfTime, s =>
+        {
+            var last = s.History[^1];
+            progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, GbdtParameters.MaxRounds, last.TrainLoss, last.ValidationLoss,
+                Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), null));
+        }, cancellationToken);
+        var outcome = TrialOutcome.From(trialState);
+        state.Completed.Add(outcome);
+        if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
+        {
+            state.Best = state.Completed.Count - 1;
+            state.BestWeights = [];
+            state.BestTreeModel = trialState.TreeModel;
         }
 
         if (trialState.StopReason == "time budget spent")
@@ -242,6 +285,26 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     {
         ArgumentNullException.ThrowIfNull(combined);
         ArgumentNullException.ThrowIfNull(chosen);
+        if (chosen.Parameters.Gbdt is { } gbdt)
+        {
+            // As many rounds as the trial's best round: more rows per round, the same number of corrections.
+            var started = time.GetTimestamp();
+            var model = GbdtTrainer.Refit(combined, gbdt, Math.Max(1, chosen.BestEpoch), seed, threads, cancellationToken);
+            state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
+            return new TrialState
+            {
+                Index = chosen.Index,
+                Parameters = chosen.Parameters,
+                Epoch = chosen.Epoch,
+                BestEpoch = chosen.BestEpoch,
+                BestLoss = chosen.BestLoss,
+                BestMetric = chosen.BestMetric,
+                Seconds = chosen.Seconds + state.RefitSeconds,
+                History = chosen.History,
+                TreeModel = model,
+            };
+        }
+
         var members = state.EnsembleUsed ? state.EnsembleMembers : [state.Best];
         var weights = new List<List<float[]>>();
         double seconds = 0;

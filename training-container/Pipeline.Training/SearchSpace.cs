@@ -1,37 +1,56 @@
 namespace Pipeline.Training;
 
 /// <summary>
-/// The trials of a search, in the order they run: a linear model first (small tabular data often prefers it), then a few
-/// hand-picked configurations that are good defaults for tabular data, then seeded random draws. The list depends only on
-/// the seed and the number of training rows, so the same data and settings give the same trials.
+/// The trials of a search across the three families, in the order they run: a linear model first (small tabular data often
+/// prefers it), gradient-boosted trees second (what tabular data usually prefers, and fast), then hand-picked MLP and tree
+/// configurations that are good defaults for tabular data, then seeded random draws (one in three a tree configuration).
+/// The list depends only on the seed and the number of training rows, so the same data and settings give the same trials.
 /// </summary>
 public static class SearchSpace
 {
     private static readonly int[] Widths = [32, 64, 128, 256];
     private static readonly double[] Dropouts = [0, 0, 0.1, 0.2, 0.3];
     private static readonly int[] BatchSizes = [32, 64, 128, 256];
+    private static readonly int[] TreeLeaves = [7, 15, 31, 63, 127];
+    private static readonly int[] TreeMinLeafRows = [5, 10, 20, 40, 80];
 
     /// <param name="count">Trials wanted.</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="trainRows">Rows of the train split (caps the batch size).</param>
     /// <param name="encodingAvailable">Whether encoded trials can run (see <see cref="TrainingData.Encoding"/>); if not, they are left out.</param>
-    public static IReadOnlyList<TrialParameters> Trials(int count, int seed, int trainRows, bool encodingAvailable = true)
+    /// <param name="trees">Whether gradient-boosted-trees trials take part.</param>
+    public static IReadOnlyList<TrialParameters> Trials(int count, int seed, int trainRows, bool encodingAvailable = true, bool trees = true)
     {
         var trials = new List<TrialParameters>
         {
             new([], 1e-2, 1e-4, 0, 32),
+            TrialParameters.Trees(new(31, 0.05, 20, 0.9, 1.0, 0)),
             new([128], 3e-3, 1e-2, 0, 64),
             new([], 1e-2, 1e-3, 0, 32, Encoded: true),
             new([64], 3e-3, 1e-2, 0.1, 64, Encoded: true),
+            TrialParameters.Trees(new(15, 0.03, 10, 0.7, 0.8, 1)),
             new([64, 64], 3e-3, 1e-3, 0.1, 64),
             new([256, 128], 1e-3, 1e-2, 0.2, 128),
+            TrialParameters.Trees(new(63, 0.05, 30, 0.8, 0.8, 3)),
             new([32], 1e-2, 1e-4, 0, 32),
             new([128, 128, 64], 1e-3, 1e-3, 0.1, 64),
         };
         var random = new Random(seed);
-        trials.RemoveAll(t => t.Encoded && !encodingAvailable);
+        trials.RemoveAll(t => (t.Encoded && !encodingAvailable) || (t.Gbdt is not null && !trees));
         while (trials.Count < count)
         {
+            if (trees && trials.Count % 3 == 2)
+            {
+                trials.Add(TrialParameters.Trees(new(
+                    TreeLeaves[random.Next(TreeLeaves.Length)],
+                    LogUniform(random, 0.02, 0.2),
+                    TreeMinLeafRows[random.Next(TreeMinLeafRows.Length)],
+                    0.5 + (0.5 * random.NextDouble()),
+                    0.5 + (0.5 * random.NextDouble()),
+                    LogUniform(random, 1e-3, 10))));
+                continue;
+            }
+
             var depth = 1 + random.Next(3);
             var width = Widths[random.Next(Widths.Length)];
             trials.Add(new TrialParameters(
@@ -43,9 +62,12 @@ public static class SearchSpace
                 random.Next(3) == 0 && encodingAvailable));
         }
 
-        // Tiny training sets get at least ~8 steps per epoch.
+        // Tiny training sets get at least ~8 steps per epoch, and leaves of at most a tenth of the rows.
         var largestBatch = Math.Max(16, trainRows / 8);
-        return trials.Take(count).Select(t => t.BatchSize > largestBatch ? t with { BatchSize = largestBatch } : t).ToList();
+        var largestLeaf = Math.Max(2, trainRows / 10);
+        return trials.Take(count).Select(t => t.Gbdt is { } g
+            ? (g.MinDataInLeaf > largestLeaf ? TrialParameters.Trees(g with { MinDataInLeaf = largestLeaf }) : t)
+            : t.BatchSize > largestBatch ? t with { BatchSize = largestBatch } : t).ToList();
     }
 
     private static double LogUniform(Random random, double low, double high) =>

@@ -40,9 +40,13 @@ public sealed class TrainingData : IDisposable
         Device = device;
         TrainRows = train.RowCount;
         ValidationTarget = validation.Target;
-        XTrain = Load(tensor(MlpTrainer.Standardize(MlpTrainer.ToRowMajor(train), train.RowCount, Mean, Std), [train.RowCount, FeatureCount]), device, pinMemory);
+        ValidationRows = validation.RowCount;
+        TrainTarget = train.Target;
+        RawTrain = MlpTrainer.ToRowMajor(train);
+        RawValidation = MlpTrainer.ToRowMajor(validation);
+        XTrain = Load(tensor(MlpTrainer.Standardize(RawTrain, train.RowCount, Mean, Std), [train.RowCount, FeatureCount]), device, pinMemory);
         YTrain = Load(Target(train), device, pinMemory);
-        XValid = Load(tensor(MlpTrainer.Standardize(MlpTrainer.ToRowMajor(validation), validation.RowCount, Mean, Std), [validation.RowCount, FeatureCount]), device, pinMemory);
+        XValid = Load(tensor(MlpTrainer.Standardize(RawValidation, validation.RowCount, Mean, Std), [validation.RowCount, FeatureCount]), device, pinMemory);
         YValid = Load(Target(validation), device, pinMemory);
         if (encoding is null && (long)train.RowCount * FeatureCount * (EncodingBins + 1) <= MaxEncodedValues)
         {
@@ -92,6 +96,17 @@ public sealed class TrainingData : IDisposable
     public int TrainRows { get; }
 
     public float[] ValidationTarget { get; }
+
+    public int ValidationRows { get; }
+
+    /// <summary>Train split targets as stored: class indexes, or regression targets in their own units.</summary>
+    public float[] TrainTarget { get; }
+
+    /// <summary>Train split features as stored (row-major, not standardized): what tree models split on.</summary>
+    public float[] RawTrain { get; }
+
+    /// <summary>Validation split features as stored (row-major, not standardized).</summary>
+    public float[] RawValidation { get; }
 
     public Tensor XTrain { get; }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Pipeline.Training.Gbdt;
 
 namespace Pipeline.Training;
 
@@ -10,15 +11,24 @@ namespace Pipeline.Training;
 /// <param name="Dropout">Dropout after each hidden ReLU while training.</param>
 /// <param name="BatchSize">Rows per optimizer step.</param>
 /// <param name="Encoded">Inputs go through the <see cref="PiecewiseEncoding"/> first.</param>
-public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false)
+/// <param name="Gbdt">Set for a gradient-boosted-trees trial (the network fields are then unused); null for a network.</param>
+public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false, GbdtParameters? Gbdt = null)
 {
-    [JsonIgnore]
-    public bool Linear => HiddenLayers.Count == 0;
+    /// <summary>A gradient-boosted-trees trial.</summary>
+    public static TrialParameters Trees(GbdtParameters gbdt) => new([], gbdt.LearningRate, 0, 0, 0, Gbdt: gbdt);
 
     [JsonIgnore]
-    public string Architecture => (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
+    public bool Linear => Gbdt is null && HiddenLayers.Count == 0;
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+    /// <summary>The model family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c>.</summary>
+    [JsonIgnore]
+    public string Family => Gbdt is not null ? "gbdt" : Linear ? "linear" : "mlp";
+
+    [JsonIgnore]
+    public string Architecture => Gbdt is not null ? string.Create(CultureInfo.InvariantCulture, $"gbdt {Gbdt.Leaves} leaves")
+        : (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
+
+    public override string ToString() => Gbdt is not null ? Gbdt.ToString() : string.Create(CultureInfo.InvariantCulture,
         $"{Architecture}, lr {LearningRate:G3}, wd {WeightDecay:G3}, dropout {Dropout:G2}, batch {BatchSize}");
 }
 

@@ -45,6 +45,9 @@ public sealed class TrialState
 
     public List<float[]> BestWeights { get; set; } = [];
 
+    /// <summary>A gradient-boosted-trees trial's model (LightGBM text format, cut at its best round); null for networks.</summary>
+    public string? TreeModel { get; set; }
+
     /// <summary>AdamW first and second moments (flat, parameter order), filled when checkpointing.</summary>
     public List<float[]>? OptimizerMoments { get; set; }
 

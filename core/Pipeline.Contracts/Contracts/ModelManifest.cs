@@ -118,8 +118,11 @@ public sealed class SearchTrial
 {
     public int Index { get; set; }
 
-    /// <summary><c>linear</c> or <c>mlp</c>.</summary>
+    /// <summary>The model family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c> (gradient-boosted trees).</summary>
     public string Kind { get; set; } = "";
+
+    /// <summary>The trial's configuration in words (all of a tree trial's settings; the network fields below are unused for trees).</summary>
+    public string? Description { get; set; }
 
     /// <summary>How inputs were encoded before the network, e.g. <c>piecewise-linear, 8 quantile bins</c>; null: standardized values only.</summary>
     public string? InputEncoding { get; set; }
@@ -235,6 +238,15 @@ public sealed class ArtifactCandidate
 public sealed class TrainingSummary
 {
     public string Device { get; set; } = "";
+
+    /// <summary>The served model's family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c>.</summary>
+    public string Family { get; set; } = "";
+
+    /// <summary>The served model's configuration in words, e.g. <c>gbdt 31 leaves, lr 0.05, …</c>.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Trees in the served model (gradient-boosted trees only).</summary>
+    public int? Trees { get; set; }
 
     public List<int> HiddenLayers { get; set; } = [];
 

@@ -90,17 +90,18 @@ public class ModelSearchTests
         var uninterrupted = CreateSut(data, SmallBudget);
         var expected = uninterrupted.Run(null, cancellation);
 
-        // Stop in the second trial after its third epoch, checkpoint through blob storage, resume in a new search.
+        // Stop in the third trial (a network, after the linear model and the trees) after its third epoch, checkpoint through
+        // blob storage, resume in a new search.
         using var stop = new CancellationTokenSource();
         var interrupted = CreateSut(data, SmallBudget);
         Assert.ThrowsAny<OperationCanceledException>(() => interrupted.Run(p =>
         {
-            if (p.Trial == 2 && p.Epoch == 3)
+            if (p.Trial == 3 && p.Epoch == 3)
             {
                 stop.Cancel();
             }
         }, stop.Token));
-        Assert.Single(interrupted.State.Completed);
+        Assert.Equal(["linear", "gbdt"], interrupted.State.Completed.Select(c => c.Parameters.Family));
         Assert.Equal(3, interrupted.State.Current!.Epoch);
         Assert.NotNull(interrupted.State.Current.OptimizerMoments);
         Assert.True(interrupted.State.Current.OptimizerStep > 0);
@@ -122,6 +123,7 @@ public class ModelSearchTests
             resumed.State.Completed.Select(t => (t.Epochs, t.BestEpoch, t.ValidationLoss, t.History.Select(h => h.TrainLoss).ToList())));
         Assert.Equal(expected.Index, best.Index);
         Assert.Equal(expected.BestWeights, best.BestWeights);
+        Assert.Equal(expected.TreeModel, best.TreeModel);
     }
 
     [Fact]

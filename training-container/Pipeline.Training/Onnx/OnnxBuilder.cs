@@ -25,6 +25,38 @@ internal static class OnnxBuilder
     public static AttributeProto IntAttribute(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
+    public static AttributeProto StringAttribute(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    public static AttributeProto IntsAttribute(string name, IEnumerable<long> values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    public static AttributeProto StringsAttribute(string name, IEnumerable<string> values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+        attribute.Strings.AddRange(values.Select(ByteString.CopyFromUtf8));
+        return attribute;
+    }
+
+    public static AttributeProto TensorAttribute(string name, TensorProto value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
+
+    /// <summary>A float64 tensor with its elements little-endian in <c>raw_data</c>.</summary>
+    public static TensorProto DoubleTensor(string name, ReadOnlySpan<double> values, params long[] dims)
+    {
+        var raw = new byte[values.Length * sizeof(double)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(i * sizeof(double)), values[i]);
+        }
+
+        return Tensor(name, TensorProto.Types.DataType.Double, raw, dims);
+    }
+
     /// <summary>A float32 initializer with its elements little-endian in <c>raw_data</c>.</summary>
     public static TensorProto FloatTensor(string name, ReadOnlySpan<float> values, params long[] dims)
     {

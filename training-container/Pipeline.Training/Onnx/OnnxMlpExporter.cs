@@ -221,7 +221,7 @@ public static class OnnxMlpExporter
                 $"TargetMean ({definition.TargetMean}) and TargetStd ({definition.TargetStd}) must be finite.");
     }
 
-    private static void ValidateMetadata(IReadOnlyDictionary<string, string>? metadata)
+    internal static void ValidateMetadata(IReadOnlyDictionary<string, string>? metadata)
     {
         if (metadata is null)
         {
@@ -280,7 +280,7 @@ public static class OnnxMlpExporter
     }
 
     /// <summary>A float32 <c>[batch, columns]</c> graph input or output.</summary>
-    private static ValueInfoProto FloatMatrixValue(string name, int columns)
+    internal static ValueInfoProto FloatMatrixValue(string name, int columns)
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = BatchDimension });
@@ -295,9 +295,9 @@ public static class OnnxMlpExporter
         };
     }
 
-    private static StringStringEntryProto Entry(string key, string value) => new() { Key = key, Value = value };
+    internal static StringStringEntryProto Entry(string key, string value) => new() { Key = key, Value = value };
 
-    private static string JsonStringArray(IEnumerable<string> values)
+    internal static string JsonStringArray(IEnumerable<string> values)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))

@@ -51,6 +51,32 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         }
 
         var model = OnnxGraph.Load(fp32);
+        if (!model.Graph.Node.Any(n => n.OpType is "Gemm" or "MatMul"))
+        {
+            // Tree ensembles and other graphs without weight matrices: int8 has nothing to act on.
+            var operators = string.Join(", ", OnnxGraph.OperatorTypes(model).Distinct());
+            LogNotApplicable(logger, operators);
+            return new QuantizationOutcome(artifacts, StorageNames.ModelFile, null, new QuantizationReport
+            {
+                Policy = o.Policy.ToString(),
+                Served = QuantizationGate.Fp32,
+                Reason = $"not applicable: the graph ({operators}) has no Gemm or MatMul weights to quantize",
+                QualityMetric = test.QualityMetric,
+                MaxRelativeQualityLoss = o.MaxRelativeQualityLoss,
+                Candidates =
+                [
+                    new ArtifactCandidate
+                    {
+                        Name = QuantizationGate.Fp32,
+                        Artifact = StorageNames.ModelFile,
+                        Description = "float32, as exported from the trained model",
+                        Bytes = fp32.LongLength,
+                        Verdict = "served; nothing to quantize",
+                    },
+                ],
+            });
+        }
+
         var built = new List<(string Name, string Description, byte[]? Bytes, string? Error)>
         {
             (QuantizationGate.Fp32, "float32, as exported from the trained network", fp32, null),
@@ -204,6 +230,9 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Quantization gate serves {Candidate}: {Reason}")]
     private static partial void LogDecision(ILogger logger, string candidate, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Quantization not applicable: the graph ({Operators}) has no weight matrices; serving fp32")]
+    private static partial void LogNotApplicable(ILogger logger, string operators);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Quantization candidates could not be measured; serving fp32: {Error}")]
     private static partial void LogMeasurementFailed(ILogger logger, string error);

@@ -207,9 +207,17 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
         }
 
         var t = m.Training;
-        var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
-        var architecture = (member.Count == 0 ? "linear" : "MLP " + string.Join('×', member)) + (t.InputEncoding is { } encoding ? $" on a {encoding} input encoding" : "");
-        Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} (other seeds), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
+        if (t.Family == "gbdt")
+        {
+            Line($"- **Chosen model:** gradient-boosted trees (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
+        }
+        else
+        {
+            var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
+            var architecture = (member.Count == 0 ? "linear" : "MLP " + string.Join('×', member)) + (t.InputEncoding is { } encoding ? $" on a {encoding} input encoding" : "");
+            Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} (other seeds), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
+        }
+
         Line($"- **Training:** {t.Seconds:F1} s on {t.Device} over {t.Attempts} attempt(s); GPU-seconds {t.GpuSeconds:F1}, estimated cost {t.EstimatedCost:F4}.");
         md.AppendLine();
         foreach (var (file, caption) in plots)
@@ -224,12 +232,28 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
             md.AppendLine();
             Line($"Budget: {search.MaxTrials} trials, {search.MaxSeconds:F0} s, up to {search.MaxEpochs} epochs per trial (patience {search.Patience}). Stopped by: {search.StoppedBy}. Ranked by {search.SelectedBy}.");
             md.AppendLine();
+            Line($"| family | trials | best validation loss | best validation {search.Metric} | seconds |");
+            md.AppendLine("|---|---|---|---|---|");
+            foreach (var family in search.Trials.Where(t => !t.EnsembleMember).GroupBy(t => t.Kind))
+            {
+                var top = family.MinBy(t => t.ValidationLoss)!;
+                Line($"| {family.Key} | {family.Count()} | {top.ValidationLoss:F4} | {top.ValidationMetric:F4} | {family.Sum(t => t.Seconds):F1} |");
+            }
+
+            md.AppendLine();
+            Line($"Trees train by boosting rounds: for a gbdt trial, epochs are rounds and the learning rate is its shrinkage.");
+            md.AppendLine();
             Line($"| # | model | lr | weight decay | dropout | batch | epochs (best) | validation loss | validation {search.Metric} | seconds | stopped |");
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var trial in search.Trials)
             {
                 var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : trial.EnsembleMember ? " (re-run)" : "";
-                var model = (trial.Kind == "linear" ? "linear" : "MLP " + string.Join('×', trial.HiddenLayers)) + (trial.InputEncoding is null ? "" : " + PLE");
+                var model = trial.Kind switch
+                {
+                    "gbdt" => trial.Description ?? "gbdt",
+                    "linear" => "linear",
+                    _ => "MLP " + string.Join('×', trial.HiddenLayers),
+                } + (trial.InputEncoding is null ? "" : " + PLE");
                 Line($"| {trial.Index + 1}{chosen} | {model} | {trial.LearningRate:G3} | {trial.WeightDecay:G3} | {trial.Dropout:G2} | {trial.BatchSize} | {trial.Epochs} ({trial.BestEpoch}) | {trial.ValidationLoss:F4} | {trial.ValidationMetric:F4} | {trial.Seconds:F1} | {trial.StopReason} |");
             }
 
