@@ -2,6 +2,7 @@ using Pipeline.Contracts;
 using Pipeline.Datasets;
 using Pipeline.Training.Onnx;
 using Pipeline.Training;
+using Pipeline.Tests.Infrastructure;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;
@@ -11,57 +12,10 @@ public class MlpTrainerTests
 {
     private static readonly TrainingSettings Settings = new([32, 32], MaxEpochs: 60, Patience: 10, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 1e-4, Seed: 7);
 
-    /// <summary>A classification dataset in the layout the preprocess step writes, with raw (unstandardized) feature scales.</summary>
-    internal static (DatasetManifest Manifest, DatasetSplit Train, DatasetSplit Validation, DatasetSplit Test) ThreeClassDataset(int rows, int seed)
-    {
-        var random = new Random(seed);
-        float[][] centres = [[0, 100, 5], [4, 140, 0], [-4, 120, 2]];
-        float[] scales = [1.5f, 12f, 1.5f];
-        DatasetSplit Make(int count)
-        {
-            var features = new float[3][];
-            for (var f = 0; f < 3; f++)
-            {
-                features[f] = new float[count];
-            }
-
-            var target = new float[count];
-            for (var r = 0; r < count; r++)
-            {
-                var k = random.Next(3);
-                target[r] = k;
-                for (var f = 0; f < 3; f++)
-                {
-                    features[f][r] = centres[k][f] + (float)(Infrastructure.SyntheticData.Gaussian(random) * scales[f]);
-                }
-            }
-
-            return new DatasetSplit(features, target);
-        }
-
-        var train = Make(rows);
-        var manifest = new DatasetManifest
-        {
-            Dataset = "synthetic",
-            Version = "v1",
-            Task = TaskKind.Classification,
-            Target = "class",
-            Model = "synthetic",
-            Labels = ["a", "b", "c"],
-            Features = Enumerable.Range(0, 3).Select(f => new FeatureStats
-            {
-                Name = $"x{f}",
-                Mean = train.Features[f].Average(),
-                Std = Math.Sqrt(train.Features[f].Average(v => Math.Pow(v - train.Features[f].Average(), 2))),
-            }).ToList(),
-        };
-        return (manifest, train, Make(rows / 4), Make(rows / 4));
-    }
-
     [Fact]
     public void Train_SeparableClasses_LearnsAndStopsEarly()
     {
-        var (manifest, train, validation, test) = ThreeClassDataset(800, seed: 3);
+        var (manifest, train, validation, test) = SyntheticData.ThreeClassDataset(800, seed: 3);
 
         using var model = MlpTrainer.Train(manifest, train, validation, Settings, CPU, TestContext.Current.CancellationToken);
         var probabilities = model.Predict(MlpTrainer.ToRowMajor(test), test.RowCount);
@@ -74,7 +28,7 @@ public class MlpTrainerTests
     [Fact]
     public void Train_SameSeed_GivesTheSameWeights()
     {
-        var (manifest, train, validation, _) = ThreeClassDataset(300, seed: 5);
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(300, seed: 5);
         var settings = Settings with { MaxEpochs = 5 };
 
         using var first = MlpTrainer.Train(manifest, train, validation, settings, CPU, TestContext.Current.CancellationToken);
@@ -86,7 +40,7 @@ public class MlpTrainerTests
     [Fact]
     public void Export_TrainedModel_MatchesTorchSharpInOnnxRuntimeAndPassesTheChecker()
     {
-        var (manifest, train, validation, _) = ThreeClassDataset(600, seed: 11);
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(600, seed: 11);
         using var model = MlpTrainer.Train(manifest, train, validation, Settings with { MaxEpochs = 15 }, CPU, TestContext.Current.CancellationToken);
         var onnx = OnnxMlpExporter.Export(model.Definition);
 

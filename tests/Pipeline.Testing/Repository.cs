@@ -1,7 +1,7 @@
 namespace Pipeline.Tests.Infrastructure;
 
 /// <summary>Where the repository is, for tests that run its scripts or read what it builds.</summary>
-internal static class Repository
+public static class Repository
 {
     /// <summary>The folder holding Serverless.sln, above the test assembly's folder.</summary>
     public static string Root()

@@ -17,7 +17,7 @@ public class TrainingJobTests
 {
     private static Splits ThreeClass(string name, string version = "v1", int rows = 600, int seed = 3)
     {
-        var (manifest, train, validation, test) = MlpTrainerTests.ThreeClassDataset(rows, seed);
+        var (manifest, train, validation, test) = SyntheticData.ThreeClassDataset(rows, seed);
         manifest.Dataset = name;
         manifest.Model = name;
         manifest.Version = version;

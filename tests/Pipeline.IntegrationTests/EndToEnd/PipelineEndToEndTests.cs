@@ -143,7 +143,7 @@ public class PipelineEndToEndTests(PipelineFixture pipeline)
             lines.Append(Row(k, noisy: true)[..^1]).Append(",\"label\":\"").Append(classes[k]).Append("\"}\n");
         }
 
-        await Raw.UploadBlobAsync($"{name}/export.jsonl.gz", new BinaryData(Functions.Preprocess.DatasetBuilderHarness.Gzip(Encoding.UTF8.GetBytes(lines.ToString()))), Cancellation);
+        await Raw.UploadBlobAsync($"{name}/export.jsonl.gz", new BinaryData(SyntheticData.Gzip(Encoding.UTF8.GetBytes(lines.ToString()))), Cancellation);
         var model = await WaitForModelAsync(name, versions: 1);
         var encodings = model["current"]!["encodings"]!.AsArray();
         Assert.Equal(["categorical", "boolean", "datetime", "numeric"], encodings.Select(e => e!["kind"]!.GetValue<string>()));

@@ -12,16 +12,7 @@ internal static class DatasetBuilderHarness
 {
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 
-    public static byte[] Gzip(byte[] bytes)
-    {
-        using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest))
-        {
-            gzip.Write(bytes);
-        }
-
-        return buffer.ToArray();
-    }
+    public static byte[] Gzip(byte[] bytes) => Infrastructure.SyntheticData.Gzip(bytes);
 
     public static Task<PreparedDataset> BuildAsync(string csv, DatasetSpec? spec = null, PreprocessOptions? options = null) =>
         BuildAsync([("data.csv", Utf8(csv))], spec, options);

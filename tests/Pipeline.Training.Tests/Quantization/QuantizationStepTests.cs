@@ -19,7 +19,7 @@ public sealed class QuantizationStepTests
 
     private static readonly Lazy<(byte[] Onnx, float[] Train, int TrainRows, EvaluationSet Test)> Trained = new(() =>
     {
-        var (manifest, train, validation, test) = MlpTrainerTests.ThreeClassDataset(1600, seed: 21);
+        var (manifest, train, validation, test) = Infrastructure.SyntheticData.ThreeClassDataset(1600, seed: 21);
         using var model = MlpTrainer.Train(manifest, train, validation, Settings, CPU, CancellationToken.None);
         return (OnnxMlpExporter.Export(model.Definition), MlpTrainer.ToRowMajor(train), train.RowCount,
             new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, 3, test.Target, Classes: 3));

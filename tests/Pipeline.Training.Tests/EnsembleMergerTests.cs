@@ -65,7 +65,7 @@ public class PiecewiseEncodingTests
     [Fact]
     public void EncodedTrial_ExportedAsGemmAndRelu_MatchesTheTrainingFormInOnnxRuntime()
     {
-        var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(300, seed: 5);
+        var (manifest, train, validation, _) = Infrastructure.SyntheticData.ThreeClassDataset(300, seed: 5);
         using var data = new TrainingData(manifest, train, validation, CPU);
         var state = new TrialState { Parameters = new TrialParameters([16], LearningRate: 3e-3, WeightDecay: 0, Dropout: 0, BatchSize: 32, Encoded: true) };
         using (var trainer = new TrialTrainer(data, state, seed: 1, maxEpochs: 5, patience: 5))

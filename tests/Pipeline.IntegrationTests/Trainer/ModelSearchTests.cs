@@ -16,7 +16,7 @@ public class ModelSearchTests
 
     private static TrainingData Data(int rows = 400, int seed = 3)
     {
-        var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(rows, seed);
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(rows, seed);
         return new TrainingData(manifest, train, validation, CPU);
     }
 
@@ -147,7 +147,7 @@ public class ModelSearchTests
     [Fact]
     public void Refit_ChosenModel_TrainsItsScheduleOnTrainPlusValidation_Deterministically()
     {
-        var (manifest, train, validation, _) = MlpTrainerTests.ThreeClassDataset(400, seed: 3);
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(400, seed: 3);
         using var data = new TrainingData(manifest, train, validation, CPU);
         var combinedSplit = new Pipeline.Datasets.DatasetSplit(
             [.. train.Features.Zip(validation.Features, (a, b) => (float[])[.. a, .. b])], [.. train.Target, .. validation.Target]);
