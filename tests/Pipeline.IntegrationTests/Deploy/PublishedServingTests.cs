@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.Deploy;
+
+/// <summary>
+/// The serving app as deployed — the Native AOT executable `dotnet publish` makes (scripts/test.sh publishes it) — started
+/// the way the Functions host starts a custom handler, in each documented mode: models from storage (Azurite) and models
+/// from a local folder (<c>Models:Path</c>). Ahead-of-time code paths differ from the JIT's (JSON, endpoint binding), so
+/// the in-memory tests alone do not prove a mode works.
+/// </summary>
+public sealed class PublishedServingTests
+{
+    private const string Key = "published-serving-key-0123456789";
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private static string Executable()
+    {
+        var path = Path.Combine(Repository.Root(), "artifacts", "publish", "Pipeline.Serving", "release_linux-x64", "Pipeline.Serving");
+        Assert.True(File.Exists(path), $"The serving app is not published at {path}: run `dotnet publish functions/Pipeline.Serving -c Release` (scripts/test.sh does).");
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the executable with <paramref name="settings"/> and waits (at most 20 s) until it answers GET /.</summary>
+    private static async Task<(Process Process, HttpClient Client, StringBuilder Output)> StartAsync(Dictionary<string, string> settings)
+    {
+        var executable = Executable();
+        var port = FreePort();
+        var start = new ProcessStartInfo(executable) { WorkingDirectory = Path.GetDirectoryName(executable)!, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["Http__FunctionKey"] = Key;
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+
+        var output = new StringBuilder();
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("x-functions-key", Key);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(process.HasExited, $"The serving app exited with {(process.HasExited ? process.ExitCode : 0)}:\n{output}");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"The serving app did not answer GET / within 20 s:\n{output}");
+            try
+            {
+                using var ready = await client.GetAsync(new Uri("/", UriKind.Relative), Cancellation);
+                return (process, client, output);
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(50, Cancellation);
+            }
+        }
+    }
+
+    private static async Task Stop(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync(Cancellation);
+        }
+
+        process.Dispose();
+    }
+
+    /// <summary>Health, the model list, a prediction and the runs endpoint all answer as documented (no 500).</summary>
+    private static async Task AssertServesAsync(HttpClient client, string model, StringBuilder output)
+    {
+        using var health = await client.GetAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
+        Assert.True(health.StatusCode == HttpStatusCode.OK, $"health: {health.StatusCode}\n{output}");
+
+        var models = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/models", UriKind.Relative), Cancellation))!.AsArray();
+        Assert.Contains(models, m => m!["name"]!.GetValue<string>() == model);
+
+        using var predict = await client.PostAsync(new Uri($"/api/models/{model}/predict", UriKind.Relative),
+            new StringContent("""{"rows":[{"a":1,"b":0},{"a":0,"b":1}]}""", Encoding.UTF8, "application/json"), Cancellation);
+        var body = await predict.Content.ReadAsStringAsync(Cancellation);
+        Assert.True(predict.StatusCode == HttpStatusCode.OK, $"predict: {predict.StatusCode} {body}\n{output}");
+        Assert.Equal(2, JsonNode.Parse(body)!["predictions"]!.AsArray().Count);
+
+        using var run = await client.GetAsync(new Uri($"/api/runs?model={model}", UriKind.Relative), Cancellation);
+        Assert.True(run.StatusCode == HttpStatusCode.NotFound, $"runs: {run.StatusCode}\n{output}");
+        Assert.Equal("application/problem+json", run.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task ModelsFolderMode_PublishedApp_ServesHealthModelsPredictAndRuns()
+    {
+        using var folder = new TempDirectory();
+        Directory.CreateDirectory(Path.Combine(folder.Path, "local", "v1"));
+        await File.WriteAllBytesAsync(Path.Combine(folder.Path, "local", "v1", "model.onnx"), TestModels.TwoClass(bias: 0.5f), Cancellation);
+        var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Models__Path"] = folder.Path });
+        try
+        {
+            await AssertServesAsync(client, "local", output);
+        }
+        finally
+        {
+            client.Dispose();
+            await Stop(process);
+        }
+    }
+
+    [Fact]
+    public async Task StorageMode_PublishedApp_ServesHealthModelsPredictAndRuns()
+    {
+        await Azurite.EnsureRunningAsync();
+        var model = Azurite.UniqueName("published");
+        await TestModels.PublishAsync(model, "v1", TestModels.TwoClass(bias: 0.5f));
+        var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Storage__ConnectionString"] = Azurite.ConnectionString });
+        try
+        {
+            await AssertServesAsync(client, model, output);
+        }
+        finally
+        {
+            client.Dispose();
+            await Stop(process);
+        }
+    }
+}
