@@ -11,20 +11,27 @@ Prints one line per target: median, min and max over the runs. Standard library 
 """
 import argparse, http.client, os, shlex, signal, statistics, subprocess, sys, time
 
+# A server that never answers 200 (a broken mode answers 500 forever) fails the run instead of hanging the benchmark.
+DEADLINE_SECONDS = 60
+
 def one_run(port, cwd, env, command, body, key, model):
     headers = {"content-type": "application/json", "x-functions-key": key}
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last_status = None
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited with {process.returncode} before answering")
+            if time.perf_counter() - start > DEADLINE_SECONDS:
+                raise RuntimeError(f"{command[0]} gave no 200 within {DEADLINE_SECONDS} s (last status {last_status})")
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 connection.request("POST", f"/api/models/{model}/predict", body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 connection.close()
+                last_status = response.status
                 if response.status == 200:
                     elapsed = time.perf_counter() - start
                     break
