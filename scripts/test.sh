@@ -42,6 +42,12 @@ for app in functions/Pipeline.Functions functions/Pipeline.Serving; do
     exit 1
   fi
 done
+
+# The benchmark projects are in Serverless.sln and build with it; the file-based model publisher of bench/run.sh too.
+if ! dotnet build bench/publish-model.cs -c Release --nologo -v quiet > "$publish_log" 2>&1; then
+  cat "$publish_log" >&2
+  exit 1
+fi
 rm -f "$publish_log"
 
 log="$(mktemp)"
