@@ -405,7 +405,8 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
         }
 
         var names = new string[header.Count];
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        // Names that differ only in case are different columns, as in pandas and Parquet.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < names.Length; i++)
         {
             var name = header[i].Trim();
@@ -432,9 +433,9 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
 
     private static int[] MapColumns(string[] schema, string[] names)
     {
-        var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
+        var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
         var missing = schema.Where(c => !index.ContainsKey(c)).ToList();
-        var extra = names.Where(n => !schema.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
+        var extra = names.Where(n => !schema.Contains(n, StringComparer.Ordinal)).ToList();
         if (missing.Count > 0 || extra.Count > 0)
         {
             throw new DatasetRejectedException("schema-mismatch",
@@ -452,9 +453,23 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             return names.Length - 1;
         }
 
-        var index = Array.FindIndex(names, n => n.Equals(spec.Target.Trim(), StringComparison.OrdinalIgnoreCase));
-        return index >= 0 ? index : throw new DatasetRejectedException("target-not-found",
-            $"dataset.json names target '{spec.Target}', but the header has no such column. Columns: {string.Join(", ", names)}.", 1);
+        // The column of that exact name, else the one column whose name differs from it only in case.
+        var wanted = spec.Target.Trim();
+        var index = Array.FindIndex(names, n => n.Equals(wanted, StringComparison.Ordinal));
+        if (index >= 0)
+        {
+            return index;
+        }
+
+        var matches = names.Select((n, i) => (n, i)).Where(p => p.n.Equals(wanted, StringComparison.OrdinalIgnoreCase)).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0].i,
+            0 => throw new DatasetRejectedException("target-not-found",
+                $"dataset.json names target '{spec.Target}', but the header has no such column. Columns: {string.Join(", ", names)}.", 1),
+            _ => throw new DatasetRejectedException("target-not-found",
+                $"dataset.json names target '{spec.Target}'; the header has {string.Join(" and ", matches.Select(m => $"'{m.n}'"))}, which differ only in case: name one exactly.", 1),
+        };
     }
 
     /// <summary>A row's hash for the duplicate check: of the text as read, or of the fields in schema order when the file orders them differently.</summary>

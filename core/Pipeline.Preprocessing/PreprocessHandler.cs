@@ -71,7 +71,7 @@ public sealed partial class PreprocessHandler(
 
         var raw = blobs.GetBlobContainerClient(StorageNames.RawContainer);
         var rooted = !blobName.Contains('/', StringComparison.Ordinal);
-        var listing = await ListFilesAsync(raw, dataset, rooted ? blobName : null, cancellationToken).ConfigureAwait(false);
+        var listing = await ListFilesAsync(raw, dataset, rooted, cancellationToken).ConfigureAwait(false);
         if (listing.Files.Count == 0)
         {
             LogBlobGone(logger, blobName);
@@ -222,18 +222,21 @@ public sealed partial class PreprocessHandler(
 
     private sealed record Listing(List<BlobItem> Files, DateTimeOffset LastModified);
 
-    /// <summary>The dataset's data files, oldest first (the first readable one defines the columns), and the newest change including dataset.json.</summary>
-    private static async Task<Listing> ListFilesAsync(BlobContainerClient raw, string dataset, string? single, CancellationToken cancellationToken)
+    /// <summary>
+    /// The dataset's data files, oldest first (the first readable one defines the columns), and the newest change including
+    /// dataset.json: every file under <c>raw/{dataset}/</c>, or for a <paramref name="rooted"/> dataset every file directly
+    /// under <c>raw/</c> whose name makes that dataset (<see cref="StorageNames.DatasetOfRootFile"/>).
+    /// </summary>
+    private static async Task<Listing> ListFilesAsync(BlobContainerClient raw, string dataset, bool rooted, CancellationToken cancellationToken)
     {
         var files = new List<BlobItem>();
         var newest = DateTimeOffset.MinValue;
-        await foreach (var item in raw.GetBlobsAsync(new GetBlobsOptions { Prefix = single ?? dataset + "/" }, cancellationToken).ConfigureAwait(false))
+        var items = rooted
+            ? raw.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken)
+                .Where(i => i.IsBlob && StorageNames.DatasetOfRootFile(i.Blob.Name) == dataset).Select(i => i.Blob)
+            : raw.GetBlobsAsync(new GetBlobsOptions { Prefix = dataset + "/" }, cancellationToken);
+        await foreach (var item in items.ConfigureAwait(false))
         {
-            if (single is not null && item.Name != single)
-            {
-                continue;
-            }
-
             var modified = item.Properties.LastModified ?? DateTimeOffset.MinValue;
             newest = modified > newest ? modified : newest;
             var name = Path.GetFileName(item.Name);
@@ -307,9 +310,7 @@ public sealed partial class PreprocessHandler(
         var slash = blobName.IndexOf('/', StringComparison.Ordinal);
         if (slash < 0)
         {
-            // raw/mydata.csv: the file name (without extension) names the dataset.
-            var name = blobName.Split('.')[0];
-            return (name, blobName);
+            return (StorageNames.DatasetOfRootFile(blobName), blobName);
         }
 
         return (blobName[..slash], blobName[(blobName.LastIndexOf('/') + 1)..]);

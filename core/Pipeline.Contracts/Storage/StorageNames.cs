@@ -42,6 +42,32 @@ public static class StorageNames
     /// <summary>Run ids: a valid name (see <see cref="IsValidName"/>) that is not <see cref="LatestRunsFolder"/>.</summary>
     public static bool IsValidRunId(string? runId) => IsValidName(runId) && runId != LatestRunsFolder;
 
+    /// <summary>
+    /// The dataset a file uploaded directly under <c>raw/</c> makes: its whole name without the data extension (and
+    /// <c>.gz</c>), lower-cased, any other character than a letter, digit, '-' or '_' as '-'; e.g. <c>raw/Sales.2024.csv</c>
+    /// makes dataset <c>sales-2024</c>. Root files whose names map to the same dataset make it together.
+    /// </summary>
+    public static string DatasetOfRootFile(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        var stem = fileName.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? fileName[..^3] : fileName;
+        foreach (var extension in DataExtensions)
+        {
+            if (stem.Length > extension.Length && stem.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
+            {
+                stem = stem[..^extension.Length];
+                break;
+            }
+        }
+
+        var name = new string([.. stem.ToLowerInvariant().Select(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' ? c : '-')])
+            .TrimStart('-', '_');
+        return name.Length <= 63 ? name : name[..63];
+    }
+
+    /// <summary>File extensions the readers know (each may be followed by <c>.gz</c>).</summary>
+    public static readonly IReadOnlyList<string> DataExtensions = [".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet"];
+
     /// <summary>Dataset and model names: 1–63 characters of lower-case letters, digits, '-' and '_', starting with a letter or digit.</summary>
     public static bool IsValidName(string? name) =>
         !string.IsNullOrEmpty(name) && name.Length <= 63 && char.IsAsciiLetterOrDigit(name[0]) &&

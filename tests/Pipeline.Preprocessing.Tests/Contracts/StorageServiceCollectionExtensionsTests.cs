@@ -65,3 +65,19 @@ public class StorageServiceCollectionExtensionsTests
     [InlineData("a/b", false)]
     public void IsValidName_FollowsTheNamingRule(string name, bool valid) => Assert.Equal(valid, StorageNames.IsValidName(name));
 }
+
+public class StorageNamesTests
+{
+    [Theory]
+    [InlineData("sales.csv", "sales")]
+    [InlineData("sales.2024.csv", "sales-2024")]
+    [InlineData("sales.2025.csv.gz", "sales-2025")]
+    [InlineData("Sales Report.JSONL", "sales-report")]
+    [InlineData("export.parquet", "export")]
+    [InlineData("notes.md", "notes-md")]
+    public void DatasetOfRootFile_WholeNameWithoutTheDataExtension_AsAValidName(string file, string dataset)
+    {
+        Assert.Equal(dataset, Pipeline.Storage.StorageNames.DatasetOfRootFile(file));
+        Assert.True(Pipeline.Storage.StorageNames.IsValidName(dataset));
+    }
+}

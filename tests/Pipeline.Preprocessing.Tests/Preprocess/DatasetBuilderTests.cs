@@ -89,6 +89,26 @@ public class DatasetBuilderTests
         Assert.Equal((ColumnKinds.Identifier, "excluded"), data.Report.Columns.Where(c => c.Name == "id").Select(c => (c.Type, c.Role)).Single());
     }
 
+    [Fact]
+    public async Task BuildAsync_ColumnsDifferingOnlyInCase_AreTwoFeatures_AndATargetNamedExactlyIsTheOne()
+    {
+        var random = new Random(3);
+        var csv = new StringBuilder("Skew_Maxis,Skew_maxis,Label,label\n");
+        for (var i = 0; i < 200; i++)
+        {
+            var k = random.Next(2);
+            csv.Append(CultureInfo.InvariantCulture, $"{k + random.NextDouble():F3},{random.NextDouble():F3},{(k == 0 ? "no" : "yes")},{random.Next(100)}\n");
+        }
+
+        var data = await BuildAsync(csv.ToString(), new DatasetSpec { Target = "Label" });
+
+        Assert.Equal("Label", data.Target);
+        Assert.Equal(["Skew_Maxis", "Skew_maxis", "label"], data.Features.Select(f => f.Name));
+        var ambiguous = await RejectAsync([("data.csv", Utf8(csv.ToString()))], new DatasetSpec { Target = "LABEL" });
+        Assert.Equal("target-not-found", ambiguous.Reason);
+        Assert.Contains("differ only in case", ambiguous.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("", "empty-file")]
     [InlineData("a,b,c\n", "header-only")]

@@ -144,4 +144,50 @@ public class PreprocessDatasetTests
         Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         await queue.DeleteAsync(Cancellation);
     }
+
+    [Fact]
+    public async Task Invoke_RootFilesSharingAPrefix_AreTwoDatasets_AndBothAreBuiltAfterABurst()
+    {
+        // raw/{x}.2024.csv and raw/{x}.2025.csv, uploaded in one burst: each is its own dataset with its own pending build.
+        await Azurite.EnsureRunningAsync();
+        await Raw.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        var queue = Azurite.Queues().GetQueueClient(Azurite.UniqueName("root-events"));
+        await queue.CreateAsync(cancellationToken: Cancellation);
+        await using var app = new PreprocessingApp(new Dictionary<string, string>
+        {
+            ["Preprocess:QuietPeriod"] = "00:00:02",
+            ["Preprocess:BlobCreatedQueue"] = queue.Name,
+        });
+        var prefix = Azurite.UniqueName("sales");
+        foreach (var year in new[] { 2024, 2025 })
+        {
+            await Raw.UploadBlobAsync($"{prefix}.{year}.csv", BinaryData.FromString(SyntheticData.ThreeClass(80, seed: year).Csv), Cancellation);
+            var reply = await Invocations.PreprocessAsync(app, $"{prefix}.{year}.csv");
+            Assert.Equal(PreprocessResult.Deferred, reply.Result);
+        }
+
+        var built = new List<TrainRequest>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (built.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250, Cancellation);
+            foreach (var copy in (await queue.ReceiveMessagesAsync(8, cancellationToken: Cancellation)).Value)
+            {
+                var reply = await Invocations.PreprocessMessageAsync(app, copy.Body.ToString());
+                await queue.DeleteMessageAsync(copy.MessageId, copy.PopReceipt, Cancellation);
+                if (reply.TrainRequest is { } request)
+                {
+                    built.Add(request);
+                }
+            }
+        }
+
+        Assert.Equal([$"{prefix}-2024", $"{prefix}-2025"], built.Select(r => r.Dataset).Order());
+        foreach (var request in built)
+        {
+            Assert.Equal(80, (await ManifestAsync(request.Dataset, request.DatasetVersion)).Rows.Used);
+        }
+
+        await queue.DeleteAsync(Cancellation);
+    }
 }
