@@ -127,6 +127,13 @@ public sealed partial class DatasetBuilder
             report.Warnings.Add(new ReportWarning { Code = "spec-unknown-column", Message = $"dataset.json declares column '{name}', which the files do not have." });
         }
 
+        var width = encodings.Sum(e => new FeatureEncoder([e]).Width);
+        if (width > options.MaxFeatures)
+        {
+            throw new DatasetRejectedException("too-many-features",
+                $"The columns encode to {width} features; at most {options.MaxFeatures} are trained on (Preprocess:MaxFeatures). Ignore columns in dataset.json or lower maxCategories.");
+        }
+
         if (encodings.Count == 0)
         {
             throw new DatasetRejectedException("no-features",
@@ -494,15 +501,17 @@ public sealed partial class DatasetBuilder
     /// from about as many rows of the data, and the six row-group buffers (two per split) hold ~2.9 times the option's
     /// rows instead of 6 times: at 100 MB 16 MB less memory, whose pages were each a fault (-2% CPU).
     /// </summary>
-    private int RowGroupSize(int split)
+    private int RowGroupSize(int split, int features)
     {
+        // A wide split gets fewer rows a group, so its buffer stays within MaxRowGroupBytes (floats: 4 bytes a value).
+        var rows = (int)Math.Min(options.RowGroupSize, Math.Max(1, options.MaxRowGroupBytes / (4L * (features + 1))));
         if (split == 0)
         {
-            return options.RowGroupSize;
+            return rows;
         }
 
         var share = split == 1 ? options.ValidationShare : options.TestShare;
-        return Math.Max(1, (int)Math.Ceiling(options.RowGroupSize * share / (1 - options.ValidationShare - options.TestShare)));
+        return Math.Max(1, (int)Math.Ceiling(rows * share / (1 - options.ValidationShare - options.TestShare)));
     }
 
     /// <summary>Pass 2: encodes every kept row from the spill of pass 1 and writes it to its split's Parquet file.</summary>
@@ -523,7 +532,7 @@ public sealed partial class DatasetBuilder
             {
                 var stream = LocalFile.Create(paths[SplitNames[s]], FileAccess.ReadWrite);
                 streams.Add(stream);
-                writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, encoder.BinaryFeatures, RowGroupSize(s), cancellationToken).ConfigureAwait(false);
+                writers[s] = await DatasetParquetWriter.CreateAsync(stream, encoder.FeatureNames, encoder.BinaryFeatures, RowGroupSize(s, encoder.Width), cancellationToken).ConfigureAwait(false);
             }
 
             // Per split: the block's kept rows (indices into the page) and where they start in the split's row group.

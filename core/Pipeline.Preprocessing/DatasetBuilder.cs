@@ -142,12 +142,19 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
                 var reader = blocks.Reader;
                 fileReport.Format = reader.Format;
                 fileReport.Delimiter = reader.Delimiter;
+                if (reader.Columns.Count > options.MaxColumns)
+                {
+                    throw new DatasetRejectedException("too-many-columns",
+                        $"The file has {reader.Columns.Count} columns; at most {options.MaxColumns} are read (Preprocess:MaxColumns). Keep the columns a model should learn from, or split the file.", 1);
+                }
+
                 var names = CheckHeader(reader.Columns);
                 int[] ordinals;
                 if (pass is null)
                 {
                     var target = ResolveTarget(names, spec);
-                    var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), options.MaxTrackedDistinct, options.MedianSampleSize, options.SplitSeed + i, options.MaxCategoricalDistinct, options.MaxTrackedChars)).ToArray();
+                    var budget = ProfileBudget.For(options, names.Length);
+                    var created = names.Select((n, i) => new ColumnProfiler(n, declared.GetValueOrDefault(n), budget.TrackedDistinct, budget.MedianSampleSize, options.SplitSeed + i, options.MaxCategoricalDistinct, budget.TrackedChars)).ToArray();
                     pass = new Pass1(names, target, created);
                     schemaFile = f;
                     rows.Start(names.Length, target);

@@ -131,11 +131,20 @@ public sealed partial class PreprocessHandler(
                 e.Report.CreatedAt = time.GetUtcNow();
                 return await RejectAsync(dataset, e.Blob ?? (files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}"), e, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (Exhausted(e) is { } resource)
+            {
+                // The same files would exhaust the same instance again: a report at once, not five retries that hold up
+                // the queue behind them and end in the poison queue with nothing for the data team.
+                LogBuildFailed(logger, e, blobName, dataset);
+                return await RejectAsync(dataset, files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}", new DatasetRejectedException("resource-limit",
+                    $"Building this dataset ran out of {resource} on the preprocessing instance. Its limits (Preprocess:MaxColumns {options.Value.MaxColumns}, MaxFeatures {options.Value.MaxFeatures}) let it start; make the files smaller or narrower, or ask the operators to raise the instance size."),
+                    cancellationToken).ConfigureAwait(false);
+            }
             catch (Exception e) when (!Retryable(e))
             {
                 // A fault of the build itself (a bug): it works on the downloaded files only, so building them again fails
                 // the same way. A report says so, instead of five retries ending in the poison queue with nothing for the
-                // data team. Local disk and memory trouble (IOException, OutOfMemoryException) may pass: those are retried.
+                // data team. Other I/O trouble (storage, a transient local error) may pass: it is retried.
                 LogBuildFailed(logger, e, blobName, dataset);
                 return await RejectAsync(dataset, files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}", new DatasetRejectedException("internal-error",
                     $"Preprocessing failed unexpectedly ({e.GetType().Name}: {e.Message}). This is a fault in the pipeline, not a finding about the data; it is logged for the operators. Upload the file again once it is fixed."),
@@ -200,12 +209,22 @@ public sealed partial class PreprocessHandler(
     }
 
     /// <summary>
-    /// Cancellation, and local disk or memory trouble, which another attempt may not meet; the column tasks run in
-    /// parallel and wrap what they throw, so the wrapped exceptions are looked at too.
+    /// Cancellation and I/O trouble, which another attempt may not meet; the column tasks run in parallel and wrap what
+    /// they throw, so the wrapped exceptions are looked at too.
     /// </summary>
     private static bool Retryable(Exception e) =>
-        e is OperationCanceledException or IOException or OutOfMemoryException ||
+        e is OperationCanceledException or IOException ||
         (e is AggregateException aggregate && aggregate.Flatten().InnerExceptions.Any(Retryable));
+
+    /// <summary>"memory" or "disk space" when the build ran out of it (also wrapped by the column tasks), else null.</summary>
+    public static string? Exhausted(Exception e) => e switch
+    {
+        OutOfMemoryException or InsufficientExecutionStackException => "memory",
+        // ENOSPC (28) on Linux, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.
+        IOException io when (io.HResult & 0xFFFF) is 28 or 0x70 or 0x27 => "disk space",
+        AggregateException aggregate => aggregate.Flatten().InnerExceptions.Select(Exhausted).FirstOrDefault(r => r is not null),
+        _ => e.InnerException is { } inner ? Exhausted(inner) : null,
+    };
 
     /// <summary>Version = hash of the used files' names and contents and of the spec: the same files never make a second version.</summary>
     public static string DatasetVersion(IEnumerable<DataFile> files, byte[] specBytes)

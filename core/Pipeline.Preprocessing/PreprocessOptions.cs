@@ -74,6 +74,26 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(1000, 10_000_000)]
     public int RowGroupSize { get; set; } = 25_000;
 
+    /// <summary>Columns a file may have; a wider file is rejected (<c>too-many-columns</c>) before any row is read.</summary>
+    [Range(2, 100_000)]
+    public int MaxColumns { get; set; } = 1_000;
+
+    /// <summary>Encoded features a version may have (one-hot categories count one each); past it: <c>too-many-features</c>.</summary>
+    [Range(1, 100_000)]
+    public int MaxFeatures { get; set; } = 2_000;
+
+    /// <summary>
+    /// Memory the column profiles of pass 1 may take together. Each column's distinct-value tracking and median sample
+    /// get their share of it (never more than <see cref="MaxTrackedDistinct"/>, <see cref="MaxTrackedChars"/> and
+    /// <see cref="MedianSampleSize"/>), so a wide file keeps the same bound as a narrow one.
+    /// </summary>
+    [Range(16L << 20, 4L << 30)]
+    public long ProfileMemoryBytes { get; set; } = 256L << 20;
+
+    /// <summary>Bytes of one split's row-group buffer: wide splits get fewer rows per row group (at most <see cref="RowGroupSize"/>).</summary>
+    [Range(1L << 20, 1L << 30)]
+    public long MaxRowGroupBytes { get; set; } = 16L << 20;
+
     /// <summary>Examples of dropped rows kept per reason in the report.</summary>
     [Range(0, 1000)]
     public int DroppedExamples { get; set; } = 5;
