@@ -123,7 +123,9 @@ public sealed partial class TrainingJob(
         torch.set_num_threads(o.Threads);
         var device = DeviceSelector.Select(o.Device, o.CudaBatchSizeMultiplier);
         var seed = request.Seed ?? o.Seed;
-        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize);
+        var maxSeconds = request.MaxSeconds ?? o.MaxSeconds;
+        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, maxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize,
+            o.MaxTrialShare >= 1 ? double.PositiveInfinity : maxSeconds * o.MaxTrialShare);
         LogTraining(logger, runId, request.Dataset, request.DatasetVersion, device.Reason, train.RowCount, features.Count, manifest.Task, budget.MaxTrials, budget.MaxSeconds);
 
         using var data = new TrainingData(manifest, train, validation, device.Device, device.PinMemory);
@@ -348,7 +350,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxTrialSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
