@@ -37,6 +37,17 @@ public sealed class TrainerOptions
     public double MaxTrialShare { get; set; } = 0.25;
 
     /// <summary>
+    /// Distillation: when the chosen model is a tree ensemble of at least <see cref="DistillMinLeaves"/> leaves, an MLP
+    /// student is trained on its outputs and offered to the serving gate beside the int8 candidates (served only when it
+    /// keeps quality within the gate's tolerance and is faster). False: never.
+    /// </summary>
+    public bool Distill { get; set; } = true;
+
+    /// <summary>Leaves (over all trees) from which a tree ensemble counts as large enough to be worth a student.</summary>
+    [Range(1, int.MaxValue)]
+    public int DistillMinLeaves { get; set; } = 2000;
+
+    /// <summary>
     /// After the search, the chosen configuration is trained this many times in all (other seeds) and the average of the
     /// networks is served when it has the lower validation loss; merged into one wider MLP. 1 disables it.
     /// </summary>
