@@ -101,7 +101,7 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 6;
+    public const int SpaceVersion = 7;
 
     public SearchState State => state;
 

@@ -22,11 +22,13 @@ public sealed class OnnxTreeExporterTests : IDisposable
 
     public static TheoryData<int> Tasks => new() { 0, 2, 4 };
 
+    public static TheoryData<int, string> TasksAndBoosting => new() { { 0, "gbdt" }, { 2, "gbdt" }, { 4, "gbdt" }, { 0, "rf" }, { 2, "rf" }, { 4, "rf" } };
+
     [Theory]
-    [MemberData(nameof(Tasks))]
-    public void Export_TrainedBooster_MatchesLightGbmPredictionInOnnxRuntime(int classes)
+    [MemberData(nameof(TasksAndBoosting))]
+    public void Export_TrainedBooster_MatchesLightGbmPredictionInOnnxRuntime(int classes, string boosting)
     {
-        var (model, test) = Train(classes, seed: 3);
+        var (model, test) = Train(classes, seed: 3, boosting);
         var labels = Labels(classes);
         var onnx = OnnxTreeExporter.Export(LightGbmModel.Parse(model), FeatureNames(), labels);
 
@@ -101,7 +103,7 @@ public sealed class OnnxTreeExporterTests : IDisposable
     }
 
     /// <summary>A booster trained on seeded rows (0 classes = regression) and held-out test rows from the same distribution.</summary>
-    private static (string Model, float[] Test) Train(int classes, int seed)
+    private static (string Model, float[] Test) Train(int classes, int seed, string boosting = "gbdt")
     {
         var (x, y) = Generate(TrainRows, classes, seed);
         var (xTest, _) = Generate(TestRows, classes, seed + 1000);
@@ -110,7 +112,7 @@ public sealed class OnnxTreeExporterTests : IDisposable
         using var train = new LightGbmDataset(x, TrainRows, Features, y, datasetParameters);
         using var valid = new LightGbmDataset(xValid, 500, Features, yValid, datasetParameters, train);
         var objective = classes == 0 ? "objective=regression" : classes == 2 ? "objective=binary" : $"objective=multiclass num_class={classes}";
-        using var booster = LightGbmBooster.Create(train, $"{objective} num_leaves=31 learning_rate=0.1 bagging_fraction=0.8 bagging_freq=1 feature_fraction=0.8 seed={seed} deterministic=true force_row_wise=true num_threads=1 verbosity=-1");
+        using var booster = LightGbmBooster.Create(train, $"{objective} boosting={boosting} num_leaves=31 learning_rate=0.1 bagging_fraction=0.8 bagging_freq=1 feature_fraction=0.8 seed={seed} deterministic=true force_row_wise=true num_threads=1 verbosity=-1");
         booster.AddValidation(valid);
         for (var i = 0; i < 120 && booster.Update(); i++)
         {
