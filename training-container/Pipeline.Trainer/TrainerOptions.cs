@@ -27,7 +27,7 @@ public sealed class TrainerOptions
     /// when it is spent. The default keeps a 100,000-row upload within a minute of being served on 2 CPU cores.
     /// </summary>
     [Range(1.0, 7 * 24 * 3600.0)]
-    public double MaxSeconds { get; set; } = 40;
+    public double MaxSeconds { get; set; } = 30;
 
     /// <summary>
     /// Most of <see cref="MaxSeconds"/> one trial may take (a trial cut short keeps its best epoch or round): on large data
