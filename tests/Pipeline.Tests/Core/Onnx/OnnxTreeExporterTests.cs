@@ -66,6 +66,28 @@ public sealed class OnnxTreeExporterTests : IDisposable
         OnnxChecker.Check(path);
     }
 
+    [Theory]
+    [MemberData(nameof(Tasks))]
+    public void Export_TrainedBooster_LoadsInTheServingAppAndAnswersLikeLightGbm(int classes)
+    {
+        var (model, test) = Train(classes, seed: 7);
+        var onnx = OnnxTreeExporter.Export(LightGbmModel.Parse(model), FeatureNames(), Labels(classes));
+        using var booster = LightGbmBooster.Load(model);
+        var expected = GbdtTrainer.PredictServed(booster, test, TestRows, Features, classes, classes > 0);
+
+        // No manifest: the serving app reads features, task and labels from the graph's metadata and runs its smoke prediction.
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 };
+        using var served = Pipeline.Serving.Predict.LoadedModel.Load("trees", "v1", null, onnx, options, DateTimeOffset.UnixEpoch);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        var output = new float[TestRows * served.OutputWidth];
+        served.Run(test, TestRows, output, runOptions);
+
+        Assert.Equal(classes > 0 ? classes : 1, served.OutputWidth);
+        Assert.Equal("onnx", served.Source);
+        var maxError = output.Zip(expected, (a, b) => Math.Abs((double)a - b)).Max();
+        Assert.True(maxError <= Tolerance, $"Largest difference from LightGBM through the serving app: {maxError:E2}.");
+    }
+
     [Fact]
     public void Export_SameDataAndSeed_WritesIdenticalBytes()
     {
