@@ -120,7 +120,11 @@ async Task<int> SpeedAsync(int rows)
         ["family"] = m.Training.Family,
         ["model"] = m.Training.Model,
         ["testMetrics"] = m.TestMetrics,
-    }));
+        ["refitSeconds"] = m.Search?.RefitSeconds,
+        ["quantization"] = m.Quantization?.Reason,
+        ["trialTable"] = m.Search?.Trials.Select(t => string.Create(CultureInfo.InvariantCulture,
+            $"{t.Kind} {t.Description}: {t.Epochs} ({t.BestEpoch}) epochs/rounds, {t.Seconds:F1} s, loss {t.ValidationLoss:F4}, metric {t.ValidationMetric:F4}, {t.StopReason}")).ToList(),
+    }, new JsonSerializerOptions { WriteIndented = true }));
     return 0;
 }
 
@@ -153,7 +157,11 @@ async Task<Outcome> UploadAndTrainAsync(string dataset, byte[] csv, byte[] spec,
         return new Outcome(null, null, $"preprocess: {preprocessed.Result} {preprocessed.Detail} {preprocessed.ReportPath}", preprocessSeconds, 0);
     }
 
-    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = connection }).Build();
+    // Production defaults; Trainer__* environment variables override them as they do for the trainer.
+    var configuration = new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:ConnectionString"] = connection })
+        .AddEnvironmentVariables()
+        .Build();
     await using var services = new ServiceCollection().AddLogging().AddTrainer(configuration).BuildServiceProvider();
     clock.Restart();
     var model = await services.GetRequiredService<TrainingJob>().RunAsync(request, ct);

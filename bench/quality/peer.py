@@ -78,6 +78,7 @@ def score(directory):
         predicted = model.predict(x_test)
         test = accuracy_score(y_test, predicted) if task == "classification" else r2_score(y_test, predicted)
         results[run] = {"picked": picked, "cv": cv, "test": float(test)}
+        print(f"{run}: picked {picked}, test {test:.4f}", file=sys.stderr)
     print(json.dumps(results))
 
 

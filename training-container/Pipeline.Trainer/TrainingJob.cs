@@ -123,7 +123,9 @@ public sealed partial class TrainingJob(
         torch.set_num_threads(o.Threads);
         var device = DeviceSelector.Select(o.Device, o.CudaBatchSizeMultiplier);
         var seed = request.Seed ?? o.Seed;
-        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, request.MaxSeconds ?? o.MaxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize);
+        var maxSeconds = request.MaxSeconds ?? o.MaxSeconds;
+        var budget = new SearchBudget(request.MaxTrials ?? o.MaxTrials, maxSeconds, request.MaxEpochs ?? o.MaxEpochs, o.Patience, o.EnsembleSize,
+            o.MaxTrialShare >= 1 ? double.PositiveInfinity : maxSeconds * o.MaxTrialShare);
         LogTraining(logger, runId, request.Dataset, request.DatasetVersion, device.Reason, train.RowCount, features.Count, manifest.Task, budget.MaxTrials, budget.MaxSeconds);
 
         using var data = new TrainingData(manifest, train, validation, device.Device, device.PinMemory);
@@ -197,10 +199,25 @@ public sealed partial class TrainingJob(
                 throw new TrainingFailedException($"The exported ONNX model differs from the trained model by {onnxDifference:G3} (tolerance {tolerance:G3}); not publishing it.");
             }
 
+            var alternatives = new List<AlternativeCandidate>();
+            if (o.Distill && reference.Leaves >= o.DistillMinLeaves)
+            {
+                await run.StageAsync("distilling", cancellationToken).ConfigureAwait(false);
+                var student = await Task.Run(() => Distill(manifest, train, validation, reference, device, seed, budget, onnxMetadata, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var studentTolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(data.TargetStd) + Math.Abs(data.TargetMean)));
+                if (student.OnnxMaxAbsDiff <= studentTolerance)
+                {
+                    alternatives.Add(new AlternativeCandidate(DistilledCandidate,
+                        string.Create(CultureInfo.InvariantCulture, $"{student.Description}; teacher: {best.Parameters} ({reference.Trees} trees, {reference.Leaves} leaves)"), student.Onnx));
+                }
+
+                LogDistilled(logger, runId, reference.Leaves ?? 0, student.BestEpoch, student.ValidationLoss, chosen.ValidationLoss, student.OnnxMaxAbsDiff <= studentTolerance);
+            }
+
             await run.StageAsync("quantizing", cancellationToken).ConfigureAwait(false);
             var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
             var quantized = await Task.Run(
-                () => quantization.Run(onnx, OnnxContract.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken),
+                () => quantization.Run(onnx, OnnxContract.InputName, outputName, MlpTrainer.ToRowMajor(train), train.RowCount, testSet, seed, cancellationToken, alternatives),
                 cancellationToken).ConfigureAwait(false);
 
             var searchSeconds = search.State.ElapsedSeconds + search.State.RefitSeconds;
@@ -294,6 +311,20 @@ public sealed partial class TrainingJob(
         }
     }
 
+    /// <summary>Candidate name of the MLP student distilled from a large tree ensemble.</summary>
+    public const string DistilledCandidate = "distilled-mlp";
+
+    /// <summary>Trains the student on the teacher's outputs for the train rows, within one trial's share of the budget.</summary>
+    private DistilledStudent Distill(DatasetManifest manifest, DatasetSplit train, DatasetSplit validation, ServedModel teacher, DeviceChoice device, int seed,
+        SearchBudget budget, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        var teacherOutputs = teacher.Predict(MlpTrainer.ToRowMajor(train), train.RowCount);
+        var started = time.GetTimestamp();
+        var limit = double.IsPositiveInfinity(budget.MaxTrialSeconds) ? budget.MaxSeconds : budget.MaxTrialSeconds;
+        return Distiller.Distill(manifest, train, validation, teacherOutputs, device.Device, seed, budget.MaxEpochs, budget.Patience,
+            () => time.GetElapsedTime(started).TotalSeconds >= limit, metadata, cancellationToken);
+    }
+
     private static DatasetSplit Concat(DatasetSplit first, DatasetSplit second) => new(
         [.. first.Features.Zip(second.Features, (a, b) => (float[])[.. a, .. b])],
         [.. first.Target, .. second.Target]);
@@ -348,7 +379,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxTrialSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -405,6 +436,9 @@ public sealed partial class TrainingJob(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: selected trial {Trial} ({Parameters}): validation loss {ValidationLoss:F4}, metric {ValidationMetric:F4}; networks averaged: {EnsembleSize}")]
     private static partial void LogSelected(ILogger logger, string runId, int trial, string parameters, double validationLoss, double validationMetric, int ensembleSize);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: distilled the {Leaves}-leaf tree ensemble into an MLP student (best epoch {BestEpoch}, validation loss {StudentLoss:F4} vs the teacher's {TeacherLoss:F4}); offered to the gate: {Offered}")]
+    private static partial void LogDistilled(ILogger logger, string runId, int leaves, int bestEpoch, double studentLoss, double teacherLoss, bool offered);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Trials} trials in {Seconds:F1} s; serving {Artifact}, test {Metrics}; current: {Promoted}")]
     private static partial void LogTrained(ILogger logger, string model, string version, int trials, double seconds, string artifact, string metrics, bool promoted);

@@ -3,8 +3,8 @@ using Pipeline.Training.Gbdt;
 namespace Pipeline.Training;
 
 /// <summary>Limits of a search: trials and wall-clock seconds (whichever ends first), per-trial epochs and patience, and how many
-/// seeds of the chosen configuration to average (1 = no ensemble).</summary>
-public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience, int EnsembleSize = 1);
+/// seeds of the chosen configuration to average (1 = no ensemble); <paramref name="MaxTrialSeconds"/> caps one trial.</summary>
+public sealed record SearchBudget(int MaxTrials, double MaxSeconds, int MaxEpochs, int Patience, int EnsembleSize = 1, double MaxTrialSeconds = double.PositiveInfinity);
 
 /// <summary>A finished (or budget-cut) trial and what it scored on the validation split.</summary>
 public sealed class TrialOutcome
@@ -101,7 +101,7 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 6;
+    public const int SpaceVersion = 7;
 
     public SearchState State => state;
 
@@ -203,9 +203,10 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         var trialState = state.Current is { } resumed && resumed.Index == index ? resumed : new TrialState { Index = index, Parameters = p };
         state.Current = trialState;
         var trainer = new TrialTrainer(data, trialState, seed, budget.MaxEpochs, budget.Patience);
+        var trialOutOfTime = TrialClock(outOfTime, trialState.Seconds);
         try
         {
-            trainer.Run(outOfTime, s =>
+            trainer.Run(trialOutOfTime, s =>
             {
                 var last = s.History[^1];
                 var eta = EstimateRemaining(elapsed(), index, s.Epoch);
@@ -224,6 +225,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             trainer.Dispose();
         }
 
+        LimitedByTrialClock(trialState, outOfTime);
         var outcome = TrialOutcome.From(trialState);
         outcome.EnsembleMember = member;
         state.Completed.Add(outcome);
@@ -255,12 +257,13 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     {
         state.Current = null;
         var trialState = new TrialState { Index = index, Parameters = p };
-        GbdtTrainer.Run(data, trialState, seed, threads, time, outOfTime, s =>
+        GbdtTrainer.Run(data, trialState, seed, threads, time, TrialClock(outOfTime, 0), s =>
         {
             var last = s.History[^1];
             progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, GbdtParameters.MaxRounds, last.TrainLoss, last.ValidationLoss,
                 Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), null));
         }, cancellationToken);
+        LimitedByTrialClock(trialState, outOfTime);
         var outcome = TrialOutcome.From(trialState);
         state.Completed.Add(outcome);
         if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
@@ -273,6 +276,27 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         if (trialState.StopReason == "time budget spent")
         {
             state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
+        }
+    }
+
+    /// <summary>The search's clock, or this trial's share of it (<see cref="SearchBudget.MaxTrialSeconds"/>) when that ends first.</summary>
+    private Func<bool> TrialClock(Func<bool> outOfTime, double secondsBefore)
+    {
+        if (double.IsPositiveInfinity(budget.MaxTrialSeconds))
+        {
+            return outOfTime;
+        }
+
+        var started = time.GetTimestamp();
+        return () => outOfTime() || secondsBefore + time.GetElapsedTime(started).TotalSeconds >= budget.MaxTrialSeconds;
+    }
+
+    /// <summary>A trial stopped by its own share of the budget, not the search's: the search goes on.</summary>
+    private void LimitedByTrialClock(TrialState trial, Func<bool> outOfTime)
+    {
+        if (trial.StopReason == "time budget spent" && !outOfTime())
+        {
+            trial.StopReason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"trial time limit ({budget.MaxTrialSeconds:F0} s)");
         }
     }
 

@@ -15,13 +15,14 @@ public sealed class ServedModel : IDisposable
     private readonly LightGbmBooster? _booster;
     private readonly TrainingData _data;
 
-    private ServedModel(TrainingData data, byte[] onnx, TrainedModel? network, LightGbmBooster? booster, int? trees)
+    private ServedModel(TrainingData data, byte[] onnx, TrainedModel? network, LightGbmBooster? booster, int? trees, int? leaves)
     {
         _data = data;
         Onnx = onnx;
         _network = network;
         _booster = booster;
         Trees = trees;
+        Leaves = leaves;
     }
 
     /// <summary>The fp32 ONNX model.</summary>
@@ -29,6 +30,9 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>Trees in the ensemble; null for a network.</summary>
     public int? Trees { get; }
+
+    /// <summary>Leaves of all trees (the ensemble's size to serve); null for a network.</summary>
+    public int? Leaves { get; }
 
     /// <param name="data">The splits the model was searched on (feature layout, statistics).</param>
     /// <param name="chosen">The chosen (possibly refit) trial.</param>
@@ -44,13 +48,13 @@ public sealed class ServedModel : IDisposable
         {
             var model = LightGbmModel.Parse(text);
             var onnx = OnnxTreeExporter.Export(model, features, data.Classification ? manifest.Labels : null, metadata);
-            return new ServedModel(data, onnx, null, LightGbmBooster.Load(text), model.Trees.Count);
+            return new ServedModel(data, onnx, null, LightGbmBooster.Load(text), model.Trees.Count, model.Trees.Sum(t => t.Leaves));
         }
 
         var network = TrialTrainer.Build(data, chosen);
         try
         {
-            return new ServedModel(data, OnnxMlpExporter.Export(network.Definition, metadata), network, null, null);
+            return new ServedModel(data, OnnxMlpExporter.Export(network.Definition, metadata), network, null, null, null);
         }
         catch
         {

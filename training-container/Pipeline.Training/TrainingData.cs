@@ -24,7 +24,13 @@ public sealed class TrainingData : IDisposable
     /// <param name="device">Training device.</param>
     /// <param name="pinMemory">Pin host tensors before copying them to a CUDA device.</param>
     /// <param name="encoding">The piecewise-linear encoding to use (a refit must use the search's); null: built from <paramref name="train"/>.</param>
-    public TrainingData(DatasetManifest manifest, DatasetSplit train, DatasetSplit validation, Device device, bool pinMemory = false, PiecewiseEncoding? encoding = null)
+    /// <param name="teacherTargets">
+    /// Distillation: what the network learns instead of the train split's labels — a teacher's class probabilities
+    /// (row-major <c>[rows, classes]</c>, a soft cross-entropy target) or its predicted values in target units. Validation
+    /// keeps the true labels, so early stopping and selection still measure the task itself.
+    /// </param>
+    public TrainingData(DatasetManifest manifest, DatasetSplit train, DatasetSplit validation, Device device, bool pinMemory = false, PiecewiseEncoding? encoding = null,
+        float[]? teacherTargets = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(train);
@@ -45,7 +51,7 @@ public sealed class TrainingData : IDisposable
         RawTrain = MlpTrainer.ToRowMajor(train);
         RawValidation = MlpTrainer.ToRowMajor(validation);
         XTrain = Load(tensor(MlpTrainer.Standardize(RawTrain, train.RowCount, Mean, Std), [train.RowCount, FeatureCount]), device, pinMemory);
-        YTrain = Load(Target(train), device, pinMemory);
+        YTrain = Load(teacherTargets is null ? Target(train) : TeacherTarget(teacherTargets, train.RowCount), device, pinMemory);
         XValid = Load(tensor(MlpTrainer.Standardize(RawValidation, validation.RowCount, Mean, Std), [validation.RowCount, FeatureCount]), device, pinMemory);
         YValid = Load(Target(validation), device, pinMemory);
         if (encoding is null && (long)train.RowCount * FeatureCount * (EncodingBins + 1) <= MaxEncodedValues)
@@ -131,6 +137,18 @@ public sealed class TrainingData : IDisposable
 
         var values = output.cpu().data<float>().Select(v => (v * TargetStd) + TargetMean).ToArray();
         return Metrics.Regression(values, target)["r2"];
+    }
+
+    private Tensor TeacherTarget(float[] targets, int rows)
+    {
+        if (targets.Length != rows * Outputs)
+        {
+            throw new ArgumentException($"Teacher targets: {targets.Length} values for {rows} rows × {Outputs} outputs.", nameof(targets));
+        }
+
+        return Classification
+            ? tensor(targets, [rows, Outputs])
+            : tensor(targets.Select(t => (t - TargetMean) / TargetStd).ToArray(), [rows, 1]);
     }
 
     private Tensor Target(DatasetSplit split) => Classification

@@ -20,12 +20,12 @@ public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double Lea
     [JsonIgnore]
     public bool Linear => Gbdt is null && HiddenLayers.Count == 0;
 
-    /// <summary>The model family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c>.</summary>
+    /// <summary>The model family: <c>linear</c>, <c>mlp</c>, <c>gbdt</c> or <c>rf</c> (a random forest, LightGBM's <c>rf</c> boosting).</summary>
     [JsonIgnore]
-    public string Family => Gbdt is not null ? "gbdt" : Linear ? "linear" : "mlp";
+    public string Family => Gbdt is not null ? Gbdt.Boosting : Linear ? "linear" : "mlp";
 
     [JsonIgnore]
-    public string Architecture => Gbdt is not null ? string.Create(CultureInfo.InvariantCulture, $"gbdt {Gbdt.Leaves} leaves")
+    public string Architecture => Gbdt is not null ? string.Create(CultureInfo.InvariantCulture, $"{Gbdt.Boosting} {Gbdt.Leaves} leaves")
         : (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
 
     public override string ToString() => Gbdt is not null ? Gbdt.ToString() : string.Create(CultureInfo.InvariantCulture,

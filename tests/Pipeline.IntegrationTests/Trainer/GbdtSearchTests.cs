@@ -4,6 +4,7 @@ using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Trainer;
 using Pipeline.Training;
+using Pipeline.Training.Quantization;
 using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Trainer;
@@ -72,7 +73,7 @@ public class GbdtSearchTests
         var cancellation = TestContext.Current.CancellationToken;
         var name = Azurite.UniqueName("gbdt");
         var request = await TabularDataset.Thresholds(1500, seed: 4).Split(name, seed: 17).UploadAsync(cancellation);
-        await using var services = TestTrainer.Create(("Trainer:MaxTrials", "2"), ("Trainer:EnsembleSize", "3"));
+        await using var services = TestTrainer.Create(("Trainer:MaxTrials", "2"), ("Trainer:EnsembleSize", "3"), ("Trainer:Distill", "false"));
 
         var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
 
@@ -95,5 +96,31 @@ public class GbdtSearchTests
         var report = (await models.GetBlobClient($"{manifest.Model}/{manifest.Version}/report.md").DownloadContentAsync(cancellation)).Value.Content.ToString();
         Assert.Contains("gradient-boosted trees", report, StringComparison.Ordinal);
         Assert.Contains("| gbdt | 1 |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_LargeTreeEnsemble_OffersADistilledStudentToTheMeasuredGate()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("distil");
+        var request = await TabularDataset.Thresholds(1500, seed: 4).Split(name, seed: 17).UploadAsync(cancellation);
+        await using var services = TestTrainer.Create(("Trainer:MaxTrials", "2"), ("Trainer:DistillMinLeaves", "1"));
+
+        var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
+
+        Assert.Equal("gbdt", manifest.Training.Family);
+        var gate = manifest.Quantization!;
+        Assert.StartsWith("int8 not applicable", gate.Reason, StringComparison.Ordinal);
+        Assert.Equal([QuantizationGate.Fp32, TrainingJob.DistilledCandidate], gate.Candidates.Select(c => c.Name));
+        var student = gate.Candidates[1];
+        Assert.Contains("MLP 64×64", student.Description, StringComparison.Ordinal);
+        Assert.Contains("teacher: gbdt", student.Description, StringComparison.Ordinal);
+        Assert.NotNull(student.Quality);
+        Assert.NotNull(student.LatencyBatch1Microseconds);
+        Assert.Matches("^(served|rejected|not served)", student.Verdict);
+        Assert.Equal(QuantizationStep.ArtifactFile(gate.Served), manifest.Artifact);
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        Assert.True((await models.GetBlobClient($"{manifest.Model}/{manifest.Version}/model.{TrainingJob.DistilledCandidate}.onnx").ExistsAsync(cancellation)).Value);
     }
 }

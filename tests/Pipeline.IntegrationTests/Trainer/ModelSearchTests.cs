@@ -82,6 +82,21 @@ public class ModelSearchTests
     }
 
     [Fact]
+    public void Run_TrialShareSpent_StopsThatTrialAndGoesOnWithTheNext()
+    {
+        using var data = Data();
+        var time = new FakeTimeProvider();
+        var search = CreateSut(data, SmallBudget with { MaxEpochs = 100, Patience = 100, MaxSeconds = 100, MaxTrialSeconds = 3 }, time: time);
+
+        // Every epoch or boosting round "takes" one second.
+        search.Run(_ => time.Advance(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken);
+
+        Assert.Equal(["linear", "gbdt", "mlp"], search.State.Completed.Select(t => t.Parameters.Family));
+        Assert.All(search.State.Completed, t => Assert.Equal((3, "trial time limit (3 s)"), (t.Epochs, t.StopReason)));
+        Assert.Equal("all 3 trials", search.State.StoppedBy);
+    }
+
+    [Fact]
     public async Task Run_CancelledMidTrial_ResumesFromItsCheckpointToTheSameModel()
     {
         await Azurite.EnsureRunningAsync();

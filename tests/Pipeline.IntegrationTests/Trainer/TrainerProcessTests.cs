@@ -134,7 +134,7 @@ public class TrainerProcessTests
         (string, string)[] settings =
         [
             ("Trainer__MaxTrials", "1"), ("Trainer__MaxEpochs", "100000"), ("Trainer__Patience", "10000"),
-            ("Trainer__MaxSeconds", "16"), ("Trainer__StatusInterval", "00:00:00.300"),
+            ("Trainer__MaxSeconds", "16"), ("Trainer__MaxTrialShare", "1"), ("Trainer__StatusInterval", "00:00:00.300"),
         ];
         var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
         var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));

@@ -22,11 +22,13 @@ public sealed class OnnxTreeExporterTests : IDisposable
 
     public static TheoryData<int> Tasks => new() { 0, 2, 4 };
 
+    public static TheoryData<int, string> TasksAndBoosting => new() { { 0, "gbdt" }, { 2, "gbdt" }, { 4, "gbdt" }, { 0, "rf" }, { 2, "rf" }, { 4, "rf" } };
+
     [Theory]
-    [MemberData(nameof(Tasks))]
-    public void Export_TrainedBooster_MatchesLightGbmPredictionInOnnxRuntime(int classes)
+    [MemberData(nameof(TasksAndBoosting))]
+    public void Export_TrainedBooster_MatchesLightGbmPredictionInOnnxRuntime(int classes, string boosting)
     {
-        var (model, test) = Train(classes, seed: 3);
+        var (model, test) = Train(classes, seed: 3, boosting);
         var labels = Labels(classes);
         var onnx = OnnxTreeExporter.Export(LightGbmModel.Parse(model), FeatureNames(), labels);
 
@@ -62,6 +64,28 @@ public sealed class OnnxTreeExporterTests : IDisposable
         File.WriteAllBytes(path, OnnxTreeExporter.Export(LightGbmModel.Parse(model), FeatureNames(), Labels(classes)));
 
         OnnxChecker.Check(path);
+    }
+
+    [Theory]
+    [MemberData(nameof(Tasks))]
+    public void Export_TrainedBooster_LoadsInTheServingAppAndAnswersLikeLightGbm(int classes)
+    {
+        var (model, test) = Train(classes, seed: 7);
+        var onnx = OnnxTreeExporter.Export(LightGbmModel.Parse(model), FeatureNames(), Labels(classes));
+        using var booster = LightGbmBooster.Load(model);
+        var expected = GbdtTrainer.PredictServed(booster, test, TestRows, Features, classes, classes > 0);
+
+        // No manifest: the serving app reads features, task and labels from the graph's metadata and runs its smoke prediction.
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 };
+        using var served = Pipeline.Serving.Predict.LoadedModel.Load("trees", "v1", null, onnx, options, DateTimeOffset.UnixEpoch);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        var output = new float[TestRows * served.OutputWidth];
+        served.Run(test, TestRows, output, runOptions);
+
+        Assert.Equal(classes > 0 ? classes : 1, served.OutputWidth);
+        Assert.Equal("onnx", served.Source);
+        var maxError = output.Zip(expected, (a, b) => Math.Abs((double)a - b)).Max();
+        Assert.True(maxError <= Tolerance, $"Largest difference from LightGBM through the serving app: {maxError:E2}.");
     }
 
     [Fact]
@@ -101,7 +125,7 @@ public sealed class OnnxTreeExporterTests : IDisposable
     }
 
     /// <summary>A booster trained on seeded rows (0 classes = regression) and held-out test rows from the same distribution.</summary>
-    private static (string Model, float[] Test) Train(int classes, int seed)
+    private static (string Model, float[] Test) Train(int classes, int seed, string boosting = "gbdt")
     {
         var (x, y) = Generate(TrainRows, classes, seed);
         var (xTest, _) = Generate(TestRows, classes, seed + 1000);
@@ -110,7 +134,7 @@ public sealed class OnnxTreeExporterTests : IDisposable
         using var train = new LightGbmDataset(x, TrainRows, Features, y, datasetParameters);
         using var valid = new LightGbmDataset(xValid, 500, Features, yValid, datasetParameters, train);
         var objective = classes == 0 ? "objective=regression" : classes == 2 ? "objective=binary" : $"objective=multiclass num_class={classes}";
-        using var booster = LightGbmBooster.Create(train, $"{objective} num_leaves=31 learning_rate=0.1 bagging_fraction=0.8 bagging_freq=1 feature_fraction=0.8 seed={seed} deterministic=true force_row_wise=true num_threads=1 verbosity=-1");
+        using var booster = LightGbmBooster.Create(train, $"{objective} boosting={boosting} num_leaves=31 learning_rate=0.1 bagging_fraction=0.8 bagging_freq=1 feature_fraction=0.8 seed={seed} deterministic=true force_row_wise=true num_threads=1 verbosity=-1");
         booster.AddValidation(valid);
         for (var i = 0; i < 120 && booster.Update(); i++)
         {

@@ -144,7 +144,7 @@ public static class GbdtTrainer
             : data.Outputs == 2 ? "objective=binary metric=binary_logloss,binary_error"
             : string.Create(CultureInfo.InvariantCulture, $"objective=multiclass num_class={data.Outputs} metric=multi_logloss,multi_error");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{objective} {p.ToLightGbm()} boosting=gbdt seed={seed} deterministic=true force_row_wise=true num_threads={threads} verbosity=-1 is_provide_training_metric={(trainingMetric ? "true" : "false")} metric_freq=1");
+            $"{objective} {p.ToLightGbm()} seed={seed} deterministic=true force_row_wise=true num_threads={threads} verbosity=-1 is_provide_training_metric={(trainingMetric ? "true" : "false")} metric_freq=1");
     }
 
     private static double Variance(float[] values)

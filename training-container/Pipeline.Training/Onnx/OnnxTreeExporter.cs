@@ -14,7 +14,8 @@ namespace Pipeline.Training.Onnx;
 /// opset 3), so every split compares <c>(double)x ≤ threshold</c> exactly as LightGBM does and leaves are summed in double:
 /// float32 thresholds would send rows that fall between a threshold and its float rounding the other way.
 /// A binary model's raw score r becomes <c>softmax([0, r]) = [1 − σ(r), σ(r)]</c> (target 0 has no leaves), LightGBM's
-/// <c>sigmoid:1</c> probability. Trees carry no feature standardization: splits are on the encoded feature values.
+/// <c>sigmoid:1</c> probability. A random forest's average is a sum with every leaf divided by the number of rounds.
+/// Trees carry no feature standardization: splits are on the encoded feature values.
 /// </summary>
 public static class OnnxTreeExporter
 {
@@ -28,7 +29,7 @@ public static class OnnxTreeExporter
     /// <param name="featureNames">Input columns, in LightGBM's feature order.</param>
     /// <param name="classLabels">Classification: the labels in class-index order; regression: null.</param>
     /// <param name="metadata">Extra <c>metadata_props</c>; must not use the keys the exporter writes itself.</param>
-    /// <exception cref="NotSupportedException">The model uses a LightGBM feature the exporter does not translate (zero-as-missing splits, average output).</exception>
+    /// <exception cref="NotSupportedException">The model uses a LightGBM feature the exporter does not translate (zero-as-missing or categorical splits).</exception>
     /// <exception cref="ArgumentException">The features or labels do not match the model.</exception>
     public static ModelProto Build(LightGbmModel model, IReadOnlyList<string> featureNames, IReadOnlyList<string>? classLabels, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -41,10 +42,8 @@ public static class OnnxTreeExporter
             throw new ArgumentException($"The model splits on {model.Features} features but {featureNames.Count} names are given.", nameof(featureNames));
         }
 
-        if (model.AverageOutput)
-        {
-            throw new NotSupportedException("Random-forest models (average_output) are not exported; boosting sums its trees.");
-        }
+        // A random forest averages its trees: each leaf carries its share of the average.
+        var leafScale = model.AverageOutput && model.Trees.Count > 0 ? (double)model.TreesPerIteration / model.Trees.Count : 1.0;
 
         // Scores the ensemble emits: one per class (binary: [0, r]), or the value.
         int targets;
@@ -140,7 +139,7 @@ public static class OnnxTreeExporter
                 targetTreeIds.Add(t);
                 targetNodeIds.Add(internalNodes + leaf);
                 targetIds.Add((t % model.TreesPerIteration) + offset);
-                weights.Add(tree.LeafValue[leaf]);
+                weights.Add(tree.LeafValue[leaf] * leafScale);
             }
         }
 

@@ -18,6 +18,12 @@ public sealed record QuantizationOutcome(
     IReadOnlyDictionary<string, byte[]> Artifacts, string Served, IReadOnlyDictionary<string, double>? ServedTestMetrics, QuantizationReport? Report,
     float[]? ServedTestOutputs = null);
 
+/// <summary>A smaller model offered to the gate beside the int8 candidates (a distilled student): served only when it keeps quality and is faster.</summary>
+/// <param name="Name">Candidate name; its artifact is <c>model.{Name}.onnx</c>.</param>
+/// <param name="Description">What it is, for the report and manifest.</param>
+/// <param name="Model">The ONNX model, with the same input and output as fp32.</param>
+public sealed record AlternativeCandidate(string Name, string Description, byte[] Model);
+
 /// <summary>
 /// Builds the int8 candidates of a trained fp32 model (static QDQ calibrated on a train-split sample, and dynamic), measures
 /// them next to fp32, and lets <see cref="QuantizationGate"/> choose what to serve. A graph the quantizer does not understand,
@@ -39,7 +45,9 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
     /// <param name="calibrationRows">Number of rows in <paramref name="calibration"/>.</param>
     /// <param name="test">The test split.</param>
     /// <param name="seed">Seed of the calibration sample.</param>
-    public QuantizationOutcome Run(byte[] fp32, string inputName, string outputName, float[] calibration, int calibrationRows, EvaluationSet test, int seed, CancellationToken cancellationToken)
+    /// <param name="alternatives">Other candidates measured and judged like the int8 ones (e.g. a distilled student).</param>
+    public QuantizationOutcome Run(byte[] fp32, string inputName, string outputName, float[] calibration, int calibrationRows, EvaluationSet test, int seed, CancellationToken cancellationToken,
+        IReadOnlyList<AlternativeCandidate>? alternatives = null)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         ArgumentNullException.ThrowIfNull(test);
@@ -51,7 +59,10 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         }
 
         var model = OnnxGraph.Load(fp32);
-        if (!model.Graph.Node.Any(n => n.OpType is "Gemm" or "MatMul"))
+        alternatives ??= [];
+        var quantizable = model.Graph.Node.Any(n => n.OpType is "Gemm" or "MatMul");
+        var notApplicable = quantizable ? null : $"int8 not applicable: the graph ({string.Join(", ", OnnxGraph.OperatorTypes(model).Distinct())}) has no Gemm or MatMul weights to quantize";
+        if (!quantizable && alternatives.Count == 0)
         {
             // Tree ensembles and other graphs without weight matrices: int8 has nothing to act on.
             var operators = string.Join(", ", OnnxGraph.OperatorTypes(model).Distinct());
@@ -87,18 +98,19 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
             return (ActivationCalibrator.Calibrate(model, inputName, sample, rows, test.Width, o.Calibration, o.Percentile, cancellationToken), rows);
         });
         var calibrationText = o.Calibration == CalibrationMethod.MinMax ? "MinMax" : string.Create(CultureInfo.InvariantCulture, $"{o.Percentile}th percentile");
-        foreach (var granularity in o.EffectiveStaticGranularities)
+        foreach (var granularity in quantizable ? o.EffectiveStaticGranularities : [])
         {
             built.Add(Build(StaticCandidate(granularity), () => (OnnxQuantizer.QuantizeStatic(model, calibrated.Value.Ranges, granularity),
                 string.Create(CultureInfo.InvariantCulture, $"QDQ: {Granularity(granularity)} symmetric int8 weights, int32 bias, uint8 activations calibrated ({calibrationText}) on {calibrated.Value.Rows} train rows"))));
         }
 
-        if (o.Dynamic)
+        if (o.Dynamic && quantizable)
         {
             built.Add(Build(DynamicCandidate, () => (OnnxQuantizer.QuantizeDynamic(model, WeightGranularity.PerChannel),
                 "dynamic: per-channel symmetric int8 weights, uint8 activations quantized per batch at run time")));
         }
 
+        built.AddRange(alternatives.Select(a => (a.Name, a.Description, (byte[]?)a.Model, (string?)null)));
         var measurable = built.Where(b => b.Bytes is not null).ToList();
         IReadOnlyList<(CandidateMeasurement? Measurement, string? Error)> measured;
         try
@@ -155,7 +167,7 @@ public sealed partial class QuantizationStep(IOptions<QuantizationOptions> optio
         {
             Policy = o.Policy.ToString(),
             Served = decision.Served,
-            Reason = decision.Reason,
+            Reason = notApplicable is null ? decision.Reason : $"{notApplicable}; {decision.Reason}",
             QualityMetric = test.QualityMetric,
             MaxRelativeQualityLoss = o.MaxRelativeQualityLoss,
         };

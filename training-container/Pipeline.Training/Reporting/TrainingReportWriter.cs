@@ -207,9 +207,9 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
         }
 
         var t = m.Training;
-        if (t.Family == "gbdt")
+        if (t.Family is "gbdt" or "rf")
         {
-            Line($"- **Chosen model:** gradient-boosted trees (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
+            Line($"- **Chosen model:** {(t.Family == "rf" ? "random forest" : "gradient-boosted trees")} (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
         }
         else
         {
@@ -241,7 +241,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
             }
 
             md.AppendLine();
-            Line($"Trees train by boosting rounds: for a gbdt trial, epochs are rounds and the learning rate is its shrinkage.");
+            Line($"Trees train by rounds: for a gbdt or rf trial, epochs are rounds (trees per class) and the learning rate is gbdt's shrinkage.");
             md.AppendLine();
             Line($"| # | model | lr | weight decay | dropout | batch | epochs (best) | validation loss | validation {search.Metric} | seconds | stopped |");
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
@@ -250,7 +250,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
                 var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : trial.EnsembleMember ? " (re-run)" : "";
                 var model = trial.Kind switch
                 {
-                    "gbdt" => trial.Description ?? "gbdt",
+                    "gbdt" or "rf" => trial.Description ?? trial.Kind,
                     "linear" => "linear",
                     _ => "MLP " + string.Join('×', trial.HiddenLayers),
                 } + (trial.InputEncoding is null ? "" : " + PLE");
