@@ -122,6 +122,13 @@ public sealed partial class DatasetBuilder
             Leakage(column, kind, task, pass, report);
         }
 
+        foreach (var field in (spec.OtherFields ?? []).Keys.Order(StringComparer.Ordinal))
+        {
+            report.Warnings.Add(field is "model" or "forcePromotion"
+                ? new ReportWarning { Code = "spec-operator-field", Message = $"dataset.json field '{field}' is ignored: which model a dataset publishes to, and forcing a promotion, are set by the operators (Preprocess:ModelNames, POST /api/models/{{name}}/current)." }
+                : new ReportWarning { Code = "spec-unknown-field", Message = $"dataset.json field '{field}' is not a setting and is ignored." });
+        }
+
         foreach (var name in declared.Keys.Where(n => !pass.Columns.Contains(n, StringComparer.OrdinalIgnoreCase)))
         {
             report.Warnings.Add(new ReportWarning { Code = "spec-unknown-column", Message = $"dataset.json declares column '{name}', which the files do not have." });

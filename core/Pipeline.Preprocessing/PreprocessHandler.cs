@@ -164,7 +164,8 @@ public sealed partial class PreprocessHandler(
                 return new PreprocessOutcome(PreprocessResult.Duplicate, Detail: $"dataset version {version} exists (files not used: {string.Join(", ", prepared.Files.Where(f => !f.Used).Select(f => f.Blob))})");
             }
 
-            var model = spec?.Model is { } m && StorageNames.IsValidName(m) ? m : dataset;
+            // A dataset publishes to its own model unless an operator maps it elsewhere (Preprocess:ModelNames).
+            var model = options.Value.ModelNames.GetValueOrDefault(dataset) ?? dataset;
             prepared.Report.Dataset = dataset;
             prepared.Report.CreatedAt = time.GetUtcNow();
             var manifest = new DatasetManifest
@@ -183,7 +184,6 @@ public sealed partial class PreprocessHandler(
                 Rows = prepared.Rows,
                 Warnings = prepared.Warnings,
                 Encodings = prepared.Encodings,
-                ForcePromotion = spec?.ForcePromotion ?? false,
             };
             await store.WriteVersionAsync(manifest, prepared, cancellationToken).ConfigureAwait(false);
             LogAccepted(logger, blobName, dataset, version, used.Count, prepared.Rows.Used, prepared.Features.Count, prepared.Task);

@@ -108,15 +108,30 @@ public sealed class PreprocessOptions : IValidatableObject
     [Required]
     public string BlobCreatedQueue { get; set; } = Pipeline.Storage.StorageNames.BlobCreatedQueue;
 
+    /// <summary>
+    /// Operator setting: dataset name → the model its versions publish to (<c>Preprocess__ModelNames__sales=forecast</c>);
+    /// a dataset not listed publishes to the model of its own name. Not settable from <c>raw/</c>: an upload must not be
+    /// able to replace another team's model.
+    /// </summary>
+    public Dictionary<string, string> ModelNames { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Local folder for downloaded files and Parquet splits while a version is built; default: the system temp folder.</summary>
     public string? WorkDirectory { get; set; }
 
-    /// <summary>What the attributes cannot say without reflection: the quiet period is between zero and an hour.</summary>
+    /// <summary>What the attributes cannot say without reflection: the quiet period is between zero and an hour; model names are valid.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (QuietPeriod < TimeSpan.Zero || QuietPeriod > TimeSpan.FromHours(1))
         {
             yield return new ValidationResult($"Preprocess:QuietPeriod is {QuietPeriod}; use 00:00:00 to 01:00:00.", [nameof(QuietPeriod)]);
+        }
+
+        foreach (var (dataset, model) in ModelNames)
+        {
+            if (!Pipeline.Storage.StorageNames.IsValidName(dataset) || !Pipeline.Storage.StorageNames.IsValidName(model))
+            {
+                yield return new ValidationResult($"Preprocess:ModelNames maps '{dataset}' to '{model}'; both must be valid names (1-63 lower-case letters, digits, '-' or '_').", [nameof(ModelNames)]);
+            }
         }
     }
 }

@@ -31,6 +31,9 @@ public sealed partial class TrainingJob(
     TimeProvider time,
     ILogger<TrainingJob> logger)
 {
+    /// <summary>Comparisons against a current.json that keeps moving before the job gives up (the host retries it).</summary>
+    private const int MaxPointerRaces = 5;
+
     public async Task<ModelManifest> RunAsync(TrainRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -274,8 +277,9 @@ public sealed partial class TrainingJob(
 
             await run.StageAsync("comparing", cancellationToken).ConfigureAwait(false);
             var quality = result.TestMetrics[testSet.QualityMetric];
+            var compared = await publisher.ReadPointerAsync(result.Model, cancellationToken).ConfigureAwait(false);
             result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
-                manifest.ForcePromotion || request.ForcePromotion == true, cancellationToken).ConfigureAwait(false);
+                request.ForcePromotion == true, compared, cancellationToken).ConfigureAwait(false);
 
             await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
             // Unmeasured means fp32 is served, whose test outputs the parity check computed.
@@ -288,7 +292,22 @@ public sealed partial class TrainingJob(
             }
 
             await run.StageAsync("publishing", cancellationToken).ConfigureAwait(false);
-            await publisher.PublishAsync(result, artifacts, cancellationToken, makeCurrent: result.Promotion.Promoted).ConfigureAwait(false);
+            await publisher.PublishVersionAsync(result, artifacts, cancellationToken).ConfigureAwait(false);
+            // The pointer moves only if it is still the one compared against; if it moved meanwhile (another run, an
+            // operator's rollback), compare with what is current now and record that decision instead.
+            for (var attempt = 1; result.Promotion.Promoted && !await publisher.TryMakeCurrentAsync(result, compared, cancellationToken).ConfigureAwait(false); attempt++)
+            {
+                if (attempt == MaxPointerRaces)
+                {
+                    throw new InvalidOperationException($"current.json of model {result.Model} kept moving during {MaxPointerRaces} comparisons.");
+                }
+
+                compared = await publisher.ReadPointerAsync(result.Model, cancellationToken).ConfigureAwait(false);
+                result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
+                    request.ForcePromotion == true, compared, cancellationToken).ConfigureAwait(false);
+                await publisher.WriteManifestAsync(result, cancellationToken).ConfigureAwait(false);
+            }
+
             await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
             await run.UpdateAsync(s =>
             {

@@ -42,9 +42,6 @@ public sealed class DatasetManifest
     public string? Report { get; set; }
 
     public string? Summary { get; set; }
-
-    /// <summary>From <c>dataset.json</c>: the trained version becomes current without the champion/challenger comparison.</summary>
-    public bool ForcePromotion { get; set; }
 }
 
 public sealed class SourceFile

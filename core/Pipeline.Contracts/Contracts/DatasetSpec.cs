@@ -12,17 +12,19 @@ public sealed class DatasetSpec
     /// <summary>Columns never used as features.</summary>
     public List<string> Ignore { get; set; } = [];
 
-    /// <summary>Name of the model to publish; default: the dataset name.</summary>
-    public string? Model { get; set; }
-
-    /// <summary>Make versions trained from this dataset current even when the current model scores better on the new test split.</summary>
-    public bool ForcePromotion { get; set; }
-
     /// <summary>Per-column overrides of the inferred type, by column name (case-insensitive).</summary>
     public Dictionary<string, ColumnSpec> Columns { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Categorical columns: number of most frequent train-split categories one-hot encoded (the rest share "other").</summary>
     public int? MaxCategories { get; set; }
+
+    /// <summary>
+    /// Fields this spec does not have, kept to be named in the validation report. Among them <c>model</c> and
+    /// <c>forcePromotion</c>: which model a dataset publishes to, and forcing a promotion, are operator decisions
+    /// (<c>Preprocess:ModelNames</c>, the admin rollback API), never a file anyone who may upload can write.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, System.Text.Json.JsonElement>? OtherFields { get; set; }
 }
 
 /// <summary>A column's declared type in <c>dataset.json</c>.</summary>

@@ -23,7 +23,10 @@ public sealed class TrainRequest
     /// <summary>Search budget: wall-clock seconds of training across attempts.</summary>
     public double? MaxSeconds { get; set; }
 
-    /// <summary>Publish as current even if the current model scores better on this version's test split.</summary>
+    /// <summary>
+    /// Publish as current even if the current model scores better on this version's test split, or cannot be compared
+    /// with it. Only an operator sets it, by queuing a request; preprocessing never does.
+    /// </summary>
     public bool? ForcePromotion { get; set; }
 
     /// <summary>Id of the run (status at <c>runs/{runId}/status.json</c>); default: derived from the request, so every attempt of a message shares it.</summary>

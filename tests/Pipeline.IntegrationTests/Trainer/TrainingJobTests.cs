@@ -1,3 +1,4 @@
+using Pipeline.Training.Publishing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,7 +112,7 @@ public class TrainingJobTests
     }
 
     [Fact]
-    public async Task RunAsync_WorseChallenger_StaysACandidate_UnlessTheDatasetForcesPromotion()
+    public async Task RunAsync_WorseChallenger_StaysACandidate_UnlessAnOperatorsRequestForcesPromotion()
     {
         await Azurite.EnsureRunningAsync();
         var cancellation = TestContext.Current.CancellationToken;
@@ -136,12 +137,13 @@ public class TrainingJobTests
         var report = (await Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient($"{name}/v2/report.md").DownloadContentAsync(cancellation)).Value.Content.ToString();
         Assert.Contains("no — kept as a candidate", report, StringComparison.Ordinal);
 
-        // v3: the same bad data, but dataset.json says forcePromotion.
+        // v3: the same bad data, but the training request (an operator's) forces promotion.
         var forced = ThreeClass(name, "v3", seed: 4);
         new Random(1).Shuffle(forced.Train.Target);
         new Random(2).Shuffle(forced.Validation.Target);
-        forced.Manifest.ForcePromotion = true;
-        var promoted = await job.RunAsync(await forced.UploadAsync(cancellation), cancellation);
+        var forcedRequest = await forced.UploadAsync(cancellation);
+        forcedRequest.ForcePromotion = true;
+        var promoted = await job.RunAsync(forcedRequest, cancellation);
 
         Assert.True(promoted.Promotion!.Promoted);
         Assert.True(promoted.Promotion.Forced);
@@ -202,5 +204,71 @@ public class TrainingJobTests
         Assert.Equal(RunStates.Failed, status!.State);
         Assert.Contains(reason, status.Error, StringComparison.Ordinal);
         Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient(StorageNames.CurrentPointerPath(name)).ExistsAsync(cancellation)).Value);
+    }
+
+    [Fact]
+    public async Task RunAsync_ChallengerNotComparableWithTheChampion_IsACandidateNotPromoted()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("incomparable");
+        await using var services = TestTrainer.Create(("Trainer:MaxTrials", "1"));
+        var job = services.GetRequiredService<TrainingJob>();
+        await job.RunAsync(await ThreeClass(name, "v1").UploadAsync(cancellation), cancellation);
+
+        // v2 has other columns: the champion cannot be run on its test split.
+        var other = ThreeClass(name, "v2", seed: 5);
+        foreach (var feature in other.Manifest.Features)
+        {
+            feature.Name = "other-" + feature.Name;
+        }
+
+        var challenger = await job.RunAsync(await other.UploadAsync(cancellation), cancellation);
+
+        Assert.False(challenger.Promotion!.Promoted);
+        Assert.Contains("not comparable", challenger.Promotion.Reason, StringComparison.Ordinal);
+        Assert.Contains("published as a candidate", challenger.Promotion.Reason, StringComparison.Ordinal);
+        Assert.Equal("v1", (await ReadAsync(StorageNames.ModelsContainer, StorageNames.CurrentPointerPath(name), PipelineJson.Default.CurrentPointer))!.Version);
+    }
+
+    [Fact]
+    public async Task TryMakeCurrent_PointerMovedAfterTheComparison_LosesTheRace_AndTheRollbackStands()
+    {
+        // An operator's rollback lands between the trainer's comparison and its move: the move must not overwrite it.
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("race");
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        await models.CreateIfNotExistsAsync(cancellationToken: cancellation);
+        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v1", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
+        await using var services = TestTrainer.Create();
+        var publisher = services.GetRequiredService<ModelPublisher>();
+
+        var compared = await publisher.ReadPointerAsync(name, cancellation);
+        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v0", await ModelPointer.ReadAsync(models, name, cancellation), DateTimeOffset.UnixEpoch, cancellation));
+        var moved = await publisher.TryMakeCurrentAsync(new ModelManifest { Model = name, Version = "v2" }, compared, cancellation);
+
+        Assert.Equal("v1", compared.Current!.Version);
+        Assert.False(moved);
+        Assert.Equal("v0", (await ModelPointer.ReadAsync(models, name, cancellation)).Current!.Version);
+    }
+
+    [Fact]
+    public async Task TryMove_ManyWritersFromOneReading_ExactlyOneWins()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("writers");
+        var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        await models.CreateIfNotExistsAsync(cancellationToken: cancellation);
+        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v0", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
+        var read = await ModelPointer.ReadAsync(models, name, cancellation);
+
+        var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => ModelPointer.TryMoveAsync(models, name, $"v{i}", read, DateTimeOffset.UnixEpoch, cancellation)));
+
+        Assert.Equal(1, results.Count(r => r));
+        var winner = Array.IndexOf(results, true) + 1;
+        Assert.Equal($"v{winner}", (await ModelPointer.ReadAsync(models, name, cancellation)).Current!.Version);
+        Assert.False(await ModelPointer.TryMoveAsync(models, name, "v9", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
     }
 }

@@ -13,8 +13,11 @@ namespace Pipeline.Training.Publishing;
 /// Champion/challenger: evaluates the served artifact of the current model (the champion) on the new version's test split
 /// with ONNX Runtime, as the predict function would run it, and promotes the new version only when its served artifact is at
 /// least as good (accuracy or r2, within a tolerance). Columns are matched by name and classes by label, so a champion
-/// trained on an older layout is still compared fairly; one that cannot be evaluated at all (other task, missing features)
-/// does not block the new version.
+/// trained on an older layout is still compared fairly. A version that cannot be compared with the champion (another
+/// task, features the champion needs are missing, the champion cannot be run) is published as a candidate, not
+/// promoted: an operator promotes it (<c>POST /api/models/{name}/current</c>). With no champion at all it is promoted.
+/// The decision is made on the pointer the caller read (<see cref="PointerState"/>), which the caller then moves only if
+/// it is still that one.
 /// </summary>
 public sealed partial class ChampionChallenger(BlobServiceClient blobs, ILogger<ChampionChallenger> logger)
 {
@@ -22,23 +25,26 @@ public sealed partial class ChampionChallenger(BlobServiceClient blobs, ILogger<
     /// <param name="test">The new version's test split.</param>
     /// <param name="challengerQuality">The served artifact's accuracy or r2 on <paramref name="test"/>.</param>
     /// <param name="tolerance">Absolute tolerance: promote when challenger ≥ champion − tolerance.</param>
-    /// <param name="forced">dataset.json or the request forces promotion.</param>
+    /// <param name="forced">The training request (an operator's) forces promotion.</param>
+    /// <param name="current">The pointer as the caller read it.</param>
     /// <param name="cancellationToken">Cancels the downloads.</param>
-    public async Task<PromotionReport> DecideAsync(ModelManifest challenger, EvaluationSet test, double challengerQuality, double tolerance, bool forced, CancellationToken cancellationToken)
+    public async Task<PromotionReport> DecideAsync(ModelManifest challenger, EvaluationSet test, double challengerQuality, double tolerance, bool forced, PointerState current, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(challenger);
         ArgumentNullException.ThrowIfNull(test);
+        ArgumentNullException.ThrowIfNull(current);
         var report = new PromotionReport { Metric = test.QualityMetric, Tolerance = tolerance, Challenger = challengerQuality, Forced = forced };
-        var (champion, why) = await EvaluateChampionAsync(challenger, test, report, cancellationToken).ConfigureAwait(false);
+        var (champion, why) = await EvaluateChampionAsync(challenger, test, report, current.Current, cancellationToken).ConfigureAwait(false);
         if (forced)
         {
             report.Promoted = true;
-            report.Reason = "promotion forced (dataset.json forcePromotion or the training request)" + (champion is { } c ? Compare(challengerQuality, c) : $"; {why}");
+            report.Reason = "promotion forced by the training request" + (champion is { } c ? Compare(challengerQuality, c) : $"; {why}");
         }
         else if (champion is not { } score)
         {
-            report.Promoted = true;
-            report.Reason = why!;
+            // No champion: this version serves. A champion it cannot be compared with: a candidate, for an operator to promote.
+            report.Promoted = current.Current is null;
+            report.Reason = report.Promoted ? why! : $"{why}; published as a candidate, not promoted (an operator promotes it: POST /api/models/{challenger.Model}/current)";
         }
         else
         {
@@ -54,15 +60,9 @@ public sealed partial class ChampionChallenger(BlobServiceClient blobs, ILogger<
             $": {test.QualityMetric} {a:F4} vs {b:F4} of version {report.ChampionVersion} on this version's test split");
     }
 
-    private async Task<(double? Score, string? Why)> EvaluateChampionAsync(ModelManifest challenger, EvaluationSet test, PromotionReport report, CancellationToken cancellationToken)
+    private async Task<(double? Score, string? Why)> EvaluateChampionAsync(ModelManifest challenger, EvaluationSet test, PromotionReport report, CurrentPointer? pointer, CancellationToken cancellationToken)
     {
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
-        if (!await models.ExistsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return (null, "no current model");
-        }
-
-        var pointer = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(challenger.Model)), PipelineJson.Default.CurrentPointer, cancellationToken).ConfigureAwait(false))?.Value;
         if (pointer is null)
         {
             return (null, "no current model");

@@ -92,4 +92,35 @@ public sealed class PreprocessFunctionTests : IAsyncLifetime
 
         Assert.Null(message);
     }
+
+    [Fact]
+    public async Task RunAsync_DatasetJsonNamingAnotherModel_PublishesToItsOwn_AndTheReportSaysTheFieldIsIgnored()
+    {
+        var (csv, _) = SyntheticData.ThreeClass(100, seed: 8);
+        var name = Azurite.UniqueName("hijack");
+        var raw = Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer);
+        await raw.UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), TestContext.Current.CancellationToken);
+        await raw.UploadBlobAsync($"{name}/dataset.json", BinaryData.FromString("""{"model":"fraud","forcePromotion":true}"""), TestContext.Current.CancellationToken);
+
+        var message = await _app.Function.RunAsync(Invocations.BlobCreatedEvent("raw", $"{name}/data.csv").ToJsonString(), TestContext.Current.CancellationToken);
+
+        var request = JsonSerializer.Deserialize(message!, PipelineJson.Default.TrainRequest)!;
+        Assert.Equal((name, null), (request.Model, request.ForcePromotion));
+        var manifest = (await BlobJson.ReadAsync(Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer)
+            .GetBlobClient(StorageNames.DatasetManifestPath(name, request.DatasetVersion)), PipelineJson.Default.DatasetManifest, TestContext.Current.CancellationToken))!.Value.Value;
+        Assert.Equal(2, manifest.Warnings.Count(w => w.Contains("is ignored: which model a dataset publishes to", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task RunAsync_OperatorMapsTheDataset_PublishesToTheMappedModel()
+    {
+        var (csv, _) = SyntheticData.ThreeClass(100, seed: 9);
+        var name = Azurite.UniqueName("mapped");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { [$"Preprocess:ModelNames:{name}"] = "forecast" });
+        await Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), TestContext.Current.CancellationToken);
+
+        var message = await app.Function.RunAsync(Invocations.BlobCreatedEvent("raw", $"{name}/data.csv").ToJsonString(), TestContext.Current.CancellationToken);
+
+        Assert.Equal("forecast", JsonSerializer.Deserialize(message!, PipelineJson.Default.TrainRequest)!.Model);
+    }
 }
