@@ -249,7 +249,7 @@ public sealed partial class TrainingJob(
                 TestMetrics = quantized.ServedTestMetrics is { } served ? new Dictionary<string, double>(served) : testMetrics,
                 Training = new TrainingSummary
                 {
-                    Device = best.Parameters.Gbdt is null ? device.Type.ToString() : "Cpu",
+                    Device = best.Parameters.Gbdt is null ? device.Type.ToString() : nameof(TorchSharp.DeviceType.CPU),
                     Family = best.Parameters.Family,
                     Model = best.Parameters.ToString(),
                     Trees = reference.Trees,
