@@ -104,7 +104,7 @@ public sealed class PreprocessOptions : IValidatableObject
     /// </summary>
     public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The queue the Preprocess trigger listens on (its function.json): the debounce queues its delayed copies of events there.</summary>
+    /// <summary>The queue the Preprocess trigger listens on (its [QueueTrigger]): the debounce queues its delayed copies of events there.</summary>
     [Required]
     public string BlobCreatedQueue { get; set; } = Pipeline.Storage.StorageNames.BlobCreatedQueue;
 

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Storage;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.LocalHost;
+
+/// <summary>
+/// What <c>./run-local.sh</c> runs: the local host with the build outputs of the functions app, the serving app and the
+/// trainer, each started as the platform would start it. An upload to <c>raw</c> becomes a model served on the serving
+/// port, through the Event Grid stand-in, the isolated worker, the training worker and the custom handler.
+/// </summary>
+public sealed class RunLocalTests
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task LocalHost_UploadedCsv_IsServedOnTheServingPort()
+    {
+        await Azurite.EnsureRunningAsync();
+        var bin = Path.Combine(Repository.Root(), "artifacts", "bin");
+        var configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+        var port = FreePort();
+        // Only this test's uploads are announced: other tests write to raw too and run Preprocess themselves.
+        var prefix = Azurite.UniqueName("runlocal");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            Path.Combine(bin, "Pipeline.LocalHost", configuration, "Pipeline.LocalHost.dll"),
+            $"--LocalHost:FunctionsAppPath={Path.Combine(bin, "Pipeline.Functions", configuration)}",
+            $"--LocalHost:ServingAppPath={Path.Combine(bin, "Pipeline.Serving", configuration)}",
+            $"--LocalHost:TrainerPath={Path.Combine(bin, "Pipeline.Trainer", configuration, "Pipeline.Trainer")}",
+            $"--LocalHost:ServingPort={port.ToString(CultureInfo.InvariantCulture)}",
+            $"--EventGrid:BlobPrefix={prefix}",
+            $"--EventGrid:StateContainer={Azurite.UniqueName("eventgrid")}",
+            $"--Storage:ConnectionString={Azurite.ConnectionString}",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var output = new StringBuilder();
+        using var host = Process.Start(start)!;
+        host.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        host.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        host.BeginOutputReadLine();
+        host.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            client.DefaultRequestHeaders.Add("x-functions-key", "local-development-key");
+            var (csv, rows) = SyntheticData.ThreeClass(400, seed: 21, withNoiseColumns: false);
+            var deadline = Stopwatch.StartNew();
+            while (!output.ToString().Contains("Functions host stand-in: worker", StringComparison.Ordinal))
+            {
+                Assert.False(host.HasExited, $"The local host exited:\n{output}");
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), $"The worker did not start within 90 s:\n{output}");
+                await Task.Delay(200, Cancellation);
+            }
+
+            await Azurite.Blobs().GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{prefix}/data.csv", BinaryData.FromString(csv), Cancellation);
+            var body = new JsonObject { ["rows"] = new JsonArray(new JsonObject { ["f1"] = rows[0].Features[0], ["f2"] = rows[0].Features[1], ["f3"] = rows[0].Features[2], ["f4"] = rows[0].Features[3] }) }.ToJsonString();
+            HttpStatusCode status;
+            do
+            {
+                Assert.False(host.HasExited, $"The local host exited:\n{output}");
+                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(4), $"No model served within 4 minutes:\n{output}");
+                await Task.Delay(1000, Cancellation);
+                try
+                {
+                    using var response = await client.PostAsync(new Uri($"/api/models/{prefix}/predict", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
+                    status = response.StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    status = HttpStatusCode.ServiceUnavailable; // the serving app is not listening yet
+                }
+            }
+            while (status != HttpStatusCode.OK);
+
+            Assert.Contains("Executed 'Preprocess' (Succeeded", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync(Cancellation);
+        }
+    }
+}
