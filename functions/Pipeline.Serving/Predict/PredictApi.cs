@@ -60,6 +60,14 @@ public static partial class PredictApi
                     model.Run(features.Array, rows, output.Array, runOptions);
                 }
 
+                // Validated before anything is written: a response is either a whole prediction document or a problem.
+                if (FirstNonFiniteRow(output.Span, model.OutputWidth) is var row and >= 0)
+                {
+                    return TypedResults.Problem(
+                        $"Row {row} drives the model to a non-finite output (NaN or infinity); its values are probably far outside the range the model was trained on. No row was answered.",
+                        statusCode: StatusCodes.Status422UnprocessableEntity, title: "Non-finite prediction");
+                }
+
                 var result = new PredictResult(name, model, output, rows);
                 output = default;
                 return result;
@@ -142,6 +150,20 @@ public static partial class PredictApi
     {
         var details = StorageNames.IsValidName(name) ? await catalog.GetAsync(name, cancellationToken) : null;
         return details is null ? NotFound(name) : TypedResults.Json(details, PredictJson.Default.ModelDetails);
+    }
+
+    /// <summary>The first row of <paramref name="values"/> (rows of <paramref name="width"/>) holding NaN or an infinity, or -1.</summary>
+    internal static int FirstNonFiniteRow(ReadOnlySpan<float> values, int width)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i / width;
+            }
+        }
+
+        return -1;
     }
 
     private static ProblemHttpResult NotFound(string name) =>
