@@ -53,7 +53,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
             var (status, body) = await PredictAsync();
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(servedVersion, body!["version"]!.GetValue<string>());
-            var health = await GetJsonAsync("/api/health");
+            var health = await GetJsonAsync("/api/health/details");
             var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == Model);
             if (entry?["problem"] is not null)
             {
@@ -162,7 +162,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
 
         await TestModels.PublishAsync(Model, "v3", TestModels.TwoClass(bias: -10));
         var after = await WaitForVersionAsync("v3");
-        var health = await GetJsonAsync("/api/health");
+        var health = await GetJsonAsync("/api/health/details");
 
         Assert.Equal("v2", problem!["version"]!.GetValue<string>());
         Assert.Contains("non-finite", problem!["message"]!.GetValue<string>(), StringComparison.Ordinal);
