@@ -39,6 +39,17 @@ public sealed class ModelOptions
     [Range(1024L, 16L * 1024 * 1024 * 1024)]
     public long MaxModelBytes { get; set; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// Most bytes the constant tensors of one ONNX file may declare (elements × element size, checked before ONNX Runtime
+    /// reads the file; see <see cref="OnnxModelCheck"/>).
+    /// </summary>
+    [Range(1024L, 16L * 1024 * 1024 * 1024)]
+    public long MaxInitializerBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Longest the smoke prediction of a version being loaded may run; then it is terminated and the version refused.</summary>
+    [TimeSpanRange("00:00:00.050", "00:05:00")]
+    public TimeSpan SmokeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest a predict request may take end to end (reading, loading, running); then 503 and the run is terminated.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);

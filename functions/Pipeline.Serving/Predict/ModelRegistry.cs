@@ -40,6 +40,12 @@ public sealed partial class ModelRegistry : IDisposable
 
     private const int MaxDocumentBytes = 1024 * 1024;
 
+    /// <summary>
+    /// <c>producer_name</c> of the ONNX files the trainer writes (its exporter's <c>OnnxMlpExporter.ProducerName</c>; serving
+    /// does not reference the training library, a test keeps the two equal). A version holding such a file needs its manifest.
+    /// </summary>
+    public const string TrainerProducerName = "serverless-ml-pipeline";
+
     private readonly IModelStore _store;
     private readonly IOptions<ModelOptions> _options;
     private readonly TimeProvider _time;
@@ -51,7 +57,7 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _cacheLock = new();
     private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
-    private readonly SemaphoreSlim[] _loadGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly ConcurrentDictionary<(string Name, string Version), Task<LoadedModel?>> _loading = new();
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
     private long _cacheBytes;
 
@@ -155,53 +161,90 @@ public sealed partial class ModelRegistry : IDisposable
 
     private bool DefaultMovedOn(string name, string version) => !_served.TryGetValue(name, out var served) || served.ServedVersion != version;
 
-    /// <summary>Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.</summary>
+    /// <summary>
+    /// Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.
+    /// Requests for the same version share one load; loads of other versions never wait for it (no shared lock), so a
+    /// slow download or smoke prediction holds up only the requests that need that version.
+    /// </summary>
     public async Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken)
     {
         var key = (name, version);
-        if (_cache.TryGetValue(key, out var cached))
+        while (true)
         {
-            return cached;
-        }
-
-        if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
-        {
-            throw new ModelUnavailableException(name, version, failure.Message);
-        }
-
-        var gate = _loadGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_cache.TryGetValue(key, out cached))
+            if (_cache.TryGetValue(key, out var cached))
             {
                 return cached;
             }
 
-            LoadedModel? model;
+            if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
+            {
+                throw new ModelUnavailableException(name, version, failure.Message);
+            }
+
+            var mine = new TaskCompletionSource<LoadedModel?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var loading = _loading.GetOrAdd(key, mine.Task);
+            if (loading != mine.Task)
+            {
+                try
+                {
+                    return await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue; // the request that started the load gave up; this one starts it again
+                }
+            }
+
             try
             {
-                model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+                var model = await LoadOnceAsync(key, cancellationToken).ConfigureAwait(false);
+                mine.SetResult(model);
+                return model;
             }
-            catch (ModelUnavailableException e)
+            catch (Exception e)
             {
-                _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
-                LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+                mine.SetException(e);
                 throw;
             }
-
-            if (model is not null)
+            finally
             {
-                _failed.TryRemove(key, out _);
-                Insert(key, model);
+                _loading.TryRemove(new KeyValuePair<(string, string), Task<LoadedModel?>>(key, mine.Task));
             }
+        }
+    }
 
-            return model;
-        }
-        finally
+    private async Task<LoadedModel?> LoadOnceAsync((string Name, string Version) key, CancellationToken cancellationToken)
+    {
+        var (name, version) = key;
+        if (_cache.TryGetValue(key, out var cached))
         {
-            gate.Release();
+            return cached; // loaded by a load that ended between this request's look and its start
         }
+
+        LoadedModel? model;
+        try
+        {
+            model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelUnavailableException e) when (e.NotReady)
+        {
+            LogNotReady(_logger, name, version, e.Reason);
+            throw; // not remembered: the next request looks again
+        }
+        catch (ModelUnavailableException e)
+        {
+            _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
+            LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+            throw;
+        }
+
+        if (model is not null)
+        {
+            _failed.TryRemove(key, out _);
+            Insert(key, model);
+        }
+
+        return model;
     }
 
     /// <summary>
@@ -351,8 +394,8 @@ public sealed partial class ModelRegistry : IDisposable
                     LogNotSwitched(_logger, name, target, kept, reason);
                 }
 
-                // Retry storage failures at the next poll (no ETag kept); a broken version only when current.json moves.
-                var keepETag = e is ModelUnavailableException ? etag : null;
+                // Retry storage failures and versions not ready at the next poll (no ETag kept); a broken version only when current.json moves.
+                var keepETag = e is ModelUnavailableException { NotReady: false } ? etag : null;
                 return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
             }
 
@@ -467,7 +510,24 @@ public sealed partial class ModelRegistry : IDisposable
                 : throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which does not exist.");
         }
 
-        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow());
+        OnnxModelFacts facts;
+        try
+        {
+            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelUnavailableException(name, version, e.Message, e);
+        }
+
+        if (manifest is null && facts.ProducerName == TrainerProducerName)
+        {
+            // The trainer writes manifest.json last: its model without one is a version still being published (or
+            // abandoned half-way), and serving it from the graph alone would fix the wrong contract in the cache.
+            throw new ModelUnavailableException(name, version, "the trainer's model is there but its manifest.json is not yet; try again shortly.", notReady: true);
+        }
+
+        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow(), _options.Value.SmokeTimeout, _time);
         LogLoaded(_logger, name, version, onnx.Content.LongLength, model.Source);
         return model;
     }
@@ -514,7 +574,7 @@ public sealed partial class ModelRegistry : IDisposable
 
         _cache.Clear();
         _sessionOptions.Dispose();
-        foreach (var gate in _refreshGates.Concat(_loadGates))
+        foreach (var gate in _refreshGates)
         {
             gate.Dispose();
         }
@@ -534,6 +594,9 @@ public sealed partial class ModelRegistry : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check models/{Model}/current.json; still serving version {Version}")]
     private static partial void LogPointerCheckFailed(ILogger logger, Exception exception, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is not ready yet: {Reason}")]
+    private static partial void LogNotReady(ILogger logger, string model, string version, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} version {Version} cannot be served: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string model, string version, string reason);

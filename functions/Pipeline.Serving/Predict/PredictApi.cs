@@ -81,6 +81,11 @@ public static partial class PredictApi
         {
             return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
         }
+        catch (ModelUnavailableException e) when (e.NotReady)
+        {
+            context.Response.Headers.RetryAfter = "2";
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model version not ready");
+        }
         catch (ModelUnavailableException e)
         {
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model unavailable");

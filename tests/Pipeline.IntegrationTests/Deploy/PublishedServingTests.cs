@@ -109,6 +109,9 @@ public sealed class PublishedServingTests
         using var folder = new TempDirectory();
         Directory.CreateDirectory(Path.Combine(folder.Path, "local", "v1"));
         await File.WriteAllBytesAsync(Path.Combine(folder.Path, "local", "v1", "model.onnx"), TestModels.TwoClass(bias: 0.5f), Cancellation);
+        // The trainer's model needs its manifest (without one the version is still being published).
+        await File.WriteAllTextAsync(Path.Combine(folder.Path, "local", "v1", "manifest.json"),
+            """{"task":"classification","features":["a","b"],"labels":["low","high"]}""", Cancellation);
         var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Models__Path"] = folder.Path });
         try
         {

@@ -81,6 +81,29 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.Equal("low", current["predictions"]![0]!["label"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Predict_VersionQueryWhilePublishing_IsNotReady_ThenServedWithItsManifest()
+    {
+        // The trainer writes model.onnx first and manifest.json last: in between, the version is not served (or cached).
+        await TestModels.UploadAsync(Model, "v2/model.onnx", TestModels.TwoClass(bias: -10));
+
+        using var early = await Client.PostAsync(new Uri($"/api/models/{Model}/predict?version=v2", UriKind.Relative),
+            new StringContent(Row, Encoding.UTF8, "application/json"), Cancellation);
+        var problem = JsonNode.Parse(await early.Content.ReadAsStringAsync(Cancellation))!;
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
+        var (status, pinned) = await PredictAsync("?version=v2");
+        var served = await WaitForVersionAsync("v2");
+        var details = await GetJsonAsync($"/api/models/{Model}");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
+        Assert.NotNull(early.Headers.RetryAfter);
+        Assert.Contains("not ready", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("low", pinned!["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal("low", served["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal(0.9, details["current"]!["testMetrics"]!["accuracy"]!.GetValue<double>()); // the contract came from the manifest
+    }
+
     [Theory]
     [InlineData("?version=v9", HttpStatusCode.NotFound, "no version 'v9'")]
     [InlineData("?version=..%2Fsecret", HttpStatusCode.BadRequest, "not a version name")]
@@ -147,7 +170,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.Equal("degraded", health["status"]!.GetValue<string>());
         Assert.Equal("v1", entry["servedVersion"]!.GetValue<string>());
         Assert.Equal("v2", entry["problem"]!["version"]!.GetValue<string>());
-        Assert.Contains("ONNX Runtime cannot load", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("not a well-formed ONNX protobuf", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.DoesNotContain("/onnxruntime", health.ToJsonString(), StringComparison.Ordinal);
     }
 

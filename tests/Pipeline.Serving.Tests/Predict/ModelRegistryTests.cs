@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Pipeline.Serving.Predict;
+using Pipeline.Serving.Storage;
+using Pipeline.Tests.Infrastructure;
+
+namespace Pipeline.Tests.Serving.Predict;
+
+/// <summary>The registry over a models folder (no Azurite): what it loads, caches, refuses and remembers.</summary>
+public sealed class ModelRegistryTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _folder.Dispose();
+
+    private ModelRegistry CreateSut(ModelOptions? options = null, IModelStore? store = null) =>
+        new(store ?? new DirectoryModelStore(_folder.Path), Options.Create(options ?? new ModelOptions()), TimeProvider.System, NullLogger<ModelRegistry>.Instance);
+
+    private void Write(string path, byte[] content)
+    {
+        var full = Path.Combine(_folder.Path, path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllBytes(full, content);
+    }
+
+    private static byte[] Manifest(string json) => System.Text.Encoding.UTF8.GetBytes(json);
+
+    [Fact]
+    public async Task GetOrLoad_TrainerModelWithoutManifest_IsNotReady_AndNotCached()
+    {
+        using var registry = CreateSut();
+        Write("m/v2/model.onnx", TestModels.TwoClass(bias: 0)); // the trainer wrote its model; manifest.json comes last
+
+        var early = await Assert.ThrowsAsync<ModelUnavailableException>(() => registry.GetOrLoadAsync("m", "v2", Cancellation));
+        Write("m/v2/manifest.json", Manifest("""{"features":["a","b"],"labels":["low","high"],"task":"classification"}"""));
+        var model = await registry.GetOrLoadAsync("m", "v2", Cancellation);
+
+        Assert.True(early.NotReady);
+        Assert.Contains("not ready", early.Message, StringComparison.Ordinal);
+        Assert.Equal("manifest", model!.Source);
+        Assert.Equal(["low", "high"], model.Manifest.Labels);
+    }
+
+    [Fact]
+    public async Task GetOrLoad_ForeignModelWithoutManifest_IsServedFromTheGraph()
+    {
+        using var registry = CreateSut();
+        Write("byo/1/model.onnx", TestModels.LinearRegression([1, 2], bias: 0));
+
+        var model = await registry.GetOrLoadAsync("byo", "1", Cancellation);
+
+        Assert.Equal("onnx", model!.Source);
+    }
+
+    [Fact]
+    public async Task GetOrLoad_MalformedManifest_IsACachedFailure()
+    {
+        var store = new CountingStore(new DirectoryModelStore(_folder.Path));
+        using var registry = CreateSut(store: store);
+        Write("m/v1/model.onnx", TestModels.TwoClass(bias: 0));
+        Write("m/v1/manifest.json", Manifest("""{"features": [1, 2"""));
+
+        for (var i = 0; i < 5; i++)
+        {
+            var e = await Assert.ThrowsAsync<ModelUnavailableException>(() => registry.GetOrLoadAsync("m", "v1", Cancellation));
+            Assert.Contains("not a valid model manifest", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, store.Reads("m/v1/manifest.json"));
+        Assert.Equal(0, store.Reads("m/v1/model.onnx"));
+    }
+
+    [Fact]
+    public async Task GetOrLoad_HostileOnnx_IsRefusedBeforeOnnxRuntimeLoadsIt()
+    {
+        using var registry = CreateSut();
+        Write("x/v1/model.onnx", HostileModels.ExternalData());
+
+        var e = await Assert.ThrowsAsync<ModelUnavailableException>(() => registry.GetOrLoadAsync("x", "v1", Cancellation));
+
+        Assert.Contains("external file", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("passwd", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetOrLoad_SlowSmokePrediction_DoesNotHoldUpLoadsOfOtherModels()
+    {
+        using var registry = CreateSut(new ModelOptions { SmokeTimeout = TimeSpan.FromSeconds(4) });
+        // Until this change loads were serialized per stripe of model names (32 stripes): pick a name in the slow model's stripe.
+        static int Stripe(string name) => (StringComparer.Ordinal.GetHashCode(name) & int.MaxValue) % 32;
+        var fast = Enumerable.Range(0, 10_000).Select(i => $"fast{i}").First(n => Stripe(n) == Stripe("slow"));
+        Write("slow/v1/model.onnx", HostileModels.Slow(multiplications: 2000));
+        Write($"{fast}/v1/model.onnx", TestModels.LinearRegression([1, 2], bias: 0));
+
+        var slowLoad = Task.Run(() => registry.GetOrLoadAsync("slow", "v1", Cancellation), Cancellation);
+        await Task.Delay(500, Cancellation);
+        var clock = Stopwatch.StartNew();
+        var fastModel = await registry.GetOrLoadAsync(fast, "v1", Cancellation);
+        var fastTook = clock.Elapsed;
+        Assert.True(fastTook < TimeSpan.FromSeconds(2), $"loading {fast} waited {fastTook} for the slow model's load");
+        var slowFailure = await Assert.ThrowsAsync<ModelUnavailableException>(() => slowLoad);
+
+        Assert.NotNull(fastModel);
+        Assert.Contains("did not finish within 4 s", slowFailure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetOrLoad_ConcurrentRequestsForOneVersion_ShareOneLoad()
+    {
+        var store = new CountingStore(new DirectoryModelStore(_folder.Path));
+        using var registry = CreateSut(store: store);
+        Write("m/v1/model.onnx", TestModels.TwoClass(bias: 0, hidden: 200));
+        Write("m/v1/manifest.json", Manifest("""{"features":["a","b"],"labels":["low","high"],"task":"classification"}"""));
+
+        var models = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => registry.GetOrLoadAsync("m", "v1", Cancellation), Cancellation)));
+
+        Assert.All(models, m => Assert.Same(models[0], m));
+        Assert.Equal(1, store.Reads("m/v1/model.onnx"));
+    }
+
+    /// <summary>Counts reads per path.</summary>
+    private sealed class CountingStore(IModelStore inner) : IModelStore
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _reads = new(StringComparer.Ordinal);
+
+        public int Reads(string path) => _reads.GetValueOrDefault(path);
+
+        public Task<StoredFile?> ReadAsync(string path, string? ifNoneMatch, long maxBytes, CancellationToken cancellationToken)
+        {
+            _reads.AddOrUpdate(path, 1, (_, n) => n + 1);
+            return inner.ReadAsync(path, ifNoneMatch, maxBytes, cancellationToken);
+        }
+
+        public IAsyncEnumerable<StoredItem> ListAsync(string? prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken) =>
+            inner.WriteAsync(path, content, ifMatch, cancellationToken);
+    }
+}
