@@ -33,6 +33,8 @@ public sealed class ServingOptionsTests
     [InlineData("MaxModelBytes", "10")]
     [InlineData("IntraOpThreads", "0")]
     [InlineData("MaxInitializerBytes", "10")]
+    [InlineData("ColdLoadConcurrency", "0")]
+    [InlineData("ColdLoadsPerMinute", "0")]
     [InlineData("SmokeTimeout", "00:00:00.001")]
     [InlineData("SmokeTimeout", "00:10:00")]
     public void ModelOptions_OutOfRange_FailNamingTheSetting(string key, string value)

@@ -29,8 +29,8 @@ public sealed class ModelOptions
 
     /// <summary>
     /// Memory budget of the session cache, in bytes, estimated as the sum of the loaded ONNX files' sizes (ONNX Runtime
-    /// holds one copy of the weights per session). Least recently used versions are unloaded past it; a single model
-    /// larger than the budget is still served, alone.
+    /// holds one copy of the weights per session). Least recently used versions are unloaded past it, except the versions
+    /// served by default (current), which are never unloaded to make room; those alone may exceed it.
     /// </summary>
     [Range(1024L * 1024, 64L * 1024 * 1024 * 1024)]
     public long CacheMemoryBytes { get; set; } = 512L * 1024 * 1024;
@@ -53,6 +53,18 @@ public sealed class ModelOptions
     /// <summary>Longest a predict request may take end to end (reading, loading, running); then 503 and the run is terminated.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Most loads at once of versions a request pins with <c>?version=</c> that are not a model's current version (current
+    /// versions are not limited). More answer 503 with <c>Retry-After</c>: pinned old versions cannot crowd out the CPU and
+    /// memory the current ones need.
+    /// </summary>
+    [Range(1, 64)]
+    public int ColdLoadConcurrency { get; set; } = 2;
+
+    /// <summary>Most such loads per minute (a token bucket that refills continuously); more answer 429 with <c>Retry-After</c>.</summary>
+    [Range(1, 100_000)]
+    public int ColdLoadsPerMinute { get; set; } = 20;
 
     /// <summary>How long a version that failed to load is not tried again when a request pins it with <c>?version=</c>.</summary>
     [TimeSpanRange("00:00:00", "01:00:00")]

@@ -59,7 +59,11 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly ConcurrentDictionary<(string Name, string Version), Task<LoadedModel?>> _loading = new();
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
+    private readonly Lock _coldLoadGate = new();
     private long _cacheBytes;
+    private double _coldLoadTokens;
+    private long _coldLoadRefilledAt;
+    private int _coldLoadsActive;
 
     public ModelRegistry(IModelStore store, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRegistry> logger)
     {
@@ -78,6 +82,8 @@ public sealed partial class ModelRegistry : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        _coldLoadTokens = options.Value.ColdLoadsPerMinute;
+        _coldLoadRefilledAt = time.GetTimestamp();
     }
 
     /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
@@ -131,7 +137,7 @@ public sealed partial class ModelRegistry : IDisposable
                 continue;
             }
 
-            var model = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false);
+            var model = await GetOrLoadAsync(name, target, limited: version is not null && !IsDefault(name, version), cancellationToken).ConfigureAwait(false);
             if (model is null)
             {
                 if (version is null)
@@ -166,7 +172,11 @@ public sealed partial class ModelRegistry : IDisposable
     /// Requests for the same version share one load; loads of other versions never wait for it (no shared lock), so a
     /// slow download or smoke prediction holds up only the requests that need that version.
     /// </summary>
-    public async Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken)
+    public Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken) =>
+        GetOrLoadAsync(name, version, limited: false, cancellationToken);
+
+    /// <summary><paramref name="limited"/>: a version pinned by a request that is not a current version, so its load counts against the cold-load limits.</summary>
+    private async Task<LoadedModel?> GetOrLoadAsync(string name, string version, bool limited, CancellationToken cancellationToken)
     {
         var key = (name, version);
         while (true)
@@ -181,10 +191,16 @@ public sealed partial class ModelRegistry : IDisposable
                 throw new ModelUnavailableException(name, version, failure.Message);
             }
 
+            var counted = limited && !_loading.ContainsKey(key) && EnterColdLoad(name, version);
             var mine = new TaskCompletionSource<LoadedModel?>(TaskCreationOptions.RunContinuationsAsynchronously);
             var loading = _loading.GetOrAdd(key, mine.Task);
             if (loading != mine.Task)
             {
+                if (counted)
+                {
+                    ExitColdLoad(); // another request started it meanwhile: this one only waits
+                }
+
                 try
                 {
                     return await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -209,6 +225,10 @@ public sealed partial class ModelRegistry : IDisposable
             finally
             {
                 _loading.TryRemove(new KeyValuePair<(string, string), Task<LoadedModel?>>(key, mine.Task));
+                if (counted)
+                {
+                    ExitColdLoad();
+                }
             }
         }
     }
@@ -532,6 +552,50 @@ public sealed partial class ModelRegistry : IDisposable
         return model;
     }
 
+    /// <summary>Whether <paramref name="version"/> is what <paramref name="name"/> serves by default, or is about to (current.json names it).</summary>
+    private bool IsDefault(string name, string version) =>
+        _served.TryGetValue(name, out var served) && (served.ServedVersion == version || served.TargetVersion == version);
+
+    /// <summary>Takes a cold-load slot and a token, or throws <see cref="LoadLimitException"/>. Returns true (the slot is released by <see cref="ExitColdLoad"/>).</summary>
+    private bool EnterColdLoad(string name, string version)
+    {
+        var options = _options.Value;
+        lock (_coldLoadGate)
+        {
+            var now = _time.GetTimestamp();
+            var perMinute = options.ColdLoadsPerMinute;
+            _coldLoadTokens = Math.Min(perMinute, _coldLoadTokens + (_time.GetElapsedTime(_coldLoadRefilledAt, now).TotalMinutes * perMinute));
+            _coldLoadRefilledAt = now;
+            if (_coldLoadsActive >= options.ColdLoadConcurrency)
+            {
+                LogColdLoadRefused(_logger, name, version, "concurrency");
+                throw new LoadLimitException(
+                    $"Version '{version}' of model '{name}' is not loaded, and {_coldLoadsActive} other versions that are not current are loading (Models:ColdLoadConcurrency); try again shortly.",
+                    StatusCodes.Status503ServiceUnavailable, TimeSpan.FromSeconds(1));
+            }
+
+            if (_coldLoadTokens < 1)
+            {
+                LogColdLoadRefused(_logger, name, version, "rate");
+                throw new LoadLimitException(
+                    $"Version '{version}' of model '{name}' is not loaded, and {perMinute} versions that are not current were loaded in the last minute (Models:ColdLoadsPerMinute); try again later.",
+                    StatusCodes.Status429TooManyRequests, TimeSpan.FromMinutes((1 - _coldLoadTokens) / perMinute));
+            }
+
+            _coldLoadTokens--;
+            _coldLoadsActive++;
+            return true;
+        }
+    }
+
+    private void ExitColdLoad()
+    {
+        lock (_coldLoadGate)
+        {
+            _coldLoadsActive--;
+        }
+    }
+
     private void Insert((string Name, string Version) key, LoadedModel model)
     {
         var budget = _options.Value.CacheMemoryBytes;
@@ -542,7 +606,13 @@ public sealed partial class ModelRegistry : IDisposable
             var bytes = Interlocked.Add(ref _cacheBytes, model.SizeBytes);
             while (bytes > budget && _cache.Count > 1)
             {
-                var victim = _cache.Where(p => p.Key != key).MinBy(p => Volatile.Read(ref p.Value.LastUsed));
+                // Versions served by default are pinned: a flood of ?version= requests cannot unload them.
+                var victim = _cache.Where(p => p.Key != key && !IsDefault(p.Key.Name, p.Key.Version)).MinBy(p => Volatile.Read(ref p.Value.LastUsed));
+                if (victim.Value is null)
+                {
+                    break;
+                }
+
                 _cache.TryRemove(victim.Key, out _);
                 bytes = Interlocked.Add(ref _cacheBytes, -victim.Value.SizeBytes);
                 victim.Value.Retire();
@@ -594,6 +664,9 @@ public sealed partial class ModelRegistry : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check models/{Model}/current.json; still serving version {Version}")]
     private static partial void LogPointerCheckFailed(ILogger logger, Exception exception, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not loading model {Model} version {Version}: the cold-load {Limit} limit is reached")]
+    private static partial void LogColdLoadRefused(ILogger logger, string model, string version, string limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is not ready yet: {Reason}")]
     private static partial void LogNotReady(ILogger logger, string model, string version, string reason);

@@ -81,6 +81,11 @@ public static partial class PredictApi
         {
             return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
         }
+        catch (LoadLimitException e)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(e.Message, statusCode: e.Status, title: "Too many model loads");
+        }
         catch (ModelUnavailableException e) when (e.NotReady)
         {
             context.Response.Headers.RetryAfter = "2";

@@ -121,6 +121,79 @@ public sealed class ModelRegistryTests : IDisposable
         Assert.Equal(1, store.Reads("m/v1/model.onnx"));
     }
 
+    private void PublishVersions(string model, int count, int hidden = 0)
+    {
+        for (var v = 1; v <= count; v++)
+        {
+            Write($"{model}/v{v}/model.onnx", TestModels.TwoClass(bias: 0, hidden: hidden));
+            Write($"{model}/v{v}/manifest.json", Manifest("""{"features":["a","b"],"labels":["low","high"],"task":"classification"}"""));
+        }
+
+        Write($"{model}/current.json", Manifest("""{"version":"v1"}"""));
+    }
+
+    private static async Task LeaseAsync(ModelRegistry registry, string model, string? version)
+    {
+        var lease = await registry.LeaseAsync(model, version, Cancellation);
+        Assert.NotNull(lease);
+        lease.Release();
+    }
+
+    [Fact]
+    public async Task Cache_PinnedRequestsForOtherVersions_NeverUnloadTheCurrentOne()
+    {
+        // Each file is ~360 KB; a 1 MB budget holds two.
+        using var registry = CreateSut(new ModelOptions { CacheMemoryBytes = 1024 * 1024, ColdLoadsPerMinute = 1000 });
+        PublishVersions("m", 5, hidden: 300);
+
+        await LeaseAsync(registry, "m", null); // serves v1, the current version
+        foreach (var version in new[] { "v2", "v3", "v4", "v5", "v2" })
+        {
+            await LeaseAsync(registry, "m", version);
+        }
+
+        Assert.NotNull(registry.Peek("m", "v1"));
+        Assert.False(registry.Peek("m", "v1")!.IsDisposed);
+        Assert.Equal(2, registry.CacheUsage.Count);
+    }
+
+    [Fact]
+    public async Task Lease_ColdLoadsOfOtherVersionsPastTheRate_Return429WithRetryAfter_CurrentStillServed()
+    {
+        using var registry = CreateSut(new ModelOptions { ColdLoadsPerMinute = 2 });
+        PublishVersions("m", 4);
+
+        await LeaseAsync(registry, "m", "v2");
+        await LeaseAsync(registry, "m", "v3");
+        var refused = await Assert.ThrowsAsync<LoadLimitException>(() => registry.LeaseAsync("m", "v4", Cancellation));
+        await LeaseAsync(registry, "m", "v2"); // loaded: not a cold load
+        await LeaseAsync(registry, "m", null); // the current version is never limited
+        await LeaseAsync(registry, "m", "v1");
+
+        Assert.Equal(429, refused.Status);
+        Assert.InRange(refused.RetryAfter, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(31));
+        Assert.Contains("Models:ColdLoadsPerMinute", refused.Message, StringComparison.Ordinal);
+        Assert.Null(registry.Peek("m", "v4"));
+    }
+
+    [Fact]
+    public async Task Lease_ColdLoadsOfOtherVersionsPastTheConcurrency_Return503()
+    {
+        using var registry = CreateSut(new ModelOptions { ColdLoadConcurrency = 1, SmokeTimeout = TimeSpan.FromSeconds(3) });
+        PublishVersions("m", 3);
+        Write("m/slow/model.onnx", HostileModels.Slow(multiplications: 2000));
+
+        var slow = Task.Run(() => registry.LeaseAsync("m", "slow", Cancellation), Cancellation);
+        await Task.Delay(500, Cancellation);
+        var refused = await Assert.ThrowsAsync<LoadLimitException>(() => registry.LeaseAsync("m", "v2", Cancellation));
+        await LeaseAsync(registry, "m", null);
+        await Assert.ThrowsAsync<ModelUnavailableException>(() => slow);
+        await LeaseAsync(registry, "m", "v2"); // the slot is free again
+
+        Assert.Equal(503, refused.Status);
+        Assert.Contains("Models:ColdLoadConcurrency", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Counts reads per path.</summary>
     private sealed class CountingStore(IModelStore inner) : IModelStore
     {

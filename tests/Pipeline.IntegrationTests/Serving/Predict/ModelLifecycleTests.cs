@@ -242,6 +242,28 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
     }
 
     [Fact]
+    public async Task Predict_VersionQueriesPastTheColdLoadRate_Return429WithRetryAfter_CurrentKeepsServing()
+    {
+        await RestartAsync(new Dictionary<string, string?> { ["Models:ColdLoadsPerMinute"] = "1" });
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10), moveCurrent: false);
+        await TestModels.PublishAsync(Model, "v3", TestModels.TwoClass(bias: -10), moveCurrent: false);
+        await WaitForVersionAsync("v1");
+
+        var (first, _) = await PredictAsync("?version=v2");
+        using var refused = await Client.PostAsync(new Uri($"/api/models/{Model}/predict?version=v3", UriKind.Relative),
+            new StringContent(Row, Encoding.UTF8, "application/json"), Cancellation);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync(Cancellation))!;
+        var (current, body) = await PredictAsync();
+
+        Assert.Equal(HttpStatusCode.OK, first);
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.FromSeconds(30), $"Retry-After {refused.Headers.RetryAfter}");
+        Assert.Contains("Models:ColdLoadsPerMinute", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, current);
+        Assert.Equal("v1", body!["version"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Cache_OverItsMemoryBudget_UnloadsTheLeastRecentlyUsedVersion()
     {
         // Each model file is ~360 KB (300×300 float weights); a 1 MB budget holds two.
