@@ -36,8 +36,6 @@ public sealed partial class ModelRegistry : IDisposable
         Missing,
     }
 
-    private const int Stripes = 32;
-
     private const int MaxDocumentBytes = 1024 * 1024;
 
     /// <summary>
@@ -56,7 +54,7 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _cacheLock = new();
-    private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly ConcurrentDictionary<string, Task<Served?>> _refreshes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Name, string Version), Task<LoadedModel?>> _loading = new();
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
     private readonly Lock _coldLoadGate = new();
@@ -273,23 +271,27 @@ public sealed partial class ModelRegistry : IDisposable
     /// </summary>
     public async Task PromoteAsync(string name, string version, string pointerETag, CancellationToken cancellationToken)
     {
-        var gate = _refreshGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // A check of current.json that started before this instance moved it would store what it read: let it finish first.
+        while (_refreshes.TryGetValue(name, out var running))
         {
-            _served.TryGetValue(name, out var previous);
-            Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
-            if (previous?.ServedVersion is { } old && old != version)
+            try
             {
-                Evict(name, old);
+                await running.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // its failure is its callers' to report
+            }
+        }
 
-            LogServing(_logger, name, version);
-        }
-        finally
+        _served.TryGetValue(name, out var previous);
+        Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
+        if (previous?.ServedVersion is { } old && old != version)
         {
-            gate.Release();
+            Evict(name, old);
         }
+
+        LogServing(_logger, name, version);
     }
 
     private void RefreshInBackground(string name)
@@ -329,110 +331,140 @@ public sealed partial class ModelRegistry : IDisposable
 
     private bool IsStale(Served served) => _time.GetUtcNow() - served.CheckedAt >= _options.Value.CurrentPollInterval;
 
-    private static int Stripe(string name) => (StringComparer.Ordinal.GetHashCode(name) & int.MaxValue) % Stripes;
-
+    /// <summary>
+    /// Checks <c>current.json</c> and switches to the version it names once loaded. One check per model at a time:
+    /// concurrent callers share it; checks of other models never wait for it (no shared lock), so a slow load of one
+    /// model's new version holds up no other model.
+    /// </summary>
     private async Task<Served?> RefreshAsync(string name, CancellationToken cancellationToken)
     {
-        var gate = _refreshGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var mine = new TaskCompletionSource<Served?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _refreshes.GetOrAdd(name, mine.Task);
+            if (running != mine.Task)
+            {
+                try
+                {
+                    return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue; // the caller that started the check gave up; this one checks again
+                }
+            }
+
+            try
+            {
+                var served = await RefreshOnceAsync(name, cancellationToken).ConfigureAwait(false);
+                mine.SetResult(served);
+                return served;
+            }
+            catch (Exception e)
+            {
+                mine.SetException(e);
+                throw;
+            }
+            finally
+            {
+                _refreshes.TryRemove(new KeyValuePair<string, Task<Served?>>(name, mine.Task));
+            }
+        }
+    }
+
+    private async Task<Served?> RefreshOnceAsync(string name, CancellationToken cancellationToken)
+    {
+        _served.TryGetValue(name, out var cached);
+        if (cached is not null && !IsStale(cached))
+        {
+            return cached;
+        }
+
+        var now = _time.GetUtcNow();
+        string? target;
+        string? etag;
         try
         {
-            _served.TryGetValue(name, out var cached);
-            if (cached is not null && !IsStale(cached))
+            var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
+            (target, etag) = state switch
             {
-                return cached;
-            }
-
-            var now = _time.GetUtcNow();
-            string? target;
-            string? etag;
-            try
-            {
-                var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
-                (target, etag) = state switch
-                {
-                    PointerState.Found => (pointerVersion, pointerETag),
-                    PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
-                    _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
-                };
-            }
-            catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
-            {
-                var reason = e switch
-                {
-                    RequestFailedException r => $"storage answered {r.Status} reading current.json",
-                    IOException => "the models folder could not be read",
-                    _ => e.Message,
-                };
-                LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
-                return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
-            }
-            catch (InvalidDataException e)
-            {
-                throw new ModelUnavailableException(name, "current.json", e.Message, e);
-            }
-
-            if (target is null)
-            {
-                // No current.json and no version folders: the model does not exist (any more).
-                _served.TryRemove(name, out _);
-                if (cached?.ServedVersion is { } gone)
-                {
-                    Evict(name, gone); // after the removal, so a request that misses it in the cache sees the removal too
-                }
-
-                return null;
-            }
-
-            if (cached is not null && target == cached.ServedVersion)
-            {
-                return Store(name, cached with { TargetVersion = target, ETag = etag, CheckedAt = now, Problem = null });
-            }
-
-            if (cached is not null && etag is not null && etag == cached.ETag)
-            {
-                // Pointer unchanged and its version already failed: keep serving what we have until current.json moves.
-                return Store(name, cached with { CheckedAt = now });
-            }
-
-            try
-            {
-                _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
-                    ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
-            }
-            catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
-            {
-                var reason = e switch
-                {
-                    ModelUnavailableException u => u.Reason,
-                    RequestFailedException r => $"storage answered {r.Status} while loading it.",
-                    _ => "the models folder could not be read while loading it.",
-                };
-                var problem = new ModelProblem(target, reason, now);
-                if (cached?.ServedVersion is { } kept)
-                {
-                    LogNotSwitched(_logger, name, target, kept, reason);
-                }
-
-                // Retry storage failures and versions not ready at the next poll (no ETag kept); a broken version only when current.json moves.
-                var keepETag = e is ModelUnavailableException { NotReady: false } ? etag : null;
-                return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
-            }
-
-            var previous = cached?.ServedVersion;
-            var fresh = Store(name, new Served(target, etag, now, target, null));
-            if (previous is not null && previous != target)
-            {
-                Evict(name, previous); // disposed once its in-flight requests finish
-            }
-
-            LogServing(_logger, name, target);
-            return fresh;
+                PointerState.Found => (pointerVersion, pointerETag),
+                PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
+                _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
+            };
         }
-        finally
+        catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
         {
-            gate.Release();
+            var reason = e switch
+            {
+                RequestFailedException r => $"storage answered {r.Status} reading current.json",
+                IOException => "the models folder could not be read",
+                _ => e.Message,
+            };
+            LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
+            return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
         }
+        catch (InvalidDataException e)
+        {
+            throw new ModelUnavailableException(name, "current.json", e.Message, e);
+        }
+
+        if (target is null)
+        {
+            // No current.json and no version folders: the model does not exist (any more).
+            _served.TryRemove(name, out _);
+            if (cached?.ServedVersion is { } gone)
+            {
+                Evict(name, gone); // after the removal, so a request that misses it in the cache sees the removal too
+            }
+
+            return null;
+        }
+
+        if (cached is not null && target == cached.ServedVersion)
+        {
+            return Store(name, cached with { TargetVersion = target, ETag = etag, CheckedAt = now, Problem = null });
+        }
+
+        if (cached is not null && etag is not null && etag == cached.ETag)
+        {
+            // Pointer unchanged and its version already failed: keep serving what we have until current.json moves.
+            return Store(name, cached with { CheckedAt = now });
+        }
+
+        try
+        {
+            _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
+                ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
+        }
+        catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
+        {
+            var reason = e switch
+            {
+                ModelUnavailableException u => u.Reason,
+                RequestFailedException r => $"storage answered {r.Status} while loading it.",
+                _ => "the models folder could not be read while loading it.",
+            };
+            var problem = new ModelProblem(target, reason, now);
+            if (cached?.ServedVersion is { } kept)
+            {
+                LogNotSwitched(_logger, name, target, kept, reason);
+            }
+
+            // Retry storage failures and versions not ready at the next poll (no ETag kept); a broken version only when current.json moves.
+            var keepETag = e is ModelUnavailableException { NotReady: false } ? etag : null;
+            return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
+        }
+
+        var previous = cached?.ServedVersion;
+        var fresh = Store(name, new Served(target, etag, now, target, null));
+        if (previous is not null && previous != target)
+        {
+            Evict(name, previous); // disposed once its in-flight requests finish
+        }
+
+        LogServing(_logger, name, target);
+        return fresh;
     }
 
     private Served Store(string name, Served served)
@@ -644,10 +676,6 @@ public sealed partial class ModelRegistry : IDisposable
 
         _cache.Clear();
         _sessionOptions.Dispose();
-        foreach (var gate in _refreshGates)
-        {
-            gate.Dispose();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Model} version {Version} ({Bytes} bytes, contract from {Source})")]

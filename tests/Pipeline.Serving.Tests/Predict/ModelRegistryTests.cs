@@ -108,6 +108,29 @@ public sealed class ModelRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task Lease_NewCurrentVersionWithASlowSmokePrediction_DoesNotHoldUpOtherModels()
+    {
+        using var registry = CreateSut(new ModelOptions { SmokeTimeout = TimeSpan.FromSeconds(4), CurrentPollInterval = TimeSpan.FromMilliseconds(100) });
+        // Until this change current.json checks were serialized per stripe of model names (32), loads included.
+        static int Stripe(string name) => (StringComparer.Ordinal.GetHashCode(name) & int.MaxValue) % 32;
+        var other = Enumerable.Range(0, 10_000).Select(i => $"other{i}").First(n => Stripe(n) == Stripe("busy"));
+        PublishVersions("busy", 1);
+        PublishVersions(other, 1);
+        await LeaseAsync(registry, "busy", null);
+        Write("busy/v2/model.onnx", HostileModels.Slow(multiplications: 2000));
+        Write("busy/current.json", Manifest("""{"version":"v2"}"""));
+        await Task.Delay(200, Cancellation);
+
+        await LeaseAsync(registry, "busy", null); // still v1; the switch to v2 is checked in the background
+        await Task.Delay(500, Cancellation);
+        var clock = Stopwatch.StartNew();
+        await LeaseAsync(registry, other, null);
+        var took = clock.Elapsed;
+
+        Assert.True(took < TimeSpan.FromSeconds(2), $"the first request for {other} waited {took} for busy's new version to load");
+    }
+
+    [Fact]
     public async Task GetOrLoad_ConcurrentRequestsForOneVersion_ShareOneLoad()
     {
         var store = new CountingStore(new DirectoryModelStore(_folder.Path));
