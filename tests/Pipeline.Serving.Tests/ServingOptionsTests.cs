@@ -32,6 +32,11 @@ public sealed class ServingOptionsTests
     [InlineData("CacheMemoryBytes", "1000")]
     [InlineData("MaxModelBytes", "10")]
     [InlineData("IntraOpThreads", "0")]
+    [InlineData("MaxInitializerBytes", "10")]
+    [InlineData("ColdLoadConcurrency", "0")]
+    [InlineData("ColdLoadsPerMinute", "0")]
+    [InlineData("SmokeTimeout", "00:00:00.001")]
+    [InlineData("SmokeTimeout", "00:10:00")]
     public void ModelOptions_OutOfRange_FailNamingTheSetting(string key, string value)
     {
         var result = ValidateModels(key, value);

@@ -78,9 +78,12 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>
     /// Creates the session, works out the serving contract and runs a smoke prediction (one row of zeros must give
-    /// finite outputs of the expected width). Throws <see cref="ModelUnavailableException"/> naming the problem.
+    /// finite outputs of the expected width, within <paramref name="smokeTimeout"/>, default 5 s, after which the run is
+    /// terminated). Throws <see cref="ModelUnavailableException"/> naming the problem.
     /// </summary>
-    public static LoadedModel Load(string name, string version, ModelManifest? manifest, byte[] onnx, Microsoft.ML.OnnxRuntime.SessionOptions options, DateTimeOffset now)
+    public static LoadedModel Load(
+        string name, string version, ModelManifest? manifest, byte[] onnx, Microsoft.ML.OnnxRuntime.SessionOptions options, DateTimeOffset now,
+        TimeSpan? smokeTimeout = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(onnx);
         InferenceSession session;
@@ -96,7 +99,7 @@ public sealed class LoadedModel : IDisposable
         var model = new LoadedModel(session) { SizeBytes = onnx.LongLength, LoadedAt = now };
         try
         {
-            model.Describe(name, version, manifest);
+            model.Describe(name, version, manifest, smokeTimeout ?? TimeSpan.FromSeconds(5), time ?? TimeProvider.System);
             return model;
         }
         catch (Exception e) when (e is InvalidDataException or OnnxRuntimeException or JsonException)
@@ -111,7 +114,7 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
-    private void Describe(string name, string version, ModelManifest? manifest)
+    private void Describe(string name, string version, ModelManifest? manifest, TimeSpan smokeTimeout, TimeProvider time)
     {
         var metadata = _session.ModelMetadata.CustomMetadataMap;
         var inputs = _session.InputNames;
@@ -204,7 +207,7 @@ public sealed class LoadedModel : IDisposable
 
         _outputNames = [outputName];
         _outputRank = output.Dimensions.Length;
-        var width = SmokeWidth();
+        var width = SmokeWidth(smokeTimeout, time);
 
         var task = TaskKind.IsKnown(manifest?.Task) ? manifest!.Task
             : metadata.TryGetValue(OnnxContract.TaskMetadataKey, out var t) && TaskKind.IsKnown(t) ? t
@@ -249,15 +252,37 @@ public sealed class LoadedModel : IDisposable
         };
     }
 
-    /// <summary>Runs one row of zeros with outputs allocated by ONNX Runtime; returns the output width after checking the values are finite.</summary>
-    private int SmokeWidth()
+    /// <summary>
+    /// Runs one row of zeros with outputs allocated by ONNX Runtime; returns the output width after checking the values
+    /// are finite. A timer terminates the run after <paramref name="timeout"/> (ONNX Runtime checks between operators),
+    /// so a graph built to run for ever cannot hold the loading request, or the instance's CPU, beyond it.
+    /// </summary>
+    private int SmokeWidth(TimeSpan timeout, TimeProvider time)
     {
         var zeros = new float[FeatureCount];
         using var runOptions = new RunOptions();
         var inputs = CreateInputs(zeros, 0, 1, null);
+        var deadline = new SmokeDeadline(runOptions);
         try
         {
-            using var results = _session.Run(runOptions, _inputNames, inputs, _outputNames);
+            IDisposableReadOnlyCollection<OrtValue> results;
+            using (var timer = time.CreateTimer(static d => ((SmokeDeadline)d!).Expire(), deadline, timeout, Timeout.InfiniteTimeSpan))
+            {
+                try
+                {
+                    results = _session.Run(runOptions, _inputNames, inputs, _outputNames);
+                }
+                catch (OnnxRuntimeException) when (deadline.Expired)
+                {
+                    throw new InvalidDataException($"the smoke prediction (one row of zeros) did not finish within {timeout.TotalSeconds:0.###} s (Models:SmokeTimeout) and was stopped.");
+                }
+                finally
+                {
+                    deadline.Finish();
+                }
+            }
+
+            using var _ = results;
             var result = results[0];
             var shape = result.GetTensorTypeAndShape().Shape;
             var values = result.GetTensorDataAsSpan<float>();
@@ -282,6 +307,35 @@ public sealed class LoadedModel : IDisposable
             foreach (var input in inputs)
             {
                 input.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Terminates the smoke run when its timer fires, unless the run already finished (the RunOptions may be gone by then).</summary>
+    private sealed class SmokeDeadline(RunOptions runOptions)
+    {
+        private readonly Lock _gate = new();
+        private bool _finished;
+
+        public bool Expired { get; private set; }
+
+        public void Expire()
+        {
+            lock (_gate)
+            {
+                if (!_finished)
+                {
+                    Expired = true;
+                    runOptions.Terminate = true;
+                }
+            }
+        }
+
+        public void Finish()
+        {
+            lock (_gate)
+            {
+                _finished = true;
             }
         }
     }

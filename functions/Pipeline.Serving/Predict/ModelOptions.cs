@@ -29,8 +29,8 @@ public sealed class ModelOptions
 
     /// <summary>
     /// Memory budget of the session cache, in bytes, estimated as the sum of the loaded ONNX files' sizes (ONNX Runtime
-    /// holds one copy of the weights per session). Least recently used versions are unloaded past it; a single model
-    /// larger than the budget is still served, alone.
+    /// holds one copy of the weights per session). Least recently used versions are unloaded past it, except the versions
+    /// served by default (current), which are never unloaded to make room; those alone may exceed it.
     /// </summary>
     [Range(1024L * 1024, 64L * 1024 * 1024 * 1024)]
     public long CacheMemoryBytes { get; set; } = 512L * 1024 * 1024;
@@ -39,9 +39,32 @@ public sealed class ModelOptions
     [Range(1024L, 16L * 1024 * 1024 * 1024)]
     public long MaxModelBytes { get; set; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// Most bytes the constant tensors of one ONNX file may declare (elements × element size, checked before ONNX Runtime
+    /// reads the file; see <see cref="OnnxModelCheck"/>).
+    /// </summary>
+    [Range(1024L, 16L * 1024 * 1024 * 1024)]
+    public long MaxInitializerBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Longest the smoke prediction of a version being loaded may run; then it is terminated and the version refused.</summary>
+    [TimeSpanRange("00:00:00.050", "00:05:00")]
+    public TimeSpan SmokeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest a predict request may take end to end (reading, loading, running); then 503 and the run is terminated.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Most loads at once of versions a request pins with <c>?version=</c> that are not a model's current version (current
+    /// versions are not limited). More answer 503 with <c>Retry-After</c>: pinned old versions cannot crowd out the CPU and
+    /// memory the current ones need.
+    /// </summary>
+    [Range(1, 64)]
+    public int ColdLoadConcurrency { get; set; } = 2;
+
+    /// <summary>Most such loads per minute (a token bucket that refills continuously); more answer 429 with <c>Retry-After</c>.</summary>
+    [Range(1, 100_000)]
+    public int ColdLoadsPerMinute { get; set; } = 20;
 
     /// <summary>How long a version that failed to load is not tried again when a request pins it with <c>?version=</c>.</summary>
     [TimeSpanRange("00:00:00", "01:00:00")]

@@ -36,9 +36,13 @@ public sealed partial class ModelRegistry : IDisposable
         Missing,
     }
 
-    private const int Stripes = 32;
-
     private const int MaxDocumentBytes = 1024 * 1024;
+
+    /// <summary>
+    /// <c>producer_name</c> of the ONNX files the trainer writes (its exporter's <c>OnnxMlpExporter.ProducerName</c>; serving
+    /// does not reference the training library, a test keeps the two equal). A version holding such a file needs its manifest.
+    /// </summary>
+    public const string TrainerProducerName = "serverless-ml-pipeline";
 
     private readonly IModelStore _store;
     private readonly IOptions<ModelOptions> _options;
@@ -50,10 +54,14 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _cacheLock = new();
-    private readonly SemaphoreSlim[] _refreshGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
-    private readonly SemaphoreSlim[] _loadGates = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly ConcurrentDictionary<string, Task<Served?>> _refreshes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Name, string Version), Task<LoadedModel?>> _loading = new();
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
+    private readonly Lock _coldLoadGate = new();
     private long _cacheBytes;
+    private double _coldLoadTokens;
+    private long _coldLoadRefilledAt;
+    private int _coldLoadsActive;
 
     public ModelRegistry(IModelStore store, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRegistry> logger)
     {
@@ -72,6 +80,8 @@ public sealed partial class ModelRegistry : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        _coldLoadTokens = options.Value.ColdLoadsPerMinute;
+        _coldLoadRefilledAt = time.GetTimestamp();
     }
 
     /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
@@ -125,7 +135,7 @@ public sealed partial class ModelRegistry : IDisposable
                 continue;
             }
 
-            var model = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false);
+            var model = await GetOrLoadAsync(name, target, limited: version is not null && !IsDefault(name, version), cancellationToken).ConfigureAwait(false);
             if (model is null)
             {
                 if (version is null)
@@ -155,53 +165,104 @@ public sealed partial class ModelRegistry : IDisposable
 
     private bool DefaultMovedOn(string name, string version) => !_served.TryGetValue(name, out var served) || served.ServedVersion != version;
 
-    /// <summary>Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.</summary>
-    public async Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads <paramref name="version"/> into the cache (or finds it there) without leasing it; null when it does not exist.
+    /// Requests for the same version share one load; loads of other versions never wait for it (no shared lock), so a
+    /// slow download or smoke prediction holds up only the requests that need that version.
+    /// </summary>
+    public Task<LoadedModel?> GetOrLoadAsync(string name, string version, CancellationToken cancellationToken) =>
+        GetOrLoadAsync(name, version, limited: false, cancellationToken);
+
+    /// <summary><paramref name="limited"/>: a version pinned by a request that is not a current version, so its load counts against the cold-load limits.</summary>
+    private async Task<LoadedModel?> GetOrLoadAsync(string name, string version, bool limited, CancellationToken cancellationToken)
     {
         var key = (name, version);
-        if (_cache.TryGetValue(key, out var cached))
+        while (true)
         {
-            return cached;
-        }
-
-        if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
-        {
-            throw new ModelUnavailableException(name, version, failure.Message);
-        }
-
-        var gate = _loadGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_cache.TryGetValue(key, out cached))
+            if (_cache.TryGetValue(key, out var cached))
             {
                 return cached;
             }
 
-            LoadedModel? model;
+            if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
+            {
+                throw new ModelUnavailableException(name, version, failure.Message);
+            }
+
+            var counted = limited && !_loading.ContainsKey(key) && EnterColdLoad(name, version);
+            var mine = new TaskCompletionSource<LoadedModel?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var loading = _loading.GetOrAdd(key, mine.Task);
+            if (loading != mine.Task)
+            {
+                if (counted)
+                {
+                    ExitColdLoad(); // another request started it meanwhile: this one only waits
+                }
+
+                try
+                {
+                    return await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue; // the request that started the load gave up; this one starts it again
+                }
+            }
+
             try
             {
-                model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+                var model = await LoadOnceAsync(key, cancellationToken).ConfigureAwait(false);
+                mine.SetResult(model);
+                return model;
             }
-            catch (ModelUnavailableException e)
+            catch (Exception e)
             {
-                _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
-                LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+                mine.SetException(e);
                 throw;
             }
-
-            if (model is not null)
+            finally
             {
-                _failed.TryRemove(key, out _);
-                Insert(key, model);
+                _loading.TryRemove(new KeyValuePair<(string, string), Task<LoadedModel?>>(key, mine.Task));
+                if (counted)
+                {
+                    ExitColdLoad();
+                }
             }
+        }
+    }
 
-            return model;
-        }
-        finally
+    private async Task<LoadedModel?> LoadOnceAsync((string Name, string Version) key, CancellationToken cancellationToken)
+    {
+        var (name, version) = key;
+        if (_cache.TryGetValue(key, out var cached))
         {
-            gate.Release();
+            return cached; // loaded by a load that ended between this request's look and its start
         }
+
+        LoadedModel? model;
+        try
+        {
+            model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelUnavailableException e) when (e.NotReady)
+        {
+            LogNotReady(_logger, name, version, e.Reason);
+            throw; // not remembered: the next request looks again
+        }
+        catch (ModelUnavailableException e)
+        {
+            _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
+            LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+            throw;
+        }
+
+        if (model is not null)
+        {
+            _failed.TryRemove(key, out _);
+            Insert(key, model);
+        }
+
+        return model;
     }
 
     /// <summary>
@@ -210,23 +271,27 @@ public sealed partial class ModelRegistry : IDisposable
     /// </summary>
     public async Task PromoteAsync(string name, string version, string pointerETag, CancellationToken cancellationToken)
     {
-        var gate = _refreshGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // A check of current.json that started before this instance moved it would store what it read: let it finish first.
+        while (_refreshes.TryGetValue(name, out var running))
         {
-            _served.TryGetValue(name, out var previous);
-            Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
-            if (previous?.ServedVersion is { } old && old != version)
+            try
             {
-                Evict(name, old);
+                await running.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // its failure is its callers' to report
+            }
+        }
 
-            LogServing(_logger, name, version);
-        }
-        finally
+        _served.TryGetValue(name, out var previous);
+        Store(name, new Served(version, pointerETag, _time.GetUtcNow(), version, null));
+        if (previous?.ServedVersion is { } old && old != version)
         {
-            gate.Release();
+            Evict(name, old);
         }
+
+        LogServing(_logger, name, version);
     }
 
     private void RefreshInBackground(string name)
@@ -266,110 +331,140 @@ public sealed partial class ModelRegistry : IDisposable
 
     private bool IsStale(Served served) => _time.GetUtcNow() - served.CheckedAt >= _options.Value.CurrentPollInterval;
 
-    private static int Stripe(string name) => (StringComparer.Ordinal.GetHashCode(name) & int.MaxValue) % Stripes;
-
+    /// <summary>
+    /// Checks <c>current.json</c> and switches to the version it names once loaded. One check per model at a time:
+    /// concurrent callers share it; checks of other models never wait for it (no shared lock), so a slow load of one
+    /// model's new version holds up no other model.
+    /// </summary>
     private async Task<Served?> RefreshAsync(string name, CancellationToken cancellationToken)
     {
-        var gate = _refreshGates[Stripe(name)];
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var mine = new TaskCompletionSource<Served?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _refreshes.GetOrAdd(name, mine.Task);
+            if (running != mine.Task)
+            {
+                try
+                {
+                    return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue; // the caller that started the check gave up; this one checks again
+                }
+            }
+
+            try
+            {
+                var served = await RefreshOnceAsync(name, cancellationToken).ConfigureAwait(false);
+                mine.SetResult(served);
+                return served;
+            }
+            catch (Exception e)
+            {
+                mine.SetException(e);
+                throw;
+            }
+            finally
+            {
+                _refreshes.TryRemove(new KeyValuePair<string, Task<Served?>>(name, mine.Task));
+            }
+        }
+    }
+
+    private async Task<Served?> RefreshOnceAsync(string name, CancellationToken cancellationToken)
+    {
+        _served.TryGetValue(name, out var cached);
+        if (cached is not null && !IsStale(cached))
+        {
+            return cached;
+        }
+
+        var now = _time.GetUtcNow();
+        string? target;
+        string? etag;
         try
         {
-            _served.TryGetValue(name, out var cached);
-            if (cached is not null && !IsStale(cached))
+            var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
+            (target, etag) = state switch
             {
-                return cached;
-            }
-
-            var now = _time.GetUtcNow();
-            string? target;
-            string? etag;
-            try
-            {
-                var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
-                (target, etag) = state switch
-                {
-                    PointerState.Found => (pointerVersion, pointerETag),
-                    PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
-                    _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
-                };
-            }
-            catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
-            {
-                var reason = e switch
-                {
-                    RequestFailedException r => $"storage answered {r.Status} reading current.json",
-                    IOException => "the models folder could not be read",
-                    _ => e.Message,
-                };
-                LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
-                return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
-            }
-            catch (InvalidDataException e)
-            {
-                throw new ModelUnavailableException(name, "current.json", e.Message, e);
-            }
-
-            if (target is null)
-            {
-                // No current.json and no version folders: the model does not exist (any more).
-                _served.TryRemove(name, out _);
-                if (cached?.ServedVersion is { } gone)
-                {
-                    Evict(name, gone); // after the removal, so a request that misses it in the cache sees the removal too
-                }
-
-                return null;
-            }
-
-            if (cached is not null && target == cached.ServedVersion)
-            {
-                return Store(name, cached with { TargetVersion = target, ETag = etag, CheckedAt = now, Problem = null });
-            }
-
-            if (cached is not null && etag is not null && etag == cached.ETag)
-            {
-                // Pointer unchanged and its version already failed: keep serving what we have until current.json moves.
-                return Store(name, cached with { CheckedAt = now });
-            }
-
-            try
-            {
-                _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
-                    ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
-            }
-            catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
-            {
-                var reason = e switch
-                {
-                    ModelUnavailableException u => u.Reason,
-                    RequestFailedException r => $"storage answered {r.Status} while loading it.",
-                    _ => "the models folder could not be read while loading it.",
-                };
-                var problem = new ModelProblem(target, reason, now);
-                if (cached?.ServedVersion is { } kept)
-                {
-                    LogNotSwitched(_logger, name, target, kept, reason);
-                }
-
-                // Retry storage failures at the next poll (no ETag kept); a broken version only when current.json moves.
-                var keepETag = e is ModelUnavailableException ? etag : null;
-                return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
-            }
-
-            var previous = cached?.ServedVersion;
-            var fresh = Store(name, new Served(target, etag, now, target, null));
-            if (previous is not null && previous != target)
-            {
-                Evict(name, previous); // disposed once its in-flight requests finish
-            }
-
-            LogServing(_logger, name, target);
-            return fresh;
+                PointerState.Found => (pointerVersion, pointerETag),
+                PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
+                _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
+            };
         }
-        finally
+        catch (Exception e) when (e is RequestFailedException or IOException or InvalidDataException && cached?.ServedVersion is not null)
         {
-            gate.Release();
+            var reason = e switch
+            {
+                RequestFailedException r => $"storage answered {r.Status} reading current.json",
+                IOException => "the models folder could not be read",
+                _ => e.Message,
+            };
+            LogPointerCheckFailed(_logger, e, name, cached!.ServedVersion!);
+            return Store(name, cached with { CheckedAt = now, Problem = new ModelProblem(cached.TargetVersion ?? "current.json", reason, now) });
         }
+        catch (InvalidDataException e)
+        {
+            throw new ModelUnavailableException(name, "current.json", e.Message, e);
+        }
+
+        if (target is null)
+        {
+            // No current.json and no version folders: the model does not exist (any more).
+            _served.TryRemove(name, out _);
+            if (cached?.ServedVersion is { } gone)
+            {
+                Evict(name, gone); // after the removal, so a request that misses it in the cache sees the removal too
+            }
+
+            return null;
+        }
+
+        if (cached is not null && target == cached.ServedVersion)
+        {
+            return Store(name, cached with { TargetVersion = target, ETag = etag, CheckedAt = now, Problem = null });
+        }
+
+        if (cached is not null && etag is not null && etag == cached.ETag)
+        {
+            // Pointer unchanged and its version already failed: keep serving what we have until current.json moves.
+            return Store(name, cached with { CheckedAt = now });
+        }
+
+        try
+        {
+            _ = await GetOrLoadAsync(name, target, cancellationToken).ConfigureAwait(false)
+                ?? throw new ModelUnavailableException(name, target, "current.json names a version that has no model.onnx or manifest.json.");
+        }
+        catch (Exception e) when (e is ModelUnavailableException or RequestFailedException or IOException)
+        {
+            var reason = e switch
+            {
+                ModelUnavailableException u => u.Reason,
+                RequestFailedException r => $"storage answered {r.Status} while loading it.",
+                _ => "the models folder could not be read while loading it.",
+            };
+            var problem = new ModelProblem(target, reason, now);
+            if (cached?.ServedVersion is { } kept)
+            {
+                LogNotSwitched(_logger, name, target, kept, reason);
+            }
+
+            // Retry storage failures and versions not ready at the next poll (no ETag kept); a broken version only when current.json moves.
+            var keepETag = e is ModelUnavailableException { NotReady: false } ? etag : null;
+            return Store(name, new Served(target, keepETag, now, cached?.ServedVersion, problem));
+        }
+
+        var previous = cached?.ServedVersion;
+        var fresh = Store(name, new Served(target, etag, now, target, null));
+        if (previous is not null && previous != target)
+        {
+            Evict(name, previous); // disposed once its in-flight requests finish
+        }
+
+        LogServing(_logger, name, target);
+        return fresh;
     }
 
     private Served Store(string name, Served served)
@@ -467,9 +562,70 @@ public sealed partial class ModelRegistry : IDisposable
                 : throw new ModelUnavailableException(name, version, $"manifest.json names artifact '{artifact}', which does not exist.");
         }
 
-        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow());
+        OnnxModelFacts facts;
+        try
+        {
+            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelUnavailableException(name, version, e.Message, e);
+        }
+
+        if (manifest is null && facts.ProducerName == TrainerProducerName)
+        {
+            // The trainer writes manifest.json last: its model without one is a version still being published (or
+            // abandoned half-way), and serving it from the graph alone would fix the wrong contract in the cache.
+            throw new ModelUnavailableException(name, version, "the trainer's model is there but its manifest.json is not yet; try again shortly.", notReady: true);
+        }
+
+        var model = LoadedModel.Load(name, version, manifest, onnx.Content, _sessionOptions, _time.GetUtcNow(), _options.Value.SmokeTimeout, _time);
         LogLoaded(_logger, name, version, onnx.Content.LongLength, model.Source);
         return model;
+    }
+
+    /// <summary>Whether <paramref name="version"/> is what <paramref name="name"/> serves by default, or is about to (current.json names it).</summary>
+    private bool IsDefault(string name, string version) =>
+        _served.TryGetValue(name, out var served) && (served.ServedVersion == version || served.TargetVersion == version);
+
+    /// <summary>Takes a cold-load slot and a token, or throws <see cref="LoadLimitException"/>. Returns true (the slot is released by <see cref="ExitColdLoad"/>).</summary>
+    private bool EnterColdLoad(string name, string version)
+    {
+        var options = _options.Value;
+        lock (_coldLoadGate)
+        {
+            var now = _time.GetTimestamp();
+            var perMinute = options.ColdLoadsPerMinute;
+            _coldLoadTokens = Math.Min(perMinute, _coldLoadTokens + (_time.GetElapsedTime(_coldLoadRefilledAt, now).TotalMinutes * perMinute));
+            _coldLoadRefilledAt = now;
+            if (_coldLoadsActive >= options.ColdLoadConcurrency)
+            {
+                LogColdLoadRefused(_logger, name, version, "concurrency");
+                throw new LoadLimitException(
+                    $"Version '{version}' of model '{name}' is not loaded, and {_coldLoadsActive} other versions that are not current are loading (Models:ColdLoadConcurrency); try again shortly.",
+                    StatusCodes.Status503ServiceUnavailable, TimeSpan.FromSeconds(1));
+            }
+
+            if (_coldLoadTokens < 1)
+            {
+                LogColdLoadRefused(_logger, name, version, "rate");
+                throw new LoadLimitException(
+                    $"Version '{version}' of model '{name}' is not loaded, and {perMinute} versions that are not current were loaded in the last minute (Models:ColdLoadsPerMinute); try again later.",
+                    StatusCodes.Status429TooManyRequests, TimeSpan.FromMinutes((1 - _coldLoadTokens) / perMinute));
+            }
+
+            _coldLoadTokens--;
+            _coldLoadsActive++;
+            return true;
+        }
+    }
+
+    private void ExitColdLoad()
+    {
+        lock (_coldLoadGate)
+        {
+            _coldLoadsActive--;
+        }
     }
 
     private void Insert((string Name, string Version) key, LoadedModel model)
@@ -482,7 +638,13 @@ public sealed partial class ModelRegistry : IDisposable
             var bytes = Interlocked.Add(ref _cacheBytes, model.SizeBytes);
             while (bytes > budget && _cache.Count > 1)
             {
-                var victim = _cache.Where(p => p.Key != key).MinBy(p => Volatile.Read(ref p.Value.LastUsed));
+                // Versions served by default are pinned: a flood of ?version= requests cannot unload them.
+                var victim = _cache.Where(p => p.Key != key && !IsDefault(p.Key.Name, p.Key.Version)).MinBy(p => Volatile.Read(ref p.Value.LastUsed));
+                if (victim.Value is null)
+                {
+                    break;
+                }
+
                 _cache.TryRemove(victim.Key, out _);
                 bytes = Interlocked.Add(ref _cacheBytes, -victim.Value.SizeBytes);
                 victim.Value.Retire();
@@ -514,10 +676,6 @@ public sealed partial class ModelRegistry : IDisposable
 
         _cache.Clear();
         _sessionOptions.Dispose();
-        foreach (var gate in _refreshGates.Concat(_loadGates))
-        {
-            gate.Dispose();
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Model} version {Version} ({Bytes} bytes, contract from {Source})")]
@@ -534,6 +692,12 @@ public sealed partial class ModelRegistry : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check models/{Model}/current.json; still serving version {Version}")]
     private static partial void LogPointerCheckFailed(ILogger logger, Exception exception, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not loading model {Model} version {Version}: the cold-load {Limit} limit is reached")]
+    private static partial void LogColdLoadRefused(ILogger logger, string model, string version, string limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is not ready yet: {Reason}")]
+    private static partial void LogNotReady(ILogger logger, string model, string version, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} version {Version} cannot be served: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string model, string version, string reason);

@@ -60,6 +60,14 @@ public static partial class PredictApi
                     model.Run(features.Array, rows, output.Array, runOptions);
                 }
 
+                // Validated before anything is written: a response is either a whole prediction document or a problem.
+                if (FirstNonFiniteRow(output.Span, model.OutputWidth) is var row and >= 0)
+                {
+                    return TypedResults.Problem(
+                        $"Row {row} drives the model to a non-finite output (NaN or infinity); its values are probably far outside the range the model was trained on. No row was answered.",
+                        statusCode: StatusCodes.Status422UnprocessableEntity, title: "Non-finite prediction");
+                }
+
                 var result = new PredictResult(name, model, output, rows);
                 output = default;
                 return result;
@@ -72,6 +80,16 @@ public static partial class PredictApi
         catch (PredictRequestException e)
         {
             return TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
+        }
+        catch (LoadLimitException e)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(e.Message, statusCode: e.Status, title: "Too many model loads");
+        }
+        catch (ModelUnavailableException e) when (e.NotReady)
+        {
+            context.Response.Headers.RetryAfter = "2";
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model version not ready");
         }
         catch (ModelUnavailableException e)
         {
@@ -142,6 +160,20 @@ public static partial class PredictApi
     {
         var details = StorageNames.IsValidName(name) ? await catalog.GetAsync(name, cancellationToken) : null;
         return details is null ? NotFound(name) : TypedResults.Json(details, PredictJson.Default.ModelDetails);
+    }
+
+    /// <summary>The first row of <paramref name="values"/> (rows of <paramref name="width"/>) holding NaN or an infinity, or -1.</summary>
+    internal static int FirstNonFiniteRow(ReadOnlySpan<float> values, int width)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i / width;
+            }
+        }
+
+        return -1;
     }
 
     private static ProblemHttpResult NotFound(string name) =>

@@ -100,7 +100,7 @@ public sealed class SetCurrentResponse
     public string? PreviousVersion { get; set; }
 }
 
-/// <summary><c>GET /api/health</c>: <c>healthy</c>, or <c>degraded</c> while some model serves an older version than current.json names (or none).</summary>
+/// <summary><c>GET /api/health/details</c> (function key): <c>healthy</c>, or <c>degraded</c> while some model serves an older version than current.json names (or none).</summary>
 public sealed class HealthReport
 {
     public string Status { get; set; } = "";
@@ -119,5 +119,12 @@ public sealed class HealthReport
 [JsonSerializable(typeof(SetCurrentRequest))]
 [JsonSerializable(typeof(SetCurrentResponse))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(HealthStatus))]
 [JsonSerializable(typeof(List<string>))]
 public sealed partial class PredictJson : JsonSerializerContext;
+
+/// <summary>What anonymous <c>GET /api/health</c> says: <c>healthy</c> or <c>degraded</c>, nothing about the models.</summary>
+public sealed class HealthStatus
+{
+    public string Status { get; set; } = "";
+}

@@ -83,7 +83,7 @@ public sealed class PublishedServingTests
         process.Dispose();
     }
 
-    /// <summary>Health, the model list, a prediction and the runs endpoint all answer as documented (no 500).</summary>
+    /// <summary>Health (anonymous and detailed), the model list, a prediction, a 422 for a row driving the model to infinity and the runs endpoint all answer as documented (no 500).</summary>
     private static async Task AssertServesAsync(HttpClient client, string model, StringBuilder output)
     {
         using var health = await client.GetAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
@@ -98,6 +98,17 @@ public sealed class PublishedServingTests
         Assert.True(predict.StatusCode == HttpStatusCode.OK, $"predict: {predict.StatusCode} {body}\n{output}");
         Assert.Equal(2, JsonNode.Parse(body)!["predictions"]!.AsArray().Count);
 
+        using var overflow = await client.PostAsync(new Uri($"/api/models/{model}/predict", UriKind.Relative),
+            new StringContent("""{"rows":[{"a":1,"b":0},{"a":3.4e38,"b":3.4e38}]}""", Encoding.UTF8, "application/json"), Cancellation);
+        var overflowBody = await overflow.Content.ReadAsStringAsync(Cancellation);
+        Assert.True(overflow.StatusCode == HttpStatusCode.UnprocessableEntity, $"predict ±3.4e38: {overflow.StatusCode} {overflowBody}\n{output}");
+        Assert.Contains("Row 1 ", JsonNode.Parse(overflowBody)!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        using var anonymous = new HttpClient { BaseAddress = client.BaseAddress };
+        Assert.Equal("""{"status":"healthy"}""", await anonymous.GetStringAsync(new Uri("/api/health", UriKind.Relative), Cancellation));
+        var details = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/health/details", UriKind.Relative), Cancellation))!;
+        Assert.Contains(details["models"]!.AsArray(), m => m!["name"]!.GetValue<string>() == model);
+
         using var run = await client.GetAsync(new Uri($"/api/runs?model={model}", UriKind.Relative), Cancellation);
         Assert.True(run.StatusCode == HttpStatusCode.NotFound, $"runs: {run.StatusCode}\n{output}");
         Assert.Equal("application/problem+json", run.Content.Headers.ContentType?.MediaType);
@@ -109,6 +120,9 @@ public sealed class PublishedServingTests
         using var folder = new TempDirectory();
         Directory.CreateDirectory(Path.Combine(folder.Path, "local", "v1"));
         await File.WriteAllBytesAsync(Path.Combine(folder.Path, "local", "v1", "model.onnx"), TestModels.TwoClass(bias: 0.5f), Cancellation);
+        // The trainer's model needs its manifest (without one the version is still being published).
+        await File.WriteAllTextAsync(Path.Combine(folder.Path, "local", "v1", "manifest.json"),
+            """{"task":"classification","features":["a","b"],"labels":["low","high"]}""", Cancellation);
         var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Models__Path"] = folder.Path });
         try
         {

@@ -90,6 +90,41 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Health_Anonymous_SaysOnlyDegraded_DetailsNeedTheKey()
+    {
+        using var keyed = _app.CreateClient();
+        using var anonymous = ClientWithoutKey();
+        using (await keyed.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative),
+            new StringContent("""{"rows":[{"a":1,"b":2}]}""", Encoding.UTF8, "application/json"), Cancellation))
+        {
+        }
+
+        await TestModels.UploadAsync(_model, "v2/model.onnx", Encoding.UTF8.GetBytes("not an ONNX graph"));
+        await TestModels.MoveCurrentAsync(_model, "v2");
+        JsonNode details;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        do
+        {
+            using (await keyed.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative),
+                new StringContent("""{"rows":[{"a":1,"b":2}]}""", Encoding.UTF8, "application/json"), Cancellation))
+            {
+            }
+
+            details = JsonNode.Parse(await keyed.GetStringAsync(new Uri(HealthApi.DetailsPath, UriKind.Relative), Cancellation))!;
+            Assert.True(DateTime.UtcNow < deadline, "health never reported the broken version");
+            await Task.Delay(100, Cancellation);
+        }
+        while (details["status"]!.GetValue<string>() != "degraded");
+
+        var text = await anonymous.GetStringAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
+        using var detailsWithoutKey = await anonymous.GetAsync(new Uri(HealthApi.DetailsPath, UriKind.Relative), Cancellation);
+
+        Assert.Equal("""{"status":"degraded"}""", text);
+        Assert.Contains(_model, details.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, detailsWithoutKey.StatusCode);
+    }
+
+    [Fact]
     public void FunctionJson_AuthLevels_MatchTheLocalCheck()
     {
         // In Azure the host enforces function.json authLevel; locally the middleware must protect exactly the same routes.

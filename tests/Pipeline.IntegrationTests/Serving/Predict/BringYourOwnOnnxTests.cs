@@ -70,6 +70,20 @@ public sealed class BringYourOwnOnnxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Predict_OnnxWithControlFlow_IsRefusedBeforeLoading_With503NamingIt()
+    {
+        var model = Azurite.UniqueName("byo");
+        var graph = Pipeline.Training.Onnx.Proto.ModelProto.Parser.ParseFrom(TestModels.LinearRegression([1, 2, 3], bias: 0));
+        graph.Graph.Node.Add(new Pipeline.Training.Onnx.Proto.NodeProto { OpType = "Loop", Name = "spin", Input = { "X" }, Output = { "spun" } });
+        await TestModels.UploadAsync(model, "v1/model.onnx", Google.Protobuf.MessageExtensions.ToByteArray(graph));
+
+        var (status, problem) = await PredictAsync(model, """{"rows":[{"f0":1,"f1":1,"f2":1}]}""");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("control flow (Loop)", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Predict_ManifestInconsistentWithTheGraph_Returns503NamingTheProblem()
     {
         var model = Azurite.UniqueName("byo");

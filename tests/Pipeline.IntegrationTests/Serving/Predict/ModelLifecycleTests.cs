@@ -53,7 +53,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
             var (status, body) = await PredictAsync();
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(servedVersion, body!["version"]!.GetValue<string>());
-            var health = await GetJsonAsync("/api/health");
+            var health = await GetJsonAsync("/api/health/details");
             var entry = health["models"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == Model);
             if (entry?["problem"] is not null)
             {
@@ -79,6 +79,29 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.Equal("high", pinned["predictions"]![0]!["label"]!.GetValue<string>());
         Assert.Equal("v2", current!["version"]!.GetValue<string>());
         Assert.Equal("low", current["predictions"]![0]!["label"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Predict_VersionQueryWhilePublishing_IsNotReady_ThenServedWithItsManifest()
+    {
+        // The trainer writes model.onnx first and manifest.json last: in between, the version is not served (or cached).
+        await TestModels.UploadAsync(Model, "v2/model.onnx", TestModels.TwoClass(bias: -10));
+
+        using var early = await Client.PostAsync(new Uri($"/api/models/{Model}/predict?version=v2", UriKind.Relative),
+            new StringContent(Row, Encoding.UTF8, "application/json"), Cancellation);
+        var problem = JsonNode.Parse(await early.Content.ReadAsStringAsync(Cancellation))!;
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10));
+        var (status, pinned) = await PredictAsync("?version=v2");
+        var served = await WaitForVersionAsync("v2");
+        var details = await GetJsonAsync($"/api/models/{Model}");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
+        Assert.NotNull(early.Headers.RetryAfter);
+        Assert.Contains("not ready", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("low", pinned!["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal("low", served["predictions"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal(0.9, details["current"]!["testMetrics"]!["accuracy"]!.GetValue<double>()); // the contract came from the manifest
     }
 
     [Theory]
@@ -147,7 +170,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.Equal("degraded", health["status"]!.GetValue<string>());
         Assert.Equal("v1", entry["servedVersion"]!.GetValue<string>());
         Assert.Equal("v2", entry["problem"]!["version"]!.GetValue<string>());
-        Assert.Contains("ONNX Runtime cannot load", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("not a well-formed ONNX protobuf", entry["problem"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.DoesNotContain("/onnxruntime", health.ToJsonString(), StringComparison.Ordinal);
     }
 
@@ -162,7 +185,7 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
 
         await TestModels.PublishAsync(Model, "v3", TestModels.TwoClass(bias: -10));
         var after = await WaitForVersionAsync("v3");
-        var health = await GetJsonAsync("/api/health");
+        var health = await GetJsonAsync("/api/health/details");
 
         Assert.Equal("v2", problem!["version"]!.GetValue<string>());
         Assert.Contains("non-finite", problem!["message"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -216,6 +239,28 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.False(v1["isCurrent"]!.GetValue<bool>());
         Assert.Equal(0.9, v1["testMetrics"]!["accuracy"]!.GetValue<double>());
         Assert.Equal(["a", "b"], details["current"]!["features"]!.AsArray().Select(f => f!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Predict_VersionQueriesPastTheColdLoadRate_Return429WithRetryAfter_CurrentKeepsServing()
+    {
+        await RestartAsync(new Dictionary<string, string?> { ["Models:ColdLoadsPerMinute"] = "1" });
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10), moveCurrent: false);
+        await TestModels.PublishAsync(Model, "v3", TestModels.TwoClass(bias: -10), moveCurrent: false);
+        await WaitForVersionAsync("v1");
+
+        var (first, _) = await PredictAsync("?version=v2");
+        using var refused = await Client.PostAsync(new Uri($"/api/models/{Model}/predict?version=v3", UriKind.Relative),
+            new StringContent(Row, Encoding.UTF8, "application/json"), Cancellation);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync(Cancellation))!;
+        var (current, body) = await PredictAsync();
+
+        Assert.Equal(HttpStatusCode.OK, first);
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.FromSeconds(30), $"Retry-After {refused.Headers.RetryAfter}");
+        Assert.Contains("Models:ColdLoadsPerMinute", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, current);
+        Assert.Equal("v1", body!["version"]!.GetValue<string>());
     }
 
     [Fact]

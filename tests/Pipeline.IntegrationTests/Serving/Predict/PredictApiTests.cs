@@ -98,6 +98,34 @@ public class PredictApiTests : IAsyncLifetime
         Assert.Contains("at most 1000", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"rows":[{"a":1,"b":0},{"a":3.4e38,"b":3.4e38}]}""", 1)]
+    [InlineData("""{"rows":[{"a":-3.4e38,"b":-3.4e38},{"a":1,"b":0}]}""", 0)]
+    public async Task Predict_RowDrivingTheModelToNonFiniteOutput_Returns422NamingTheRow(string body, int row)
+    {
+        using var response = await _client.PostAsync(new Uri($"/api/models/{_model}/predict", UriKind.Relative),
+            new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
+        var text = await response.Content.ReadAsStringAsync(Cancellation);
+        var problem = JsonNode.Parse(text)!; // the whole body is one JSON document: nothing of a prediction was written before it
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Null(problem["predictions"]);
+        Assert.Contains($"Row {row} ", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_RegressionOverflowingToInfinity_Returns422NamingTheRow()
+    {
+        var model = Azurite.UniqueName("overflow");
+        await TestModels.UploadAsync(model, "v1/model.onnx", TestModels.LinearRegression([1, 2, 3], bias: 0));
+
+        var (status, problem) = await PredictAsync("""{"rows":[{"f0":1,"f1":1,"f2":1},{"f0":1,"f1":1,"f2":1},{"f0":0,"f1":3.4e38,"f2":0}]}""", model);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("Row 2 ", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Predict_OversizedBody_Returns413()
     {
