@@ -74,6 +74,15 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(1000, 10_000_000)]
     public int RowGroupSize { get; set; } = 25_000;
 
+    public const int DefaultMaxGzipRatio = 100;
+
+    /// <summary>
+    /// Gzip-compressed CSV or JSON Lines may unpack to this many times its size (64 MB at least); past it the file is
+    /// rejected (<c>gzip-too-large</c>): a gzip bomb would otherwise fill the instance's disk. Text compresses 3–20 times.
+    /// </summary>
+    [Range(2, 100_000)]
+    public int MaxGzipRatio { get; set; } = DefaultMaxGzipRatio;
+
     /// <summary>Columns a file may have; a wider file is rejected (<c>too-many-columns</c>) before any row is read.</summary>
     [Range(2, 100_000)]
     public int MaxColumns { get; set; } = 1_000;

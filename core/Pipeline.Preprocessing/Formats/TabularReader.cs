@@ -96,8 +96,15 @@ public abstract class TabularReader : IDisposable
         return await ParquetTabularReader.OpenAsync(unpacked, cancellationToken, unpacked: true).ConfigureAwait(false);
     }
 
-    /// <summary>Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Throws <see cref="DatasetRejectedException"/>.</summary>
-    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken)
+    /// <summary>Gzip-compressed text may unpack to this much at least, whatever <see cref="PreprocessOptions.MaxGzipRatio"/> says.</summary>
+    internal const long MinGzipUnpackLimit = 64L << 20;
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Gzip-compressed text is read
+    /// up to <paramref name="maxGzipRatio"/> times the file's size (at least <see cref="MinGzipUnpackLimit"/>): past it
+    /// the file is rejected as <c>gzip-too-large</c> instead of filling the disk. Throws <see cref="DatasetRejectedException"/>.
+    /// </summary>
+    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken, int maxGzipRatio = PreprocessOptions.DefaultMaxGzipRatio)
     {
         var name = fileName.ToLowerInvariant();
         var gzip = name.EndsWith(".gz", StringComparison.Ordinal);
@@ -158,7 +165,9 @@ public abstract class TabularReader : IDisposable
             }
 
             var sample = sniff.AsSpan(0, sniffed);
-            var replay = new ReplayStream(sniff, sniffed, stream);
+            // Gzip-wrapped Parquet has its own, tighter limit (UnpackParquetAsync); text gets the ratio.
+            var unpackLimit = gzip && !sample.StartsWith("PAR1"u8) ? Math.Max(MinGzipUnpackLimit, new FileInfo(path).Length * maxGzipRatio) : long.MaxValue;
+            var replay = new ReplayStream(sniff, sniffed, stream, unpackLimit, maxGzipRatio);
             stream = replay;
             if (gzip && sample.StartsWith("PAR1"u8))
             {
@@ -203,9 +212,23 @@ public abstract class TabularReader : IDisposable
     }
 
     /// <summary>Replays the sniffed bytes, then continues with the rest of the stream.</summary>
-    private sealed class ReplayStream(byte[] head, int headLength, Stream rest) : ForwardOnlyReadStream
+    private sealed class ReplayStream(byte[] head, int headLength, Stream rest, long limit, int ratio) : ForwardOnlyReadStream
     {
         private int _position;
+        private long _total;
+
+        /// <summary>Counts what the file unpacked to; past the limit the file is a rejection, not a full disk.</summary>
+        private int Count(int read)
+        {
+            _total += read;
+            if (_total > limit)
+            {
+                throw new DatasetRejectedException("gzip-too-large",
+                    $"The gzip-compressed file unpacks to more than {limit >> 20} MB ({ratio} times its size, Preprocess:MaxGzipRatio): upload it uncompressed or split it.");
+            }
+
+            return read;
+        }
 
         public override int Read(Span<byte> buffer)
         {
@@ -214,12 +237,12 @@ public abstract class TabularReader : IDisposable
                 var n = Math.Min(buffer.Length, headLength - _position);
                 head.AsSpan(_position, n).CopyTo(buffer);
                 _position += n;
-                return n;
+                return Count(n);
             }
 
             try
             {
-                return rest.Read(buffer);
+                return Count(rest.Read(buffer));
             }
             catch (InvalidDataException e)
             {
@@ -236,7 +259,7 @@ public abstract class TabularReader : IDisposable
 
             try
             {
-                return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return Count(await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
             }
             catch (InvalidDataException e)
             {

@@ -63,6 +63,26 @@ public class LimitsTests
         Assert.Equal(data.Rows.Train, data.RowGroups("train").Sum());
     }
 
+    [Fact]
+    public async Task BuildAsync_GzipUnpackingPastItsRatio_IsRejectedBeforeFillingTheDisk()
+    {
+        // 80 MB of one repeated row packs to well under 1 MB: a small bomb, past the 64 MB floor at a ratio of 2.
+        var row = "1,2,a\n"u8.ToArray();
+        var text = new byte[80 << 20];
+        for (var i = 0; i + row.Length <= text.Length; i += row.Length)
+        {
+            row.CopyTo(text, i);
+        }
+
+        "x,y,z\n"u8.CopyTo(text);
+        var options = new PreprocessOptions { MaxGzipRatio = 2, QuietPeriod = TimeSpan.Zero };
+
+        var rejection = await Assert.ThrowsAsync<DatasetRejectedException>(() => BuildAsync([("bomb.csv.gz", Gzip(text))], options: options));
+
+        Assert.Equal("gzip-too-large", rejection.Reason);
+        Assert.Contains("Preprocess:MaxGzipRatio", rejection.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(50)]
     [InlineData(1_000)]
