@@ -134,7 +134,7 @@ public sealed partial class DatasetBuilder
             report.Warnings.Add(new ReportWarning { Code = "spec-unknown-column", Message = $"dataset.json declares column '{name}', which the files do not have." });
         }
 
-        var width = encodings.Sum(e => new FeatureEncoder([e]).Width);
+        var width = encodings.Sum(e => e.Features.Count);
         if (width > options.MaxFeatures)
         {
             throw new DatasetRejectedException("too-many-features",

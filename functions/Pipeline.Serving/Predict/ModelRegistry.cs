@@ -54,8 +54,8 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _cacheLock = new();
-    private readonly ConcurrentDictionary<string, Task<Served?>> _refreshes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Name, string Version), Task<LoadedModel?>> _loading = new();
+    private readonly SingleFlight<string, Served?> _refreshes = new(StringComparer.Ordinal);
+    private readonly SingleFlight<(string Name, string Version), LoadedModel?> _loads = new();
     private readonly Microsoft.ML.OnnxRuntime.SessionOptions _sessionOptions;
     private readonly Lock _coldLoadGate = new();
     private long _cacheBytes;
@@ -177,56 +177,33 @@ public sealed partial class ModelRegistry : IDisposable
     private async Task<LoadedModel?> GetOrLoadAsync(string name, string version, bool limited, CancellationToken cancellationToken)
     {
         var key = (name, version);
-        while (true)
+        if (_cache.TryGetValue(key, out var cached))
         {
-            if (_cache.TryGetValue(key, out var cached))
-            {
-                return cached;
-            }
+            return cached;
+        }
 
-            if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
-            {
-                throw new ModelUnavailableException(name, version, failure.Message);
-            }
+        if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
+        {
+            throw new ModelUnavailableException(name, version, failure.Message);
+        }
 
-            var counted = limited && !_loading.ContainsKey(key) && EnterColdLoad(name, version);
-            var mine = new TaskCompletionSource<LoadedModel?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var loading = _loading.GetOrAdd(key, mine.Task);
-            if (loading != mine.Task)
-            {
-                if (counted)
-                {
-                    ExitColdLoad(); // another request started it meanwhile: this one only waits
-                }
+        // A request that would start a load of a version that is not current takes a cold-load slot first (or is refused
+        // before anything starts); requests that join a load in flight take none.
+        var counted = limited && !_loads.TryGetRunning(key, out _);
+        if (counted)
+        {
+            EnterColdLoad(name, version);
+        }
 
-                try
-                {
-                    return await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    continue; // the request that started the load gave up; this one starts it again
-                }
-            }
-
-            try
+        try
+        {
+            return await _loads.RunAsync(key, token => LoadOnceAsync(key, token), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (counted)
             {
-                var model = await LoadOnceAsync(key, cancellationToken).ConfigureAwait(false);
-                mine.SetResult(model);
-                return model;
-            }
-            catch (Exception e)
-            {
-                mine.SetException(e);
-                throw;
-            }
-            finally
-            {
-                _loading.TryRemove(new KeyValuePair<(string, string), Task<LoadedModel?>>(key, mine.Task));
-                if (counted)
-                {
-                    ExitColdLoad();
-                }
+                ExitColdLoad();
             }
         }
     }
@@ -272,7 +249,7 @@ public sealed partial class ModelRegistry : IDisposable
     public async Task PromoteAsync(string name, string version, string pointerETag, CancellationToken cancellationToken)
     {
         // A check of current.json that started before this instance moved it would store what it read: let it finish first.
-        while (_refreshes.TryGetValue(name, out var running))
+        while (_refreshes.TryGetRunning(name, out var running))
         {
             try
             {
@@ -336,41 +313,8 @@ public sealed partial class ModelRegistry : IDisposable
     /// concurrent callers share it; checks of other models never wait for it (no shared lock), so a slow load of one
     /// model's new version holds up no other model.
     /// </summary>
-    private async Task<Served?> RefreshAsync(string name, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var mine = new TaskCompletionSource<Served?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var running = _refreshes.GetOrAdd(name, mine.Task);
-            if (running != mine.Task)
-            {
-                try
-                {
-                    return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    continue; // the caller that started the check gave up; this one checks again
-                }
-            }
-
-            try
-            {
-                var served = await RefreshOnceAsync(name, cancellationToken).ConfigureAwait(false);
-                mine.SetResult(served);
-                return served;
-            }
-            catch (Exception e)
-            {
-                mine.SetException(e);
-                throw;
-            }
-            finally
-            {
-                _refreshes.TryRemove(new KeyValuePair<string, Task<Served?>>(name, mine.Task));
-            }
-        }
-    }
+    private Task<Served?> RefreshAsync(string name, CancellationToken cancellationToken) =>
+        _refreshes.RunAsync(name, token => RefreshOnceAsync(name, token), cancellationToken);
 
     private async Task<Served?> RefreshOnceAsync(string name, CancellationToken cancellationToken)
     {
@@ -588,8 +532,8 @@ public sealed partial class ModelRegistry : IDisposable
     private bool IsDefault(string name, string version) =>
         _served.TryGetValue(name, out var served) && (served.ServedVersion == version || served.TargetVersion == version);
 
-    /// <summary>Takes a cold-load slot and a token, or throws <see cref="LoadLimitException"/>. Returns true (the slot is released by <see cref="ExitColdLoad"/>).</summary>
-    private bool EnterColdLoad(string name, string version)
+    /// <summary>Takes a cold-load slot and a token, or throws <see cref="LoadLimitException"/>; the slot is released by <see cref="ExitColdLoad"/>.</summary>
+    private void EnterColdLoad(string name, string version)
     {
         var options = _options.Value;
         lock (_coldLoadGate)
@@ -616,7 +560,6 @@ public sealed partial class ModelRegistry : IDisposable
 
             _coldLoadTokens--;
             _coldLoadsActive++;
-            return true;
         }
     }
 
