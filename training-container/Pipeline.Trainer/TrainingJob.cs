@@ -69,7 +69,9 @@ public sealed partial class TrainingJob(
         }
         catch (Exception e)
         {
-            await run.FinishAsync(RunStates.Retrying, $"{e.GetType().Name}: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+            // Only transient trouble is retried (the consumer applies the same rule); a crash on this input is final.
+            var state = Failures.Classify(e) == FailureKind.Transient ? RunStates.Retrying : RunStates.Failed;
+            await run.FinishAsync(state, Failures.Describe(e), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
