@@ -490,7 +490,7 @@ public sealed partial class ModelRegistry : IDisposable
         OnnxModelFacts facts;
         try
         {
-            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes);
+            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes, _options.Value.MaxNodes);
         }
         catch (InvalidDataException e)
         {
