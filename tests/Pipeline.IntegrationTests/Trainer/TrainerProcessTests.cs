@@ -101,6 +101,82 @@ public class TrainerProcessTests
         Assert.True((await models.GetBlobClient(StorageNames.ModelManifestPath(name, version)).ExistsAsync(cancellation)).Value);
     }
 
+    /// <summary>
+    /// SIGKILL gives the job no time to save anything: the checkpoints it took while it ran (after finished trials, at most
+    /// every Trainer:CheckpointInterval) are what the next attempt resumes from, so it runs only the trials not yet saved.
+    /// </summary>
+    [Fact]
+    public async Task Sigkill_AfterSomeTrials_TheNextAttemptResumesTheFinishedTrials()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var blobs = Azurite.Blobs();
+        var name = Azurite.UniqueName("sigkill");
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 10);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+        await using var app = new PreprocessingApp();
+        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+        var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
+        var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
+        using var directory = new TempDirectory();
+        var jobFile = directory.File("job.json");
+        await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+        (string, string)[] settings =
+        [
+            ("Trainer__MaxTrials", "8"), ("Trainer__MaxEpochs", "25"), ("Trainer__MaxSeconds", "600"), ("Trainer__MaxTrialShare", "1"),
+            ("Trainer__EnsembleSize", "1"), ("Trainer__CheckpointInterval", "00:00:01"), ("Trainer__StatusInterval", "00:00:00.300"),
+        ];
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
+        using (var doomed = Start(jobFile, settings))
+        {
+            var output = Capture(doomed);
+            var deadline = Stopwatch.StartNew();
+            while ((await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value is not { Stage: "searching", Trial: >= 5 })
+            {
+                lock (output)
+                {
+                    Assert.False(doomed.HasExited, $"the trainer ended before it could be killed:\n{output}");
+                }
+
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(120), $"the search did not reach its fifth trial:\n{output}");
+                await Task.Delay(100, cancellation);
+            }
+
+            doomed.Kill(entireProcessTree: true); // SIGKILL
+            await doomed.WaitForExitAsync(cancellation);
+        }
+
+        var checkpoint = JsonNode.Parse((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).DownloadContentAsync(cancellation)).Value.Content.ToString())!;
+        var saved = checkpoint["completed"]!.AsArray().Count;
+        Assert.InRange(saved, 3, 4); // trials 1-4 finished; the last may still have been uploading
+        Assert.Null(checkpoint["current"]);
+
+        using var second = Start(jobFile, settings);
+        var secondOutput = Capture(second);
+        using (var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
+        {
+            finished.CancelAfter(TimeSpan.FromSeconds(120));
+            await second.WaitForExitAsync(finished.Token);
+        }
+
+        lock (secondOutput)
+        {
+            Assert.True(second.ExitCode == 0, $"exit {second.ExitCode}:\n{secondOutput}");
+            Assert.Contains($"resuming from a checkpoint ({saved} trials done", secondOutput.ToString(), StringComparison.Ordinal);
+            var trialsRun = System.Text.RegularExpressions.Regex.Matches(secondOutput.ToString(), "Trial ([0-9]+)/").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.NotEmpty(trialsRun);
+            Assert.True(trialsRun.Min() > saved, $"the second attempt ran trial {trialsRun.Min()} again:\n{secondOutput}");
+        }
+
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        var version = JsonNode.Parse((await models.GetBlobClient(StorageNames.CurrentPointerPath(name)).DownloadContentAsync(cancellation)).Value.Content.ToString())!["version"]!.GetValue<string>();
+        var manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellation))!.Value.Value;
+        Assert.Equal(8, manifest.Search!.Trials.Count);
+        Assert.False((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).ExistsAsync(cancellation)).Value);
+    }
+
     /// <summary>Collects a process's stdout and stderr as it runs.</summary>
     private static StringBuilder Capture(Process process)
     {
