@@ -12,6 +12,8 @@ namespace Pipeline.Tests.Trainer;
 /// <summary>The trainer as a real process: killed mid-job it leaves no half-published model, and the next attempt completes.</summary>
 public class TrainerProcessTests
 {
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     private static string TrainerExecutable()
     {
         // artifacts/bin/Pipeline.Tests/{config}/ → artifacts/bin/Pipeline.Trainer/{config}/Pipeline.Trainer
@@ -175,6 +177,114 @@ public class TrainerProcessTests
         var manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellation))!.Value.Value;
         Assert.Equal(8, manifest.Search!.Trials.Count);
         Assert.False((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).ExistsAsync(cancellation)).Value);
+    }
+
+    /// <summary>
+    /// The trainer-kill run of the fault suite: each request's first attempt is SIGKILLed at a random moment (seeded) of
+    /// its default budget — searching, exporting, quantizing or publishing — and the next attempt completes it. Each
+    /// request must end with exactly one published version, current.json on it and no checkpoint left; the work lost to
+    /// the kill (the run's elapsed seconds at the kill minus those its last checkpoint saved) must stay under 60 s. CI
+    /// kills one request; <c>bash bench/faults/run.sh trainer-kills 20</c> kills 20 and writes the figures to
+    /// <c>TRAINER_KILLS_REPORT</c>.
+    /// </summary>
+    [Fact]
+    public async Task Sigkill_AtRandomMoments_EachRequestPublishesOnce_AndLosesLittleWork()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var kills = int.TryParse(Environment.GetEnvironmentVariable("TRAINER_KILLS"), System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
+        var random = new Random(2026);
+        var blobs = Azurite.Blobs();
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        await using var app = new PreprocessingApp();
+        var results = new List<object>();
+        for (var k = 0; k < kills; k++)
+        {
+            var name = Azurite.UniqueName("kills");
+            var (csv, _) = SyntheticData.ThreeClass(3000, seed: 100 + k);
+            await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+            var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+            var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
+            var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
+            using var directory = new TempDirectory();
+            var jobFile = directory.File("job.json");
+            await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+            var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
+            var killAfter = TimeSpan.FromSeconds(2 + (random.NextDouble() * 33));
+
+            RunStatus? atKill;
+            using (var doomed = Start(jobFile, ("Trainer__StatusInterval", "00:00:00.300")))
+            {
+                var output = Capture(doomed);
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                timer.CancelAfter(killAfter);
+                try
+                {
+                    await doomed.WaitForExitAsync(timer.Token);
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                }
+
+                atKill = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value;
+                if (!doomed.HasExited)
+                {
+                    doomed.Kill(entireProcessTree: true); // SIGKILL
+                    await doomed.WaitForExitAsync(cancellation);
+                }
+                else
+                {
+                    lock (output)
+                    {
+                        Assert.True(doomed.ExitCode == 0, $"exit {doomed.ExitCode}:\n{output}");
+                    }
+                }
+            }
+
+            var checkpointBlob = runs.GetBlobClient(StorageNames.RunCheckpointPath(runId));
+            var checkpoint = (await checkpointBlob.ExistsAsync(cancellation)).Value
+                ? JsonNode.Parse((await checkpointBlob.DownloadContentAsync(cancellation)).Value.Content.ToString())
+                : null;
+            var savedSeconds = checkpoint?["elapsedSeconds"]?.GetValue<double>() ?? 0;
+            var searchedSeconds = atKill?.ElapsedSeconds ?? 0;
+            var lost = atKill?.Stage == "searching" ? Math.Max(0, searchedSeconds - savedSeconds) : 0;
+
+            using (var retry = Start(jobFile))
+            {
+                var output = Capture(retry);
+                using var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                finished.CancelAfter(TimeSpan.FromSeconds(180));
+                await retry.WaitForExitAsync(finished.Token);
+                lock (output)
+                {
+                    Assert.True(retry.ExitCode == 0, $"exit {retry.ExitCode}:\n{output}");
+                }
+            }
+
+            var versions = (await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = name + "/" }, cancellation).ToListAsync(cancellation))
+                .Where(b => b.Name.EndsWith("/" + StorageNames.ManifestFile, StringComparison.Ordinal)).ToList();
+            var version = Assert.Single(versions).Name.Split('/')[1];
+            Assert.Equal(version, (await ModelPointer.ReadAsync(models, name, cancellation)).Current!.Version);
+            Assert.False((await checkpointBlob.ExistsAsync(cancellation)).Value);
+            Assert.True(lost < 60, $"kill {k} at {killAfter.TotalSeconds:F1} s lost {lost:F1} s of search");
+            results.Add(new
+            {
+                killAfterSeconds = Math.Round(killAfter.TotalSeconds, 1),
+                stage = atKill?.Stage,
+                trial = atKill?.Trial,
+                savedTrials = checkpoint?["completed"]?.AsArray().Count ?? 0,
+                searchedSeconds = Math.Round(searchedSeconds, 1),
+                savedSeconds = Math.Round(savedSeconds, 1),
+                lostSeconds = Math.Round(lost, 1),
+            });
+        }
+
+        if (Environment.GetEnvironmentVariable("TRAINER_KILLS_REPORT") is { Length: > 0 } report)
+        {
+            await File.WriteAllTextAsync(report, JsonSerializer.Serialize(results, Indented), cancellation);
+        }
     }
 
     /// <summary>Collects a process's stdout and stderr as it runs.</summary>
