@@ -27,7 +27,8 @@
 //   Event Grid     blob-created: Queue Data Message Sender · eventgrid-deadletter: Blob Data Contributor (dead-letter
 //                  blobs are written with the delivery identity), nothing else.
 //   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader;
-//                  replaying dead-lettered events: eventgrid-deadletter: Blob Data Reader, blob-created: Message Sender.
+//                  replaying dead-lettered events: eventgrid-deadletter: Blob Data Contributor (read, then delete what
+//                  was replayed), blob-created: Queue Data Message Sender.
 //
 // The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
 @description('Name of the pipeline storage account.')
@@ -450,12 +451,12 @@ resource deployerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// Replaying dead-lettered events (docs/deploy.md): read them, and put them back on blob-created.
-resource deployerDeadLetterReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
-  name: guid(storage::blobService::deadLetter.id, deployerPrincipalId, roles.storageBlobDataReader)
+// Replaying dead-lettered events (docs/deploy.md): read them, put them back on blob-created, delete the replayed blob.
+resource deployerDeadLetterContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::deadLetter.id, deployerPrincipalId, roles.storageBlobDataContributor)
   scope: storage::blobService::deadLetter
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
   }

@@ -45,7 +45,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("eventgrid", BlobDataContributor, "container:eventgrid-deadletter"),
         new("deployer", BlobDataContributor, "container:raw"),
         new("deployer", BlobDataReader, "container:models"),
-        new("deployer", BlobDataReader, "container:eventgrid-deadletter"),
+        new("deployer", BlobDataContributor, "container:eventgrid-deadletter"),
         new("deployer", QueueDataMessageSender, "queue:blob-created"),
     ];
 
