@@ -219,7 +219,7 @@ module storage 'core/storage.bicep' = {
 
 // One host storage account per function app. The Functions host keeps its keys in the container azure-webjobs-secrets
 // of its AzureWebJobsStorage account (the name is fixed), so two apps on one account would share that container: the
-// app that parses untrusted uploads could read the serving app's keys. Apart from it each identity can reach nothing.
+// app that parses untrusted uploads could read the serving app's keys. Only an app's own identity has roles in its account.
 module functionsHostStorage 'core/storage.bicep' = {
   name: 'functions-host-storage'
   scope: rg
