@@ -43,7 +43,7 @@ public class TrainingJobTests
 
         var search = manifest.Search!;
         Assert.Equal(4, search.Trials.Count);
-        Assert.Equal("linear", search.Trials[0].Kind);
+        Assert.Equal(ModelFamily.Linear, search.Trials[0].Kind);
         Assert.True(search.Trials[3].EnsembleMember);
         Assert.Equal(search.Trials[search.Selected].HiddenLayers, search.Trials[3].HiddenLayers);
         Assert.Equal(2, search.Ensemble!.Members);
