@@ -67,7 +67,7 @@ public sealed class TrainerOptions
     /// models. 0 disables it.
     /// </summary>
     [Range(0, 1_000_000)]
-    public int CrossValidationMaxRows { get; set; } = 2000;
+    public int CrossValidationMaxRows { get; set; } = 800;
 
     /// <summary>Folds of the small-table cross-validation (stratified by class, or by target value for regression).</summary>
     [Range(2, 20)]

@@ -111,7 +111,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     CrossValidation? folds = null)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 7;
+    public const int SpaceVersion = 8;
 
     public SearchState State => state;
 
