@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Contracts;
 using Pipeline.Trainer;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Training;
