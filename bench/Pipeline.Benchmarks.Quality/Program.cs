@@ -76,7 +76,7 @@ async Task<int> QualityAsync(string datasetsFolder, string output)
             row["task"] = m.Task;
             row["metric"] = metric;
             row["ours"] = m.TestMetrics[metric];
-            row["family"] = m.Training.Family;
+            row["family"] = m.Training.Family?.Name();
             row["model"] = m.Training.Model;
             row["features"] = m.Features.Count;
             row["preprocessSeconds"] = outcome.PreprocessSeconds;
@@ -85,7 +85,7 @@ async Task<int> QualityAsync(string datasetsFolder, string output)
             results.Add(row);
             await WriteSplitsAsync(outcome.Dataset!, Path.Combine(output, "splits", run));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run}: ours {metric} {m.TestMetrics[metric]:F4} ({m.Training.Family}: {m.Training.Model}); preprocess {outcome.PreprocessSeconds:F1} s, train {outcome.TrainSeconds:F1} s"));
+                $"{run}: ours {metric} {m.TestMetrics[metric]:F4} ({m.Training.Family?.Name()}: {m.Training.Model}); preprocess {outcome.PreprocessSeconds:F1} s, train {outcome.TrainSeconds:F1} s"));
         }
     }
 
@@ -117,13 +117,13 @@ async Task<int> SpeedAsync(int rows)
         ["searchSeconds"] = m.Training.Seconds,
         ["trials"] = m.Search?.Trials.Count,
         ["stoppedBy"] = m.Search?.StoppedBy,
-        ["family"] = m.Training.Family,
+        ["family"] = m.Training.Family?.Name(),
         ["model"] = m.Training.Model,
         ["testMetrics"] = m.TestMetrics,
         ["refitSeconds"] = m.Search?.RefitSeconds,
         ["quantization"] = m.Quantization?.Reason,
         ["trialTable"] = m.Search?.Trials.Select(t => string.Create(CultureInfo.InvariantCulture,
-            $"{t.Kind} {t.Description}: {t.Epochs} ({t.BestEpoch}) epochs/rounds, {t.Seconds:F1} s, loss {t.ValidationLoss:F4}, metric {t.ValidationMetric:F4}, {t.StopReason}")).ToList(),
+            $"{t.Kind.Name()} {t.Description}: {t.Epochs} ({t.BestEpoch}) epochs/rounds, {t.Seconds:F1} s, loss {t.ValidationLoss:F4}, metric {t.ValidationMetric:F4}, {t.StopReason}")).ToList(),
     }, new JsonSerializerOptions { WriteIndented = true }));
     return 0;
 }

@@ -60,6 +60,19 @@ public sealed class TrainerOptions
     /// </summary>
     public bool RefitOnValidation { get; set; } = true;
 
+    /// <summary>
+    /// Small tables: when train + validation hold at most this many rows, every trial is scored by
+    /// <see cref="CrossValidationFolds"/>-fold cross-validation over them instead of on the one validation split (whose few
+    /// rows would choose by chance); the chosen trees are refit on all of them, a chosen network is the average of its fold
+    /// models. 0 disables it.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int CrossValidationMaxRows { get; set; } = 800;
+
+    /// <summary>Folds of the small-table cross-validation (stratified by class, or by target value for regression).</summary>
+    [Range(2, 20)]
+    public int CrossValidationFolds { get; set; } = 5;
+
     /// <summary><c>Auto</c> uses CUDA when available; <c>Cpu</c> or <c>Cuda</c> force one (Cuda fails the job when no GPU is visible).</summary>
     public DevicePreference Device { get; set; } = DevicePreference.Auto;
 

@@ -141,7 +141,10 @@ public sealed partial class TrainingJob(
             LogResuming(logger, runId, resumed.Completed.Count, resumed.Current?.Epoch ?? 0);
         }
 
-        var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier, o.Threads);
+        using var folds = CrossValidates(train.RowCount + validation.RowCount)
+            ? new CrossValidation(manifest, train, validation, o.CrossValidationFolds, seed, device.Device, device.PinMemory, data.Encoding)
+            : null;
+        var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier, o.Threads, folds);
         await run.UpdateAsync(s =>
         {
             s.Stage = "searching";
@@ -162,11 +165,11 @@ public sealed partial class TrainingJob(
 
             var chosen = search.State.Completed[search.State.Best];
             LogSelected(logger, runId, chosen.Index + 1, chosen.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric,
-                search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1);
-            if (o.RefitOnValidation)
+                search.AveragedModels);
+            if (o.RefitOnValidation && !search.CrossValidated)
             {
                 await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
-                using var combined = new TrainingData(manifest, Concat(train, validation), validation, device.Device, device.PinMemory, data.Encoding);
+                using var combined = new TrainingData(manifest, CrossValidation.Concat(train, validation), validation, device.Device, device.PinMemory, data.Encoding);
                 best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
 
@@ -267,7 +270,7 @@ public sealed partial class TrainingJob(
                     LearningRate = best.Parameters.LearningRate,
                     WeightDecay = best.Parameters.WeightDecay,
                     Dropout = best.Parameters.Dropout,
-                    EnsembleSize = search.State.EnsembleUsed ? search.State.EnsembleMembers.Count : 1,
+                    EnsembleSize = search.AveragedModels,
                 InputEncoding = best.Parameters.Encoded ? $"piecewise-linear, {TrainingData.EncodingBins} quantile bins" : null,
                     Seed = seed,
                     Seconds = searchSeconds,
@@ -353,9 +356,8 @@ public sealed partial class TrainingJob(
             () => time.GetElapsedTime(started).TotalSeconds >= limit, metadata, cancellationToken);
     }
 
-    private static DatasetSplit Concat(DatasetSplit first, DatasetSplit second) => new(
-        [.. first.Features.Zip(second.Features, (a, b) => (float[])[.. a, .. b])],
-        [.. first.Target, .. second.Target]);
+    /// <summary>Whether a table of <paramref name="rows"/> train + validation rows is small enough for cross-validated selection.</summary>
+    private bool CrossValidates(int rows) => options.Value.CrossValidationMaxRows > 0 && rows <= options.Value.CrossValidationMaxRows && rows >= 2 * options.Value.CrossValidationFolds;
 
     private SearchReport SearchReportOf(ModelSearch search, SearchBudget budget, bool classification)
     {
@@ -367,12 +369,14 @@ public sealed partial class TrainingJob(
             MaxEpochs = budget.MaxEpochs,
             Patience = budget.Patience,
             StoppedBy = state.StoppedBy ?? "",
-            SelectedBy = classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)",
+            SelectedBy = (classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)")
+                + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation") : ""),
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
             Seconds = state.ElapsedSeconds,
             RefitSeconds = state.RefitSeconds,
-            RefitOnValidation = options.Value.RefitOnValidation,
+            RefitOnValidation = options.Value.RefitOnValidation || search.CrossValidated,
+            CrossValidationFolds = search.CrossValidated ? options.Value.CrossValidationFolds : null,
             Ensemble = state.EnsembleMembers.Count == 0 ? null : new EnsembleReport
             {
                 Members = state.EnsembleMembers.Count,
@@ -398,6 +402,7 @@ public sealed partial class TrainingJob(
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
                 EnsembleMember = t.EnsembleMember,
+                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses] : null,
             })],
         };
     }
@@ -407,7 +412,7 @@ public sealed partial class TrainingJob(
     {
         var o = options.Value;
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxTrialSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
+            $"{manifest.Dataset}/{manifest.Version}|{budget.MaxTrials}|{budget.MaxSeconds}|{budget.MaxTrialSeconds}|{budget.MaxEpochs}|{budget.Patience}|{budget.EnsembleSize}|{o.RefitOnValidation}|{o.CrossValidationMaxRows}|{o.CrossValidationFolds}|{seed}|{device.Type}|{device.BatchSizeMultiplier}|{ModelSearch.SpaceVersion}|{o.Threads}");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 

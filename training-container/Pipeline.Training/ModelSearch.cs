@@ -28,6 +28,9 @@ public sealed class TrialOutcome
     /// <summary>A re-run of the chosen configuration with another seed, trained to be averaged with it.</summary>
     public bool EnsembleMember { get; set; }
 
+    /// <summary>Cross-validated trials: each fold's best validation loss (the trial's loss is their mean); null otherwise.</summary>
+    public List<double>? FoldLosses { get; set; }
+
     public List<EpochRecord> History { get; set; } = [];
 
     public static TrialOutcome From(TrialState state) => new()
@@ -84,6 +87,9 @@ public sealed class SearchState
 
     /// <summary>Seconds spent refitting the chosen model on train + validation (0 when not refit).</summary>
     public double RefitSeconds { get; set; }
+
+    /// <summary>Cross-validated search: the chosen trial is a network whose <see cref="BestWeights"/> average its fold models.</summary>
+    public int FoldModels { get; set; }
 }
 
 /// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
@@ -92,24 +98,34 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 /// <summary>
 /// Model selection within a budget, across families (linear, MLP, gradient-boosted trees): runs the trials of
 /// <see cref="SearchSpace"/> one after another, each with early stopping on the validation split, and keeps the one with
-/// the lowest validation loss. The budget in trials and seconds is checked between batches (networks) or boosting rounds
+/// the lowest validation loss. With <paramref name="folds"/> (small tables) every trial runs once per fold of
+/// train + validation instead and is ranked by its mean fold loss; the chosen trees are then refit on every row for the
+/// folds' mean best round count, and a chosen network is the average of its fold models (one wider graph). The budget in trials and seconds is checked between batches (networks) or boosting rounds
 /// (trees); a trial cut short by the clock still counts with its best epoch or round so far. When cancelled it stops at a
 /// batch boundary with the running network trial captured in <see cref="State"/>, ready for a checkpoint; a tree trial
 /// (seconds, not minutes) starts over on resume.
 /// </summary>
 /// <param name="threads">LightGBM threads for tree trials (networks use TorchSharp's setting).</param>
-public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1)
+/// <param name="folds">Cross-validation folds over train + validation; null: select on <paramref name="data"/>'s validation split.</param>
+public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1,
+    CrossValidation? folds = null)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 7;
+    public const int SpaceVersion = 8;
 
     public SearchState State => state;
 
-    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, data.TrainRows, data.Encoding is not null)
+    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, folds?.Folds[0].TrainRows ?? data.TrainRows, data.Encoding is not null)
         .Select(t => t with { BatchSize = t.BatchSize * batchSizeMultiplier }).ToList();
 
+    /// <summary>Whether trials are ranked by cross-validation (and the ensemble re-runs are the fold models).</summary>
+    public bool CrossValidated => folds is not null;
+
+    /// <summary>Networks averaged into the served model: fold models or seeded re-runs (1 for a single model or trees).</summary>
+    public int AveragedModels => CrossValidated ? Math.Max(1, state.FoldModels) : state.EnsembleUsed ? state.EnsembleMembers.Count : 1;
+
     /// <summary>Trials plus ensemble re-runs: the total the progress shows.</summary>
-    public int TotalTrials => Trials.Count + budget.EnsembleSize - 1;
+    public int TotalTrials => Trials.Count + (CrossValidated ? 0 : budget.EnsembleSize - 1);
 
     /// <summary>
     /// Runs the remaining trials, then re-runs the chosen configuration with other seeds and keeps their average if it has the
@@ -137,7 +153,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
             // Re-runs of the chosen network configuration with other seeds (same hyperparameters, other initialization and batch
             // order). A tree ensemble is already an average of many trees; its seeds change little.
-            var chosenIsNetwork = state.Best >= 0 && state.Completed[state.Best].Parameters.Gbdt is null;
+            var chosenIsNetwork = !CrossValidated && state.Best >= 0 && state.Completed[state.Best].Parameters.Gbdt is null;
             for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; chosenIsNetwork && member < budget.EnsembleSize && state.StoppedBy is null; member++)
             {
                 if (OutOfTime())
@@ -155,6 +171,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         }
 
         var best = state.Completed[state.Best];
+        if (folds is not null)
+        {
+            state.StoppedBy ??= $"all {Trials.Count} trials, {folds.Folds.Count} folds each";
+            return CrossValidatedModel(folds, best, cancellationToken);
+        }
+
         state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters.Gbdt is null ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var single = new TrialState
         {
@@ -194,6 +216,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
     private void RunTrial(int index, TrialParameters p, bool member, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
     {
+        if (folds is not null)
+        {
+            RunCrossValidatedTrial(folds, index, p, outOfTime, elapsed, progress, cancellationToken);
+            return;
+        }
+
         if (p.Gbdt is not null)
         {
             RunTreeTrial(index, p, outOfTime, elapsed, progress, cancellationToken);
@@ -277,6 +305,131 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
         }
+    }
+
+    /// <summary>
+    /// One trial on every fold, each fold with its own early stopping; the trial scores the mean of the folds' best
+    /// validation losses (and metrics). A trial the clock stops before its last fold is recorded but cannot be chosen (its
+    /// mean would cover fewer rows), unless nothing has been chosen yet.
+    /// </summary>
+    private void RunCrossValidatedTrial(CrossValidation cv, int index, TrialParameters p, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        state.Current = null;
+        var clock = TrialClock(outOfTime, 0);
+        var runs = new List<TrialState>();
+        var bestSoFar = state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity;
+        for (var fold = 0; fold < cv.Folds.Count; fold++)
+        {
+            if (fold > 0 && state.Best >= 0 && clock())
+            {
+                break;
+            }
+
+            var run = new TrialState { Index = index, Parameters = p };
+            var foldSeed = FoldSeed(seed, fold);
+            void Report(TrialState s)
+            {
+                var last = s.History[^1];
+                progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, p.Gbdt is null ? budget.MaxEpochs : GbdtParameters.MaxRounds, last.TrainLoss, last.ValidationLoss,
+                    bestSoFar, elapsed(), null));
+            }
+
+            if (p.Gbdt is not null)
+            {
+                GbdtTrainer.Run(cv.Folds[fold], run, foldSeed, threads, time, clock, Report, cancellationToken);
+            }
+            else
+            {
+                using var trainer = new TrialTrainer(cv.Folds[fold], run, foldSeed, budget.MaxEpochs, budget.Patience);
+                trainer.Run(clock, Report, cancellationToken);
+            }
+
+            runs.Add(run);
+        }
+
+        foreach (var run in runs)
+        {
+            LimitedByTrialClock(run, outOfTime);
+        }
+
+        var complete = runs.Count == cv.Folds.Count;
+        var outcome = new TrialOutcome
+        {
+            Index = index,
+            Parameters = p,
+            Epochs = runs.Sum(r => r.Epoch),
+            BestEpoch = Math.Max(1, (int)Math.Round(runs.Average(r => r.BestEpoch), MidpointRounding.AwayFromZero)),
+            ValidationLoss = complete || state.Best < 0 ? runs.Average(r => r.BestLoss) : double.PositiveInfinity,
+            ValidationMetric = runs.Average(r => r.BestMetric),
+            Seconds = runs.Sum(r => r.Seconds),
+            StopReason = complete
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{runs.Count} folds; per fold: {string.Join("; ", runs.Select(r => r.StopReason).Distinct())}")
+                : $"time budget spent after {runs.Count} of {cv.Folds.Count} folds",
+            History = runs[0].History,
+            FoldLosses = [.. runs.Select(r => r.BestLoss)],
+        };
+
+        state.Completed.Add(outcome);
+        if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
+        {
+            state.Best = state.Completed.Count - 1;
+            state.BestTreeModel = null;
+            state.FoldModels = p.Gbdt is null ? runs.Count : 0;
+            state.BestWeights = p.Gbdt is not null ? []
+                : runs.Count == 1 ? runs[0].BestWeights
+                : EnsembleMerger.Merge([.. runs.Select(r => r.BestWeights)], data.InputWidth(p.Encoded), p.HiddenLayers, data.Outputs);
+        }
+
+        if (!complete || runs.Any(r => r.StopReason == "time budget spent"))
+        {
+            state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
+        }
+    }
+
+    /// <summary>The seed of fold <paramref name="fold"/>'s run of a trial in a search seeded <paramref name="seed"/>: fold models start and shuffle differently.</summary>
+    public static int FoldSeed(int seed, int fold) => unchecked((seed * 7919) + fold);
+
+    /// <summary>
+    /// The served model of a cross-validated search: trees refit on every row of train + validation for the folds' mean
+    /// best round count; a network as the average of its fold models.
+    /// </summary>
+    private TrialState CrossValidatedModel(CrossValidation cv, TrialOutcome best, CancellationToken cancellationToken)
+    {
+        var chosen = new TrialState
+        {
+            Index = best.Index,
+            Parameters = best.Parameters,
+            Epoch = best.Epochs,
+            BestEpoch = best.BestEpoch,
+            BestLoss = best.ValidationLoss,
+            BestMetric = best.ValidationMetric,
+            Seconds = best.Seconds,
+            History = best.History,
+        };
+        if (best.Parameters.Gbdt is { } gbdt)
+        {
+            var started = time.GetTimestamp();
+            chosen.TreeModel = GbdtTrainer.Refit(cv.Combined, gbdt, best.BestEpoch, seed, threads, cancellationToken);
+            state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
+            chosen.Seconds += state.RefitSeconds;
+            return chosen;
+        }
+
+        return new TrialState
+        {
+            Index = chosen.Index,
+            Parameters = state.FoldModels > 1 && best.Parameters.HiddenLayers.Count > 0
+                ? best.Parameters with { HiddenLayers = [.. best.Parameters.HiddenLayers.Select(h => h * state.FoldModels)] }
+                : best.Parameters,
+            Epoch = chosen.Epoch,
+            BestEpoch = chosen.BestEpoch,
+            BestLoss = chosen.BestLoss,
+            BestMetric = chosen.BestMetric,
+            Seconds = chosen.Seconds,
+            History = chosen.History,
+            BestWeights = state.BestWeights,
+        };
     }
 
     /// <summary>The search's clock, or this trial's share of it (<see cref="SearchBudget.MaxTrialSeconds"/>) when that ends first.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Pipeline.Contracts;
 using Pipeline.Training.Gbdt;
 
 namespace Pipeline.Training;
@@ -20,9 +21,9 @@ public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double Lea
     [JsonIgnore]
     public bool Linear => Gbdt is null && HiddenLayers.Count == 0;
 
-    /// <summary>The model family: <c>linear</c>, <c>mlp</c>, <c>gbdt</c> or <c>rf</c> (a random forest, LightGBM's <c>rf</c> boosting).</summary>
+    /// <summary>The model family: linear, MLP, gradient-boosted trees or a random forest (LightGBM's <c>rf</c> boosting).</summary>
     [JsonIgnore]
-    public string Family => Gbdt is not null ? Gbdt.Boosting : Linear ? "linear" : "mlp";
+    public ModelFamily Family => Gbdt is not null ? (Gbdt.Forest ? ModelFamily.RandomForest : ModelFamily.Gbdt) : Linear ? ModelFamily.Linear : ModelFamily.Mlp;
 
     [JsonIgnore]
     public string Architecture => Gbdt is not null ? string.Create(CultureInfo.InvariantCulture, $"{Gbdt.Boosting} {Gbdt.Leaves} leaves")

@@ -95,6 +95,9 @@ public sealed class SearchReport
 
     public double RefitSeconds { get; set; }
 
+    /// <summary>Folds of the cross-validation that ranked the trials (small tables); null: ranked on the validation split.</summary>
+    public int? CrossValidationFolds { get; set; }
+
     public List<SearchTrial> Trials { get; set; } = [];
 
     /// <summary>The chosen configuration re-trained with other seeds and averaged; null when disabled or cut by the time budget.</summary>
@@ -118,8 +121,8 @@ public sealed class SearchTrial
 {
     public int Index { get; set; }
 
-    /// <summary>The model family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c> (gradient-boosted trees).</summary>
-    public string Kind { get; set; } = "";
+    /// <summary>The model family (<c>linear</c>, <c>mlp</c>, <c>gbdt</c> or <c>rf</c> in JSON).</summary>
+    public ModelFamily Kind { get; set; }
 
     /// <summary>The trial's configuration in words (all of a tree trial's settings; the network fields below are unused for trees).</summary>
     public string? Description { get; set; }
@@ -151,6 +154,9 @@ public sealed class SearchTrial
 
     /// <summary>A re-run of the chosen configuration with another seed, for the ensemble.</summary>
     public bool EnsembleMember { get; set; }
+
+    /// <summary>Cross-validated search: each fold's best validation loss (<see cref="ValidationLoss"/> is their mean).</summary>
+    public List<double>? FoldValidationLosses { get; set; }
 }
 
 /// <summary>Champion/challenger decision for a version.</summary>
@@ -239,8 +245,8 @@ public sealed class TrainingSummary
 {
     public string Device { get; set; } = "";
 
-    /// <summary>The served model's family: <c>linear</c>, <c>mlp</c> or <c>gbdt</c>.</summary>
-    public string Family { get; set; } = "";
+    /// <summary>The served model's family (<c>linear</c>, <c>mlp</c>, <c>gbdt</c> or <c>rf</c> in JSON); null when unknown.</summary>
+    public ModelFamily? Family { get; set; }
 
     /// <summary>The served model's configuration in words, e.g. <c>gbdt 31 leaves, lr 0.05, …</c>.</summary>
     public string? Model { get; set; }

@@ -29,8 +29,8 @@ public class GbdtSearchTests
 
         var best = search.Run(null, TestContext.Current.CancellationToken);
 
-        Assert.Equal(["linear", "gbdt"], search.State.Completed.Select(t => t.Parameters.Family));
-        Assert.Equal("gbdt", best.Parameters.Family);
+        Assert.Equal([ModelFamily.Linear, ModelFamily.Gbdt], search.State.Completed.Select(t => t.Parameters.Family));
+        Assert.Equal(ModelFamily.Gbdt, best.Parameters.Family);
         Assert.NotNull(best.TreeModel);
         Assert.True(search.State.Completed[1].ValidationLoss < search.State.Completed[0].ValidationLoss);
         Assert.InRange(best.BestEpoch, 1, best.Epoch);
@@ -77,8 +77,8 @@ public class GbdtSearchTests
 
         var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
 
-        Assert.Equal("gbdt", manifest.Training.Family);
-        Assert.Equal(["linear", "gbdt"], manifest.Search!.Trials.Select(t => t.Kind));
+        Assert.Equal(ModelFamily.Gbdt, manifest.Training.Family);
+        Assert.Equal([ModelFamily.Linear, ModelFamily.Gbdt], manifest.Search!.Trials.Select(t => t.Kind));
         Assert.Equal(1, manifest.Search.Selected);
         Assert.Contains("leaves", manifest.Search.Trials[1].Description, StringComparison.Ordinal);
         Assert.True(manifest.Training.Trees > 0);
@@ -109,7 +109,7 @@ public class GbdtSearchTests
 
         var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
 
-        Assert.Equal("gbdt", manifest.Training.Family);
+        Assert.Equal(ModelFamily.Gbdt, manifest.Training.Family);
         var gate = manifest.Quantization!;
         Assert.StartsWith("int8 not applicable", gate.Reason, StringComparison.Ordinal);
         Assert.Equal([QuantizationGate.Fp32, TrainingJob.DistilledCandidate], gate.Candidates.Select(c => c.Name));

@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Pipeline.Contracts;
 using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Trainer.Runs;
@@ -91,7 +92,7 @@ public class ModelSearchTests
         // Every epoch or boosting round "takes" one second.
         search.Run(_ => time.Advance(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken);
 
-        Assert.Equal(["linear", "gbdt", "mlp"], search.State.Completed.Select(t => t.Parameters.Family));
+        Assert.Equal([ModelFamily.Linear, ModelFamily.Gbdt, ModelFamily.Mlp], search.State.Completed.Select(t => t.Parameters.Family));
         Assert.All(search.State.Completed, t => Assert.Equal((3, "trial time limit (3 s)"), (t.Epochs, t.StopReason)));
         Assert.Equal("all 3 trials", search.State.StoppedBy);
     }
@@ -116,7 +117,7 @@ public class ModelSearchTests
                 stop.Cancel();
             }
         }, stop.Token));
-        Assert.Equal(["linear", "gbdt"], interrupted.State.Completed.Select(c => c.Parameters.Family));
+        Assert.Equal([ModelFamily.Linear, ModelFamily.Gbdt], interrupted.State.Completed.Select(c => c.Parameters.Family));
         Assert.Equal(3, interrupted.State.Current!.Epoch);
         Assert.NotNull(interrupted.State.Current.OptimizerMoments);
         Assert.True(interrupted.State.Current.OptimizerStep > 0);

@@ -37,13 +37,15 @@ public class TrainingJobTests
         var cancellation = TestContext.Current.CancellationToken;
         var name = Azurite.UniqueName("job");
         var request = await ThreeClass(name).UploadAsync(cancellation);
-        await using var services = TestTrainer.Create(("Trainer:GpuPricePerSecond", "0.001"), ("Trainer:EnsembleSize", "2"));
+        // The single-split path (seeded re-runs, refit); 750 train + validation rows would otherwise be cross-validated.
+        await using var services = TestTrainer.Create(("Trainer:GpuPricePerSecond", "0.001"), ("Trainer:EnsembleSize", "2"), ("Trainer:CrossValidationMaxRows", "0"));
 
         var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
 
         var search = manifest.Search!;
+        Assert.Null(search.CrossValidationFolds);
         Assert.Equal(4, search.Trials.Count);
-        Assert.Equal("linear", search.Trials[0].Kind);
+        Assert.Equal(ModelFamily.Linear, search.Trials[0].Kind);
         Assert.True(search.Trials[3].EnsembleMember);
         Assert.Equal(search.Trials[search.Selected].HiddenLayers, search.Trials[3].HiddenLayers);
         Assert.Equal(2, search.Ensemble!.Members);
@@ -84,6 +86,38 @@ public class TrainingJobTests
         Assert.True(status.Epoch > 0);
         Assert.Equal(status.RunId, (await ReadAsync(StorageNames.RunsContainer, StorageNames.LatestRunPath(name), PipelineJson.Default.RunStatus))!.RunId);
         Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.RunsContainer).GetBlobClient(StorageNames.RunCheckpointPath(status.RunId)).ExistsAsync(cancellation)).Value);
+    }
+
+    [Fact]
+    public async Task RunAsync_SmallTable_RanksTrialsByCrossValidationAndServesAModelOfEveryRow()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = Azurite.UniqueName("cv");
+        var request = await ThreeClass(name, rows: 200).UploadAsync(cancellation);
+        await using var services = TestTrainer.Create(("Trainer:EnsembleSize", "3"), ("Trainer:CrossValidationFolds", "4"));
+
+        var manifest = await services.GetRequiredService<TrainingJob>().RunAsync(request, cancellation);
+
+        var search = manifest.Search!;
+        Assert.Equal(4, search.CrossValidationFolds);
+        Assert.Contains("4 cross-validation folds", search.SelectedBy, StringComparison.Ordinal);
+        Assert.Equal(3, search.Trials.Count);
+        Assert.DoesNotContain(search.Trials, t => t.EnsembleMember);
+        Assert.All(search.Trials, t =>
+        {
+            Assert.Equal(4, t.FoldValidationLosses!.Count);
+            Assert.Equal(t.FoldValidationLosses.Average(), t.ValidationLoss, 9);
+        });
+        Assert.Equal(search.Trials.MinBy(t => t.ValidationLoss)!.Index, search.Trials[search.Selected].Index);
+        Assert.True(search.RefitOnValidation);
+        // A network is served as the average of its 4 fold models; trees are refit on every row.
+        var chosen = search.Trials[search.Selected];
+        Assert.Equal(chosen.Kind.IsTrees() ? 1 : 4, manifest.Training.EnsembleSize);
+        Assert.True(manifest.TestMetrics["accuracy"] > 0.85);
+        var report = (await Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient($"{name}/{manifest.Version}/report.md")
+            .DownloadContentAsync(cancellation)).Value.Content.ToString();
+        Assert.Contains("4 cross-validation folds", report, StringComparison.Ordinal);
     }
 
     [Fact]

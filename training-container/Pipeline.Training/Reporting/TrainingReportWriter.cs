@@ -207,15 +207,15 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
         }
 
         var t = m.Training;
-        if (t.Family is "gbdt" or "rf")
+        if (t.Family is { } treeFamily && treeFamily.IsTrees())
         {
-            Line($"- **Chosen model:** {(t.Family == "rf" ? "random forest" : "gradient-boosted trees")} (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
+            Line($"- **Chosen model:** {(treeFamily == ModelFamily.RandomForest ? "random forest" : "gradient-boosted trees")} (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
         }
         else
         {
             var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
             var architecture = (member.Count == 0 ? "linear" : "MLP " + string.Join('×', member)) + (t.InputEncoding is { } encoding ? $" on a {encoding} input encoding" : "");
-            Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} (other seeds), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
+            Line($"- **Chosen model:** {(t.EnsembleSize > 1 ? $"average of {t.EnsembleSize} × {architecture} ({(m.Search?.CrossValidationFolds is null ? "other seeds" : "one per cross-validation fold")}), served as one MLP {string.Join('×', t.HiddenLayers)}" : architecture)}, learning rate {t.LearningRate:G3}, weight decay {t.WeightDecay:G3}, dropout {t.Dropout:G2}, batch {t.BatchSize}; best epoch {t.BestEpoch} of {t.Epochs}.");
         }
 
         Line($"- **Training:** {t.Seconds:F1} s on {t.Device} over {t.Attempts} attempt(s); GPU-seconds {t.GpuSeconds:F1}, estimated cost {t.EstimatedCost:F4}.");
@@ -237,7 +237,7 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
             foreach (var family in search.Trials.Where(t => !t.EnsembleMember).GroupBy(t => t.Kind))
             {
                 var top = family.MinBy(t => t.ValidationLoss)!;
-                Line($"| {family.Key} | {family.Count()} | {top.ValidationLoss:F4} | {top.ValidationMetric:F4} | {family.Sum(t => t.Seconds):F1} |");
+                Line($"| {family.Key.Name()} | {family.Count()} | {top.ValidationLoss:F4} | {top.ValidationMetric:F4} | {family.Sum(t => t.Seconds):F1} |");
             }
 
             md.AppendLine();
@@ -250,8 +250,8 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
                 var chosen = trial.Index == search.Trials[search.Selected].Index ? " **chosen**" : trial.EnsembleMember ? " (re-run)" : "";
                 var model = trial.Kind switch
                 {
-                    "gbdt" or "rf" => trial.Description ?? trial.Kind,
-                    "linear" => "linear",
+                    ModelFamily.Gbdt or ModelFamily.RandomForest => trial.Description ?? trial.Kind.Name(),
+                    ModelFamily.Linear => "linear",
                     _ => "MLP " + string.Join('×', trial.HiddenLayers),
                 } + (trial.InputEncoding is null ? "" : " + PLE");
                 Line($"| {trial.Index + 1}{chosen} | {model} | {trial.LearningRate:G3} | {trial.WeightDecay:G3} | {trial.Dropout:G2} | {trial.BatchSize} | {trial.Epochs} ({trial.BestEpoch}) | {trial.ValidationLoss:F4} | {trial.ValidationMetric:F4} | {trial.Seconds:F1} | {trial.StopReason} |");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Contracts;
 using Pipeline.Trainer;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Training;
@@ -42,7 +43,7 @@ public class QualityBarTests(ITestOutputHelper output)
         splits.WriteCsv(Path.Combine(directory.Path, "splits", name));
         var baselines = (await RunPythonAsync(["score", Path.Combine(directory.Path, "splits")], cancellation))[name]!;
         var best = baselines["best"]!.GetValue<double>();
-        output.WriteLine($"{name}: ours {metric} {ours:F4} ({manifest.Artifact}, {manifest.Search!.Trials.Count} trials, chose {manifest.Search.Trials[manifest.Search.Selected].Kind}{(manifest.Training.InputEncoding is null ? "" : " + PLE")} {string.Join('x', manifest.Search.Trials[manifest.Search.Selected].HiddenLayers)}, ensemble {manifest.Training.EnsembleSize}) " +
+        output.WriteLine($"{name}: ours {metric} {ours:F4} ({manifest.Artifact}, {manifest.Search!.Trials.Count} trials, chose {manifest.Search.Trials[manifest.Search.Selected].Kind.Name()}{(manifest.Training.InputEncoding is null ? "" : " + PLE")} {string.Join('x', manifest.Search.Trials[manifest.Search.Selected].HiddenLayers)}, ensemble {manifest.Training.EnsembleSize}) " +
             $"| sklearn mlp {baselines["mlp"]:F4}, linear {baselines["linear"]:F4}, forest {baselines["forest"]:F4} | gap {ours - best:+0.0000;-0.0000}");
         Assert.True(ours >= best - MaxGap, $"{name}: served {metric} {ours:F4} is more than {MaxGap} below the best scikit-learn baseline {best:F4} ({baselines.ToJsonString()})");
     }
