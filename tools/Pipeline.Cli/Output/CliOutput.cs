@@ -21,13 +21,25 @@ public sealed class CliOutput(CliHost host, bool json)
 
     public IAnsiConsole Console { get; } = CreateConsole(host.Out, host.Interactive);
 
-    public static IAnsiConsole CreateConsole(TextWriter writer, bool interactive) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>Columns of text output that goes to a file or a pipe: tables are not wrapped to a terminal's width there.</summary>
+    public const int RedirectedWidth = 240;
+
+    public static IAnsiConsole CreateConsole(TextWriter writer, bool interactive)
     {
-        Out = new AnsiConsoleOutput(writer),
-        Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!interactive)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+
+        return console;
+    }
 
     public void WriteJson(JsonNode? node) => Host.Out.WriteLine(node?.ToJsonString(Indented) ?? "null");
 
