@@ -24,7 +24,8 @@
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
 //                  registry: AcrPull.
 //   Event Grid     blob-created: Queue Data Message Sender, nothing else.
-//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models, datasets and runs:
+//                  Blob Data Reader, for the command-line tool (`pipeline --azd`: status, rejections, runs, report, upload's follow).
 @description('Name of the storage account.')
 param storageAccountName string
 
@@ -394,6 +395,26 @@ resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04
 resource deployerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::blobService::models.id, deployerPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::datasets.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::datasets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::runs.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::runs
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: deployerPrincipalId

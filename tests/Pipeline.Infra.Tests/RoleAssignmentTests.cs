@@ -41,6 +41,8 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("eventgrid", QueueDataMessageSender, "queue:blob-created"),
         new("deployer", BlobDataContributor, "container:raw"),
         new("deployer", BlobDataReader, "container:models"),
+        new("deployer", BlobDataReader, "container:datasets"),
+        new("deployer", BlobDataReader, "container:runs"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");

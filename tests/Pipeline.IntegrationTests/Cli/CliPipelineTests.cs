@@ -36,6 +36,7 @@ public sealed class CliPipelineTests(PipelineFixture pipeline) : IAsyncLifetime
         await File.WriteAllTextAsync(file, csv, Cancellation);
 
         var upload = await _serving.RunAsync("upload", file, "--dataset", dataset, "--timeout", "5m");
+        TestContext.Current.TestOutputHelper?.WriteLine(upload.ToString());
 
         Assert.True(upload.ExitCode == 0, upload.ToString());
         Assert.Contains($"uploaded raw/{dataset}/mydata.csv", upload.Out, StringComparison.Ordinal);

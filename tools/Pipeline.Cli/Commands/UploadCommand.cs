@@ -53,7 +53,11 @@ public static class UploadCommand
         var output = context.Output;
         var store = context.Target.Store;
         var startedAt = context.Host.Time.GetUtcNow();
-        await store.Raw.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!context.Target.Options.IsAzure)
+        {
+            // A fresh Azurite has no containers; in Azure the Bicep creates them and uploaders hold a role on raw only.
+            await store.Raw.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
         var uploaded = new List<UploadedFile>();
         if (output.Console.Profile.Capabilities.Interactive && !output.Json)
         {

@@ -37,7 +37,7 @@ public static class Format
     {
         ArgumentNullException.ThrowIfNull(run);
         var parts = new List<string> { $"{run.State} {run.Stage}".Trim() };
-        if (run.Trials > 0)
+        if (run.Trials > 0 && run.Trial > 0)
         {
             parts.Add($"trial {run.Trial}/{run.Trials}" + (run.TrialParameters is { Length: > 0 } p ? $" ({p})" : ""));
         }
