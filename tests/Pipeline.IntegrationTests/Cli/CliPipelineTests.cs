@@ -19,7 +19,6 @@ public sealed class CliPipelineTests(PipelineFixture pipeline) : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        _ = pipeline;
         _serving = new KestrelServing();
         return ValueTask.CompletedTask;
     }
@@ -40,6 +39,8 @@ public sealed class CliPipelineTests(PipelineFixture pipeline) : IAsyncLifetime
 
         Assert.True(upload.ExitCode == 0, upload.ToString());
         Assert.Contains($"uploaded raw/{dataset}/mydata.csv", upload.Out, StringComparison.Ordinal);
+        var stored = await pipeline.Blobs.GetBlobContainerClient(Pipeline.Storage.StorageNames.RawContainer).GetBlobClient($"{dataset}/mydata.csv").DownloadContentAsync(Cancellation);
+        Assert.Equal(csv, stored.Value.Content.ToString());
         Assert.Contains($"accepted: dataset {dataset} version", upload.Out, StringComparison.Ordinal);
         Assert.Contains("classification, target 'species'", upload.Out, StringComparison.Ordinal);
         Assert.Contains("training: ", upload.Out, StringComparison.Ordinal);
