@@ -151,7 +151,7 @@ public static class CliApp
                 $"No Azure credential for {storage}: sign in with 'az login' (or 'azd auth login'), or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET. ({First(exception.Message)})", exception),
             RequestFailedException { Status: 401 or 403 } e => new CliException(ExitCode.Unauthorized,
                 $"{storage} refused the request ({e.Status} {e.ErrorCode}). Locally check --connection-string; in Azure your identity needs a Storage Blob Data role on the containers (docs/cli.md).", e),
-            RequestFailedException { Status: 0 } or AggregateException => new CliException(ExitCode.Unreachable,
+            RequestFailedException { Status: 0 } or AggregateException { InnerExceptions: [RequestFailedException { Status: 0 } or HttpRequestException, ..] } => new CliException(ExitCode.Unreachable,
                 $"{storage} could not be reached ({First(Innermost(exception).Message)}). Is Azurite running (./run-local.sh or scripts/azurite.sh start), and is the connection string or --account right?", exception),
             RequestFailedException e => new CliException(ExitCode.Failed, $"{storage} answered {e.Status} {e.ErrorCode}: {First(e.Message)}", e),
             _ => null,

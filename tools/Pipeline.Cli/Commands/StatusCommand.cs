@@ -27,12 +27,12 @@ public static class StatusCommand
 
     private static async Task<Overview> OverviewAsync(PipelineStore store, string dataset, CancellationToken cancellationToken)
     {
-        var versions = await store.ListDatasetVersionsAsync(dataset, null, cancellationToken).ConfigureAwait(false);
-        var latest = versions.Count > 0 ? versions[0] : null;
+        var newest = await store.ListDatasetVersionsAsync(dataset, null, cancellationToken, limit: 1).ConfigureAwait(false);
+        var latest = newest.Count > 0 ? newest[0] : null;
         var model = latest?.Manifest.Model is { Length: > 0 } m ? m : dataset;
         var rejections = await store.ListRejectionsAsync(dataset, null, cancellationToken, limit: 1).ConfigureAwait(false);
         var rejection = rejections.Count > 0 ? rejections[0].Report : null;
-        return new Overview(dataset, latest, versions.Count, await store.PendingSinceAsync(dataset, cancellationToken).ConfigureAwait(false), rejection, model,
+        return new Overview(dataset, latest, await store.CountDatasetVersionsAsync(dataset, cancellationToken).ConfigureAwait(false), await store.PendingSinceAsync(dataset, cancellationToken).ConfigureAwait(false), rejection, model,
             await store.ReadCurrentVersionAsync(model, cancellationToken).ConfigureAwait(false), await store.ReadLatestRunAsync(model, cancellationToken).ConfigureAwait(false));
     }
 

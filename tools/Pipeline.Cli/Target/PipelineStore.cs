@@ -75,20 +75,14 @@ public sealed class PipelineStore(BlobServiceClient blobs)
     }
 
     /// <summary>
-    /// Every complete version of the dataset (one with a manifest), newest first. <paramref name="cache"/> keeps manifests
-    /// already read (a version's manifest is written once, last).
+    /// The complete versions of the dataset (those with a manifest), newest first, at most <paramref name="limit"/> of them
+    /// read. <paramref name="cache"/> keeps manifests already read (a version's manifest is written once, last).
     /// </summary>
-    public async Task<IReadOnlyList<DatasetVersionEntry>> ListDatasetVersionsAsync(string dataset, IDictionary<string, DatasetManifest>? cache, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DatasetVersionEntry>> ListDatasetVersionsAsync(string dataset, IDictionary<string, DatasetManifest>? cache, CancellationToken cancellationToken, int limit = int.MaxValue)
     {
         var versions = new List<DatasetVersionEntry>();
-        await foreach (var item in ListAsync(Datasets, StorageNames.FolderPrefix(dataset), cancellationToken).ConfigureAwait(false))
+        foreach (var item in (await ManifestBlobsAsync(dataset, cancellationToken).ConfigureAwait(false)).OrderByDescending(i => i.Properties.LastModified).Take(limit))
         {
-            var parts = item.Name.Split('/');
-            if (parts.Length != 3 || parts[2] != StorageNames.ManifestFile || parts[1] == StorageNames.RejectionsFolder)
-            {
-                continue;
-            }
-
             if (cache is null || !cache.TryGetValue(item.Name, out var manifest))
             {
                 manifest = (await BlobJson.ReadAsync(Datasets.GetBlobClient(item.Name), PipelineJson.Default.DatasetManifest, cancellationToken).ConfigureAwait(false))?.Value;
@@ -103,7 +97,27 @@ public sealed class PipelineStore(BlobServiceClient blobs)
             versions.Add(new DatasetVersionEntry(manifest, item.Properties.LastModified ?? manifest.CreatedAt));
         }
 
-        return [.. versions.OrderByDescending(v => v.WrittenAt)];
+        return versions;
+    }
+
+    /// <summary>How many complete versions the dataset has (manifests listed, not read).</summary>
+    public async Task<int> CountDatasetVersionsAsync(string dataset, CancellationToken cancellationToken) =>
+        (await ManifestBlobsAsync(dataset, cancellationToken).ConfigureAwait(false)).Count;
+
+    /// <summary>The <c>datasets/{dataset}/{version}/manifest.json</c> blobs.</summary>
+    private async Task<List<BlobItem>> ManifestBlobsAsync(string dataset, CancellationToken cancellationToken)
+    {
+        var manifests = new List<BlobItem>();
+        await foreach (var item in ListAsync(Datasets, StorageNames.FolderPrefix(dataset), cancellationToken).ConfigureAwait(false))
+        {
+            var parts = item.Name.Split('/');
+            if (parts.Length == 3 && parts[2] == StorageNames.ManifestFile && parts[1] != StorageNames.RejectionsFolder)
+            {
+                manifests.Add(item);
+            }
+        }
+
+        return manifests;
     }
 
     public async Task<ValidationReport?> ReadValidationReportAsync(string dataset, string version, CancellationToken cancellationToken) =>
