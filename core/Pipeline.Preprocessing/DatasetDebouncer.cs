@@ -25,8 +25,6 @@ public sealed partial class DatasetDebouncer(
     TimeProvider time,
     ILogger<DatasetDebouncer> logger)
 {
-    public const string MarkerFile = "pending.json";
-
     /// <summary>Beyond the quiet period, how long a marker may stand before the next event takes it over.</summary>
     public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(15);
 
@@ -42,7 +40,7 @@ public sealed partial class DatasetDebouncer(
         var now = time.GetUtcNow();
         // Last-Modified has whole seconds: count from the end of that second.
         var wait = lastModified + TimeSpan.FromSeconds(1) + quiet - now;
-        var marker = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient($"{dataset}/{MarkerFile}");
+        var marker = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient(StorageNames.PendingMarkerPath(dataset));
         if (blobEvent.DebounceToken is { } token)
         {
             // Our own delayed copy.

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Azure.Storage.Blobs;
 using Pipeline.Contracts;
 using Pipeline.Storage;
@@ -11,9 +10,6 @@ namespace Pipeline.Preprocessing;
 /// </summary>
 public sealed class DatasetStore(BlobServiceClient blobs)
 {
-    public const string ReportFile = "report.json";
-    public const string SummaryFile = "report.md";
-
     private BlobContainerClient Datasets => blobs.GetBlobContainerClient(StorageNames.DatasetsContainer);
 
     public async Task<bool> VersionExistsAsync(string dataset, string version, CancellationToken cancellationToken)
@@ -25,19 +21,18 @@ public sealed class DatasetStore(BlobServiceClient blobs)
     public async Task WriteVersionAsync(DatasetManifest manifest, PreparedDataset data, CancellationToken cancellationToken)
     {
         await Datasets.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var folder = $"{manifest.Dataset}/{manifest.Version}";
         foreach (var (split, path) in data.SplitFiles)
         {
             var file = $"{split}.parquet";
-            await Datasets.GetBlobClient($"{folder}/{file}").UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
+            await Datasets.GetBlobClient(StorageNames.VersionFilePath(manifest.Dataset, manifest.Version, file)).UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
             manifest.Splits[split] = file;
         }
 
         data.Report.Version = manifest.Version;
-        await BlobJson.WriteAsync(Datasets.GetBlobClient($"{folder}/{ReportFile}"), data.Report, PipelineJson.Default.ValidationReport, null, cancellationToken).ConfigureAwait(false);
-        await Datasets.GetBlobClient($"{folder}/{SummaryFile}").UploadAsync(BinaryData.FromString(ReportSummary.ToMarkdown(data.Report)), overwrite: true, cancellationToken).ConfigureAwait(false);
-        manifest.Report = ReportFile;
-        manifest.Summary = SummaryFile;
+        await BlobJson.WriteAsync(Datasets.GetBlobClient(StorageNames.VersionFilePath(manifest.Dataset, manifest.Version, StorageNames.ValidationReportFile)), data.Report, PipelineJson.Default.ValidationReport, null, cancellationToken).ConfigureAwait(false);
+        await Datasets.GetBlobClient(StorageNames.VersionFilePath(manifest.Dataset, manifest.Version, StorageNames.ValidationSummaryFile)).UploadAsync(BinaryData.FromString(ReportSummary.ToMarkdown(data.Report)), overwrite: true, cancellationToken).ConfigureAwait(false);
+        manifest.Report = StorageNames.ValidationReportFile;
+        manifest.Summary = StorageNames.ValidationSummaryFile;
 
         // The manifest goes last: a version folder with a manifest is complete.
         await BlobJson.WriteAsync(Datasets.GetBlobClient(StorageNames.DatasetManifestPath(manifest.Dataset, manifest.Version)),
@@ -47,9 +42,7 @@ public sealed class DatasetStore(BlobServiceClient blobs)
     public async Task<string> WriteRejectionAsync(RejectionReport report, CancellationToken cancellationToken)
     {
         await Datasets.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var stamp = report.RejectedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var file = Path.GetFileName(report.Blob);
-        var path = $"{report.Dataset}/{StorageNames.RejectionsFolder}/{stamp}-{file}";
+        var path = StorageNames.RejectionPath(report.Dataset, report.RejectedAt, report.Blob);
         report.Summary = report.Validation is { } validation ? ReportSummary.ToMarkdown(validation, report) : $"Rejected ({report.Reason}): {report.Message}";
         await BlobJson.WriteAsync(Datasets.GetBlobClient(path + ".json"), report, PipelineJson.Default.RejectionReport, null, cancellationToken).ConfigureAwait(false);
         await Datasets.GetBlobClient(path + ".md").UploadAsync(BinaryData.FromString(report.Summary), overwrite: true, cancellationToken).ConfigureAwait(false);

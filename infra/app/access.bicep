@@ -26,9 +26,10 @@
 //                  registry: AcrPull.
 //   Event Grid     blob-created: Queue Data Message Sender · eventgrid-deadletter: Blob Data Contributor (dead-letter
 //                  blobs are written with the delivery identity), nothing else.
-//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader;
-//                  replaying dead-lettered events: eventgrid-deadletter: Blob Data Contributor (read, then delete what
-//                  was replayed), blob-created: Queue Data Message Sender.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models, datasets and runs:
+//                  Blob Data Reader, for the command-line tool (`pipeline --azd`: status, rejections, runs, report,
+//                  upload's follow); replaying dead-lettered events: eventgrid-deadletter: Blob Data Contributor (read,
+//                  then delete what was replayed), blob-created: Queue Data Message Sender.
 //
 // The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
 @description('Name of the pipeline storage account.')
@@ -467,6 +468,27 @@ resource deployerBlobCreatedSender 'Microsoft.Authorization/roleAssignments@2022
   scope: storage::queueService::blobCreated
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+// The command-line tool reads dataset reports and run status for whoever deployed (docs/cli.md).
+resource deployerDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::datasets.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::datasets
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::runs.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
   }

@@ -47,6 +47,8 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("deployer", BlobDataReader, "container:models"),
         new("deployer", BlobDataContributor, "container:eventgrid-deadletter"),
         new("deployer", QueueDataMessageSender, "queue:blob-created"),
+        new("deployer", BlobDataReader, "container:datasets"),
+        new("deployer", BlobDataReader, "container:runs"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");

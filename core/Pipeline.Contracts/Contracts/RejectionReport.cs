@@ -1,6 +1,6 @@
 namespace Pipeline.Contracts;
 
-/// <summary><c>datasets/{dataset}/rejections/{sha256}.json</c>: why an upload did not become a dataset version.</summary>
+/// <summary><c>datasets/{dataset}/rejections/{time}-{file}.json</c>: why an upload (or one of a dataset's files) did not become a dataset version.</summary>
 public sealed class RejectionReport
 {
     public string Dataset { get; set; } = "";

@@ -18,11 +18,40 @@ public static class StorageNames
     public const string RejectionsFolder = "rejections";
     public const string ModelFile = "model.onnx";
 
+    /// <summary><c>datasets/{dataset}/pending.json</c>: a build is scheduled (the debounce of a burst of uploads).</summary>
+    public const string PendingMarkerFile = "pending.json";
+
+    /// <summary>A dataset version's validation report and its human-readable summary.</summary>
+    public const string ValidationReportFile = "report.json";
+    public const string ValidationSummaryFile = "report.md";
+
+    /// <summary>A model version's training report (its plots are listed in the model manifest's <c>report</c>).</summary>
+    public const string TrainingReportFile = "report.md";
+
     public static string Poison(string queueName) => queueName + PoisonSuffix;
 
-    public static string DatasetManifestPath(string dataset, string version) => $"{dataset}/{version}/{ManifestFile}";
+    /// <summary><c>raw/{dataset}/{file}</c>: an upload to a dataset's folder.</summary>
+    public static string RawFilePath(string dataset, string file) => $"{dataset}/{file}";
 
-    public static string ModelManifestPath(string model, string version) => $"{model}/{version}/{ManifestFile}";
+    /// <summary><c>datasets/{dataset}/</c>, <c>models/{model}/</c>: everything of one dataset or model in its container.</summary>
+    public static string FolderPrefix(string name) => $"{name}/";
+
+    /// <summary><c>datasets/{dataset}/{version}/{file}</c> or <c>models/{model}/{version}/{file}</c>.</summary>
+    public static string VersionFilePath(string name, string version, string file) => $"{name}/{version}/{file}";
+
+    /// <summary><c>datasets/{dataset}/pending.json</c>.</summary>
+    public static string PendingMarkerPath(string dataset) => $"{dataset}/{PendingMarkerFile}";
+
+    /// <summary><c>datasets/{dataset}/rejections/</c>.</summary>
+    public static string RejectionsPrefix(string dataset) => $"{dataset}/{RejectionsFolder}/";
+
+    /// <summary><c>datasets/{dataset}/rejections/{time}-{file}</c> without extension: the report is <c>.json</c>, its summary <c>.md</c>.</summary>
+    public static string RejectionPath(string dataset, DateTimeOffset rejectedAt, string blob) =>
+        RejectionsPrefix(dataset) + rejectedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture) + "-" + Path.GetFileName(blob);
+
+    public static string DatasetManifestPath(string dataset, string version) => VersionFilePath(dataset, version, ManifestFile);
+
+    public static string ModelManifestPath(string model, string version) => VersionFilePath(model, version, ManifestFile);
 
     public static string CurrentPointerPath(string model) => $"{model}/{CurrentPointerFile}";
 

@@ -15,7 +15,7 @@ namespace Pipeline.Training.Reporting;
 /// </summary>
 public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> logger)
 {
-    public const string ReportFile = "report.md";
+    public const string ReportFile = Pipeline.Storage.StorageNames.TrainingReportFile;
     public const string LossPlot = "report-loss.png";
     public const string MetricPlot = "report-search.png";
     public const string ConfusionPlot = "report-confusion.png";

@@ -37,7 +37,7 @@ public class DatasetDebouncerTests
     private static async Task<int> MessagesAsync(QueueClient queue) => (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount;
 
     private static Azure.Storage.Blobs.BlobClient Marker(string dataset) =>
-        Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient($"{dataset}/{DatasetDebouncer.MarkerFile}");
+        Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient(StorageNames.PendingMarkerPath(dataset));
 
     [Fact]
     public async Task DeferAsync_Burst_QueuesOneCopy_WhichWaitsWhileFilesChange_ThenBuilds()

@@ -140,7 +140,7 @@ public class PreprocessDatasetTests
         var manifest = await ManifestAsync(name, request.DatasetVersion);
         Assert.Equal(5, manifest.Sources.Count);
         Assert.Equal(300, manifest.Rows.Used);
-        Assert.False((await Datasets.GetBlobClient($"{name}/{Pipeline.Preprocessing.DatasetDebouncer.MarkerFile}").ExistsAsync(Cancellation)).Value);
+        Assert.False((await Datasets.GetBlobClient(StorageNames.PendingMarkerPath(name)).ExistsAsync(Cancellation)).Value);
         Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         await queue.DeleteAsync(Cancellation);
     }
