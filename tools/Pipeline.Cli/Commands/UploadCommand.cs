@@ -296,7 +296,7 @@ public static class UploadCommand
         public void Published(ModelManifest manifest)
         {
             var gate = manifest.Quantization is { } q ? $"; gate served {q.Served}: {q.Reason}" : "";
-            console.MarkupLine($"published: model [bold]{CliOutput.E(manifest.Model)}[/] version [bold]{CliOutput.E(manifest.Version)}[/] ({CliOutput.E(manifest.Training.Family)}), test {CliOutput.E(Format.Metrics(manifest.TestMetrics))}{CliOutput.E(gate)}");
+            console.MarkupLine($"published: model [bold]{CliOutput.E(manifest.Model)}[/] version [bold]{CliOutput.E(manifest.Version)}[/] ({CliOutput.E(manifest.Training.Family?.Name())}), test {CliOutput.E(Format.Metrics(manifest.TestMetrics))}{CliOutput.E(gate)}");
             if (manifest.Promotion is { } p)
             {
                 console.MarkupLine($"{(p.Promoted ? "[green]promoted[/]" : "[yellow]not promoted[/]")}: {CliOutput.E(p.Reason)}");
