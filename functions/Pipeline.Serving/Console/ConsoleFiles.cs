@@ -25,7 +25,6 @@ public static class ConsoleFiles
 
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, () => TypedResults.Redirect(Path + "/"));
         app.MapGet(Path + "/{**file}", Serve);
         return app;
     }
@@ -35,6 +34,12 @@ public static class ConsoleFiles
 
     private static IResult Serve(string? file, HttpContext context)
     {
+        if (string.IsNullOrEmpty(file) && !context.Request.Path.Value!.EndsWith('/'))
+        {
+            // The pages' relative links (app.css, js/…) need the folder's trailing slash.
+            return TypedResults.Redirect(Path + "/");
+        }
+
         if (!Files.Value.TryGetValue(string.IsNullOrEmpty(file) ? "index.html" : file, out var found))
         {
             return TypedResults.NotFound();
