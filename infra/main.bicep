@@ -81,12 +81,25 @@ param trainingTimeoutSeconds int = 14400
 @maxValue(10)
 param trainingReplicaRetryLimit int = 0
 
+@description('Days a deleted blob, blob version or container of the pipeline storage account stays recoverable (soft delete; account-wide).')
+@minValue(1)
+@maxValue(365)
+param blobSoftDeleteDays int = 7
+
+@description('Days the previous versions of raw/ and models/ blobs are kept (versioning is account-wide; previous versions in the other containers are deleted after a day).')
+@minValue(1)
+@maxValue(3650)
+param blobVersionRetentionDays int = 30
+
 @description('Trainer image. Set by azd after the first deploy (SERVICE_TRAINER_IMAGE_NAME); a public placeholder before.')
 param trainerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 // Names are computed here, not read from module outputs, so What-If can predict every nested deployment.
 var storageAccountName = 'st${resourceToken}'
+// Each function app's own AzureWebJobsStorage account (keys, locks, package): see the host storage modules below.
+var functionsHostStorageAccountName = 'stfunc${resourceToken}'
+var servingHostStorageAccountName = 'stserve${resourceToken}'
 var registryName = 'cr${resourceToken}'
 var applicationInsightsName = 'appi-${resourceToken}'
 var tags = {
@@ -100,10 +113,19 @@ var dataContainers = [
   'models'
   'runs'
 ]
+// Event Grid writes the BlobCreated events it could not deliver to blob-created here (app/events.bicep).
+var deadLetterContainerName = 'eventgrid-deadletter'
+// Previous versions of these containers' blobs are kept blobVersionRetentionDays; those of the others for a day.
+var versionedContainers = [
+  'raw'
+  'models'
+]
+var pipelineContainers = concat(dataContainers, [deadLetterContainerName])
+var unversionedPrefixes = map(filter(pipelineContainers, container => !contains(versionedContainers, container)), container => '${container}/')
+// In each app's host storage account: the Flex package container, and the Functions host's own containers (the host
+// hard-codes these names: locks and leases, function keys), created up front so the app's identity can be given rights
+// on exactly these (app/access.bicep).
 var deploymentContainerName = 'app-package'
-// The serving app (functions/Pipeline.Serving, Native AOT) is its own Flex app with its own package container.
-var servingDeploymentContainerName = 'app-package-serving'
-// Created up front so the functions identity can be given rights on exactly these (app/access.bicep).
 var hostContainers = [
   'azure-webjobs-hosts'
   'azure-webjobs-secrets'
@@ -179,8 +201,49 @@ module storage 'core/storage.bicep' = {
     name: storageAccountName
     location: location
     tags: tags
-    containerNames: concat(dataContainers, [deploymentContainerName, servingDeploymentContainerName], hostContainers)
+    containerNames: pipelineContainers
     queueNames: queues
+    softDeleteRetentionDays: blobSoftDeleteDays
+    versioning: true
+    versionRetention: [
+      {
+        name: 'expire-raw-and-models-versions'
+        prefixes: map(versionedContainers, container => '${container}/')
+        days: blobVersionRetentionDays
+      }
+      {
+        name: 'expire-other-versions'
+        prefixes: unversionedPrefixes
+        days: 1
+      }
+    ]
+  }
+}
+
+// One host storage account per function app. The Functions host keeps its keys in the container azure-webjobs-secrets
+// of its AzureWebJobsStorage account (the name is fixed), so two apps on one account would share that container: the
+// app that parses untrusted uploads could read the serving app's keys. Only an app's own identity has roles in its account.
+module functionsHostStorage 'core/storage.bicep' = {
+  name: 'functions-host-storage'
+  scope: rg
+  params: {
+    name: functionsHostStorageAccountName
+    location: location
+    tags: tags
+    containerNames: concat(hostContainers, [deploymentContainerName])
+    queueNames: []
+  }
+}
+
+module servingHostStorage 'core/storage.bicep' = {
+  name: 'serving-host-storage'
+  scope: rg
+  params: {
+    name: servingHostStorageAccountName
+    location: location
+    tags: tags
+    containerNames: concat(hostContainers, [deploymentContainerName])
+    queueNames: []
   }
 }
 
@@ -199,6 +262,8 @@ module access 'app/access.bicep' = {
   scope: rg
   params: {
     storageAccountName: storageAccountName
+    functionsHostStorageAccountName: functionsHostStorageAccountName
+    servingHostStorageAccountName: servingHostStorageAccountName
     registryName: registryName
     applicationInsightsName: applicationInsightsName
     functionsPrincipalId: functionsIdentity.outputs.principalId
@@ -208,10 +273,12 @@ module access 'app/access.bicep' = {
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
     deploymentContainerName: deploymentContainerName
-    servingDeploymentContainerName: servingDeploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
   }
   dependsOn: [
     storage
+    functionsHostStorage
+    servingHostStorage
     registry
     monitor
   ]
@@ -228,8 +295,9 @@ module events 'app/events.bicep' = {
     deliveryIdentityId: eventGridIdentity.outputs.id
     sourceContainerName: 'raw'
     destinationQueueName: 'blob-created'
+    deadLetterContainerName: deadLetterContainerName
   }
-  // The subscription validates its destination with the identity: the queue role must exist first.
+  // The subscription validates its destination with the identity: the queue and dead-letter roles must exist first.
   dependsOn: [
     storage
     access
@@ -248,6 +316,7 @@ module functions 'app/functions.bicep' = {
     identityId: functionsIdentity.outputs.id
     identityClientId: functionsIdentity.outputs.clientId
     storageAccountName: storageAccountName
+    hostStorageAccountName: functionsHostStorageAccountName
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
     instanceMemoryMB: functionInstanceMemoryMB
@@ -258,6 +327,7 @@ module functions 'app/functions.bicep' = {
   // The host starts with the identity's storage rights in place (no failed first start).
   dependsOn: [
     storage
+    functionsHostStorage
     access
   ]
 }
@@ -276,7 +346,8 @@ module serving 'app/functions.bicep' = {
     identityId: servingIdentity.outputs.id
     identityClientId: servingIdentity.outputs.clientId
     storageAccountName: storageAccountName
-    deploymentContainerName: servingDeploymentContainerName
+    hostStorageAccountName: servingHostStorageAccountName
+    deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
@@ -289,6 +360,7 @@ module serving 'app/functions.bicep' = {
   }
   dependsOn: [
     storage
+    servingHostStorage
     access
   ]
 }

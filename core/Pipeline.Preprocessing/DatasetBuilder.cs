@@ -138,7 +138,7 @@ public sealed partial class DatasetBuilder(PreprocessOptions options)
             long? firstRagged = null;
             try
             {
-                await using var blocks = new BlockReadAhead(await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken, options.MaxGzipRatio).ConfigureAwait(false), cancellationToken);
+                await using var blocks = new BlockReadAhead(await TabularReader.OpenAsync(file.Path, file.Blob, cancellationToken, options.MaxGzipRatio, options.MaxParquetRowGroupBytes).ConfigureAwait(false), cancellationToken);
                 var reader = blocks.Reader;
                 fileReport.Format = reader.Format;
                 fileReport.Delimiter = reader.Delimiter;

@@ -131,7 +131,7 @@ public sealed partial class PreprocessHandler(
                 e.Report.CreatedAt = time.GetUtcNow();
                 return await RejectAsync(dataset, e.Blob ?? (files.Count == 1 ? files[0].Blob : $"{StorageNames.RawContainer}/{blobName}"), e, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (Exhausted(e) is { } resource)
+            catch (Exception e) when (Failures.Exhausted(e) is { } resource)
             {
                 // The same files would exhaust the same instance again: a report at once, not five retries that hold up
                 // the queue behind them and end in the poison queue with nothing for the data team.
@@ -215,16 +215,6 @@ public sealed partial class PreprocessHandler(
     private static bool Retryable(Exception e) =>
         e is OperationCanceledException or IOException ||
         (e is AggregateException aggregate && aggregate.Flatten().InnerExceptions.Any(Retryable));
-
-    /// <summary>"memory" or "disk space" when the build ran out of it (also wrapped by the column tasks), else null.</summary>
-    public static string? Exhausted(Exception e) => e switch
-    {
-        OutOfMemoryException or InsufficientExecutionStackException => "memory",
-        // ENOSPC (28) on Linux, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.
-        IOException io when (io.HResult & 0xFFFF) is 28 or 0x70 or 0x27 => "disk space",
-        AggregateException aggregate => aggregate.Flatten().InnerExceptions.Select(Exhausted).FirstOrDefault(r => r is not null),
-        _ => e.InnerException is { } inner ? Exhausted(inner) : null,
-    };
 
     /// <summary>Version = hash of the used files' names and contents and of the spec: the same files never make a second version.</summary>
     public static string DatasetVersion(IEnumerable<DataFile> files, byte[] specBytes)

@@ -103,6 +103,17 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(1L << 20, 1L << 30)]
     public long MaxRowGroupBytes { get; set; } = 16L << 20;
 
+    public const long DefaultMaxParquetRowGroupBytes = 256L << 20;
+
+    /// <summary>
+    /// Memory one row group of an uploaded Parquet file may take while it is read (estimated from the footer before
+    /// anything is allocated: rows times each column's cell); past it the file is rejected
+    /// (<c>parquet-row-group-too-large</c>). Numbers take their own size per cell, text its characters: a million-row
+    /// group of 20 numeric columns takes 160 MB.
+    /// </summary>
+    [Range(16L << 20, 4L << 30)]
+    public long MaxParquetRowGroupBytes { get; set; } = DefaultMaxParquetRowGroupBytes;
+
     /// <summary>Examples of dropped rows kept per reason in the report.</summary>
     [Range(0, 1000)]
     public int DroppedExamples { get; set; } = 5;

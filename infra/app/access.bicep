@@ -8,25 +8,37 @@
 //                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
 //                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
 //                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
-//                  Host storage (AzureWebJobsStorage): the Flex deployment container (the platform reads the package
-//                  and the publish endpoint writes it with this identity: Blob Data Contributor) and the host's own
-//                  containers azure-webjobs-hosts (locks, leases) and azure-webjobs-secrets (function keys): Blob Data
-//                  Owner, which the Functions documentation names for AzureWebJobsStorage, but only on those two
-//                  containers, not the account. No table rights: nothing here uses Durable Functions or table storage.
+//                  Its own host storage account (AzureWebJobsStorage), nothing in the serving app's: the Flex
+//                  deployment container app-package (the platform reads the package and the publish endpoint writes
+//                  it with this identity: Blob Data Contributor) and the host's own containers azure-webjobs-hosts
+//                  (locks, leases) and azure-webjobs-secrets (function keys): Blob Data Owner, which the Functions
+//                  documentation names for AzureWebJobsStorage, but only on those two containers, not the account.
+//                  No table rights: nothing here uses Durable Functions or table storage.
 //                  App Insights: Monitoring Metrics Publisher (telemetry with an Entra token; local auth is off).
 //   serving app    models: read models (Blob Data Reader), and write only */current.json for the SetCurrent rollback
 //                  function (Blob Data Contributor with an ABAC condition: no deletes, no other writes) · runs: read
-//                  training run status for the Runs function (Blob Data Reader) · its own Flex
-//                  package container app-package-serving (Blob Data Contributor) · azure-webjobs-hosts and
-//                  azure-webjobs-secrets (Blob Data Owner, as for the functions app) · App Insights: Metrics Publisher.
+//                  training run status for the Runs function (Blob Data Reader) · in its own host storage account,
+//                  as for the functions app: app-package (Blob Data Contributor), azure-webjobs-hosts and
+//                  azure-webjobs-secrets (Blob Data Owner) · App Insights: Metrics Publisher.
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
 //                  registry: AcrPull.
-//   Event Grid     blob-created: Queue Data Message Sender, nothing else.
-//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader.
-@description('Name of the storage account.')
+//   Event Grid     blob-created: Queue Data Message Sender · eventgrid-deadletter: Blob Data Contributor (dead-letter
+//                  blobs are written with the delivery identity), nothing else.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader;
+//                  replaying dead-lettered events: eventgrid-deadletter: Blob Data Contributor (read, then delete what
+//                  was replayed), blob-created: Queue Data Message Sender.
+//
+// The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
+@description('Name of the pipeline storage account.')
 param storageAccountName string
+
+@description('Name of the functions app\'s host storage account (AzureWebJobsStorage, package).')
+param functionsHostStorageAccountName string
+
+@description('Name of the serving app\'s host storage account (AzureWebJobsStorage, package).')
+param servingHostStorageAccountName string
 
 @description('Name of the container registry.')
 param registryName string
@@ -56,11 +68,11 @@ param deployerPrincipalId string
 ])
 param deployerPrincipalType string
 
-@description('Blob container the Flex Consumption package is deployed to.')
+@description('Blob container of each host storage account that the app\'s Flex Consumption package is deployed to.')
 param deploymentContainerName string
 
-@description('Blob container the serving app\'s Flex Consumption package is deployed to.')
-param servingDeploymentContainerName string
+@description('Blob container of the pipeline account that Event Grid dead-letters undeliverable events to.')
+param deadLetterContainerName string
 
 // Built-in role definition IDs (learn.microsoft.com: Azure built-in roles).
 var roles = {
@@ -94,17 +106,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     resource runs 'containers' existing = {
       name: 'runs'
     }
-    resource servingDeployment 'containers' existing = {
-      name: servingDeploymentContainerName
-    }
-    resource deployment 'containers' existing = {
-      name: deploymentContainerName
-    }
-    resource webjobsHosts 'containers' existing = {
-      name: 'azure-webjobs-hosts'
-    }
-    resource webjobsSecrets 'containers' existing = {
-      name: 'azure-webjobs-secrets'
+    resource deadLetter 'containers' existing = {
+      name: deadLetterContainerName
     }
   }
 
@@ -122,6 +125,42 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource trainRequestsPoison 'queues' existing = {
       name: 'train-requests-poison'
+    }
+  }
+}
+
+resource functionsHostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: functionsHostStorageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource deployment 'containers' existing = {
+      name: deploymentContainerName
+    }
+    resource webjobsHosts 'containers' existing = {
+      name: 'azure-webjobs-hosts'
+    }
+    resource webjobsSecrets 'containers' existing = {
+      name: 'azure-webjobs-secrets'
+    }
+  }
+}
+
+resource servingHostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: servingHostStorageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource deployment 'containers' existing = {
+      name: deploymentContainerName
+    }
+    resource webjobsHosts 'containers' existing = {
+      name: 'azure-webjobs-hosts'
+    }
+    resource webjobsSecrets 'containers' existing = {
+      name: 'azure-webjobs-secrets'
     }
   }
 }
@@ -193,8 +232,8 @@ resource servingModelsPointerWriter 'Microsoft.Authorization/roleAssignments@202
 }
 
 resource functionsDeploymentContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::deployment.id, functionsPrincipalId, roles.storageBlobDataContributor)
-  scope: storage::blobService::deployment
+  name: guid(functionsHostStorage::blobService::deployment.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: functionsHostStorage::blobService::deployment
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: functionsPrincipalId
@@ -203,8 +242,8 @@ resource functionsDeploymentContributor 'Microsoft.Authorization/roleAssignments
 }
 
 resource functionsHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::webjobsHosts.id, functionsPrincipalId, roles.storageBlobDataOwner)
-  scope: storage::blobService::webjobsHosts
+  name: guid(functionsHostStorage::blobService::webjobsHosts.id, functionsPrincipalId, roles.storageBlobDataOwner)
+  scope: functionsHostStorage::blobService::webjobsHosts
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: functionsPrincipalId
@@ -213,8 +252,8 @@ resource functionsHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01
 }
 
 resource functionsSecretsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::webjobsSecrets.id, functionsPrincipalId, roles.storageBlobDataOwner)
-  scope: storage::blobService::webjobsSecrets
+  name: guid(functionsHostStorage::blobService::webjobsSecrets.id, functionsPrincipalId, roles.storageBlobDataOwner)
+  scope: functionsHostStorage::blobService::webjobsSecrets
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: functionsPrincipalId
@@ -263,11 +302,11 @@ resource functionsMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022
 }
 
 // ---- serving app (functions/Pipeline.Serving) ----------------------------------------------------------------------
-// Reads models; moves current.json only (above); its own Flex package container; the Functions host's own containers
-// (shared with the functions app: locks and keys are kept per host id); telemetry.
+// Reads models; moves current.json only (above); in its own host storage account, its Flex package container and the
+// Functions host's own containers; telemetry.
 resource servingDeploymentContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::servingDeployment.id, servingPrincipalId, roles.storageBlobDataContributor)
-  scope: storage::blobService::servingDeployment
+  name: guid(servingHostStorage::blobService::deployment.id, servingPrincipalId, roles.storageBlobDataContributor)
+  scope: servingHostStorage::blobService::deployment
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: servingPrincipalId
@@ -276,8 +315,8 @@ resource servingDeploymentContributor 'Microsoft.Authorization/roleAssignments@2
 }
 
 resource servingHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::webjobsHosts.id, servingPrincipalId, roles.storageBlobDataOwner)
-  scope: storage::blobService::webjobsHosts
+  name: guid(servingHostStorage::blobService::webjobsHosts.id, servingPrincipalId, roles.storageBlobDataOwner)
+  scope: servingHostStorage::blobService::webjobsHosts
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: servingPrincipalId
@@ -286,8 +325,8 @@ resource servingHostsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' 
 }
 
 resource servingSecretsOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobService::webjobsSecrets.id, servingPrincipalId, roles.storageBlobDataOwner)
-  scope: storage::blobService::webjobsSecrets
+  name: guid(servingHostStorage::blobService::webjobsSecrets.id, servingPrincipalId, roles.storageBlobDataOwner)
+  scope: servingHostStorage::blobService::webjobsSecrets
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: servingPrincipalId
@@ -379,6 +418,17 @@ resource eventGridBlobCreatedSender 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
+// Dead-lettering: Event Grid writes an undeliverable event as a blob in this container with the same identity.
+resource eventGridDeadLetterContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::deadLetter.id, eventGridPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::deadLetter
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // ---- deployer (optional) -------------------------------------------------------------------------------------------
 
 resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
@@ -396,6 +446,27 @@ resource deployerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-0
   scope: storage::blobService::models
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+// Replaying dead-lettered events (docs/deploy.md): read them, put them back on blob-created, delete the replayed blob.
+resource deployerDeadLetterContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::deadLetter.id, deployerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::deadLetter
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerBlobCreatedSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::queueService::blobCreated.id, deployerPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::blobCreated
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
   }

@@ -2,9 +2,13 @@
 // (Flex Consumption has no polling blob trigger, and a custom-handler blobTrigger would carry whole blobs in JSON).
 //
 // Delivery uses a managed identity (deliveryWithResourceIdentity), never a key. The identity is user-assigned and is
-// created - with its only role, Storage Queue Data Message Sender on `blob-created` (app/access.bicep) - before the
-// topic exists, so the subscription is valid in one `azd up` pass without waiting for a system-assigned identity to
-// appear and its role to propagate.
+// created - with its only roles, Storage Queue Data Message Sender on `blob-created` and Storage Blob Data Contributor
+// on the dead-letter container (app/access.bicep) - before the topic exists, so the subscription is valid in one
+// `azd up` pass without waiting for a system-assigned identity to appear and its role to propagate.
+//
+// An event Event Grid cannot deliver within its retry policy (30 attempts, 24 hours: the queue is unreachable, the role
+// is missing, storage throttles) is dead-lettered to a blob in the dead-letter container, written with the same
+// identity, instead of being dropped; docs/deploy.md says how to replay it.
 @description('Name of the Event Grid system topic.')
 param topicName string
 
@@ -25,6 +29,9 @@ param sourceContainerName string
 
 @description('Storage queue the events are written to.')
 param destinationQueueName string
+
+@description('Blob container of the same account that undeliverable events are dead-lettered to.')
+param deadLetterContainerName string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -69,6 +76,19 @@ resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-0
           queueName: destinationQueueName
           // -1: messages never expire; the functions host moves failures to blob-created-poison.
           queueMessageTimeToLiveInSeconds: -1
+        }
+      }
+    }
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'UserAssigned'
+        userAssignedIdentity: deliveryIdentityId
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storage.id
+          blobContainerName: deadLetterContainerName
         }
       }
     }

@@ -11,8 +11,9 @@
 // runtime `custom` (host PR 11355, SpecializationE2ETests), the configuration of Microsoft's .NET custom-handler sample on
 // Flex. See docs/deploy.md.
 //
-// Storage: AzureWebJobsStorage and the app's own `Storage` connection are identity-based (no connection string). The
-// identity's rights are granted per container/queue in app/access.bicep.
+// Storage: AzureWebJobsStorage (the host's keys and locks) and the Flex package live in the app's own host storage
+// account; the app's `Storage` connection (pipeline data, its bindings and SDK clients) is the pipeline account. Both
+// are identity-based (no connection string); the identity's rights are granted per container/queue in app/access.bicep.
 @description('Name of the Flex Consumption plan.')
 param planName string
 
@@ -34,10 +35,13 @@ param identityId string
 @description('Client ID of the app\'s user-assigned identity.')
 param identityClientId string
 
-@description('Name of the storage account (AzureWebJobsStorage and pipeline data).')
+@description('Name of the pipeline storage account (the app\'s `Storage` connection).')
 param storageAccountName string
 
-@description('Blob container Flex Consumption deploys the app package to.')
+@description('Name of the app\'s own host storage account (AzureWebJobsStorage and the deployment package).')
+param hostStorageAccountName string
+
+@description('Blob container of the host storage account that Flex Consumption deploys the app package to.')
 param deploymentContainerName string
 
 @description('Application Insights connection string (ingestion endpoint; local auth is disabled).')
@@ -74,6 +78,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
 
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -90,6 +98,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 
 var blobServiceUri = storage.properties.primaryEndpoints.blob
 var queueServiceUri = storage.properties.primaryEndpoints.queue
+var hostBlobServiceUri = hostStorage.properties.primaryEndpoints.blob
+var hostQueueServiceUri = hostStorage.properties.primaryEndpoints.queue
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: name
@@ -112,11 +122,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        // Functions host storage (locks, keys) over Entra ID with the user-assigned identity.
+        // Functions host storage (locks, keys) over Entra ID with the user-assigned identity, in the app's own account.
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
-        { name: 'AzureWebJobsStorage__blobServiceUri', value: blobServiceUri }
-        { name: 'AzureWebJobsStorage__queueServiceUri', value: queueServiceUri }
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: hostBlobServiceUri }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: hostQueueServiceUri }
         // The `Storage` connection: the queue trigger and output bindings ([QueueTrigger(..., Connection = "Storage")])
         // and the app's own SDK clients (StorageOptions) read these.
         { name: 'Storage__credential', value: 'managedidentity' }
@@ -135,7 +145,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${blobServiceUri}${deploymentContainerName}'
+          value: '${hostBlobServiceUri}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId

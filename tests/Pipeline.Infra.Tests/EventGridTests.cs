@@ -1,7 +1,10 @@
 namespace Pipeline.Infra.Tests;
 
-public sealed class EventGridTests(CompiledTemplate template)
+public sealed class EventGridTests(CompiledTemplate template, DeploymentSnapshot snapshot)
 {
+    private const string BlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    private const string QueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
+
     private TemplateResource Subscription => template.SingleOf("Microsoft.EventGrid/systemTopics/eventSubscriptions");
 
     [Fact]
@@ -48,5 +51,60 @@ public sealed class EventGridTests(CompiledTemplate template)
     {
         var dependsOn = template.Module("events").Element.At("dependsOn").EnumerateArray().Select(value => value.GetString()!);
         Assert.Contains(dependsOn, value => value.Contains("'access')", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EventSubscription_DeadLetters_ToTheDeadLetterContainerOfThePipelineAccount_WithTheEventGridIdentity()
+    {
+        var subscription = Assert.Single(snapshot.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions"));
+        Assert.False(subscription.Properties.TryGetProperty("deadLetterDestination", out _), "Dead-lettering must not bypass the identity.");
+
+        var deadLetter = subscription.Properties.At("deadLetterWithResourceIdentity");
+        var topicIdentity = Assert.Single(Assert.Single(snapshot.OfType("Microsoft.EventGrid/systemTopics")).Element.At("identity", "userAssignedIdentities").EnumerateObject()).Name;
+        Assert.Equal("UserAssigned", deadLetter.StringAt("identity", "type"));
+        Assert.Equal(topicIdentity, deadLetter.StringAt("identity", "userAssignedIdentity"));
+        Assert.Contains("/userAssignedIdentities/id-evgt-", topicIdentity, StringComparison.Ordinal);
+
+        var destination = deadLetter.At("deadLetterDestination");
+        Assert.Equal("StorageBlob", destination.StringAt("endpointType"));
+        Assert.Equal(snapshot.PipelineAccount.Id, destination.StringAt("properties", "resourceId"));
+        Assert.Equal("eventgrid-deadletter", destination.StringAt("properties", "blobContainerName"));
+        Assert.Contains("eventgrid-deadletter", snapshot.ContainersOf(snapshot.PipelineAccount));
+    }
+
+    [Fact]
+    public void EventGridIdentity_HasExactlyTheQueueSenderAndTheDeadLetterContainerRoles()
+    {
+        var identity = Assert.Single(Assert.Single(snapshot.OfType("Microsoft.EventGrid/systemTopics")).Element.At("identity", "userAssignedIdentities").EnumerateObject()).Name;
+        var account = snapshot.PipelineAccount.Id;
+
+        var grants = snapshot.RoleAssignments.Where(grant => grant.Principal == identity).OrderBy(grant => grant.Scope, StringComparer.Ordinal);
+
+        Assert.Equal(
+            [
+                new RoleGrant($"{account}/blobServices/default/containers/eventgrid-deadletter", identity, BlobDataContributor),
+                new RoleGrant($"{account}/queueServices/default/queues/blob-created", identity, QueueDataMessageSender),
+            ],
+            grants);
+    }
+
+    [Fact]
+    public void DeadLetterContainer_OnlyEventGridAndTheDeployer_HaveRolesOnIt()
+    {
+        var container = $"{snapshot.PipelineAccount.Id}/blobServices/default/containers/eventgrid-deadletter";
+        var grants = snapshot.RoleAssignments.Where(grant => grant.IsWithin(container)).ToList();
+
+        Assert.Equal(2, grants.Count);
+        Assert.Single(grants, grant => grant.Role == BlobDataContributor && grant.Principal.Contains("/userAssignedIdentities/id-evgt-", StringComparison.Ordinal));
+        // The deployer replays dead-lettered events and deletes what it replayed (docs/deploy.md).
+        Assert.Single(grants, grant => grant.Role == BlobDataContributor && grant.Principal == DeploymentSnapshot.DeployerPrincipalId);
+    }
+
+    [Fact]
+    public void DeadLetterContainer_IsTheOneItsRoleIsGrantedOn()
+    {
+        // The role is granted in app/access.bicep, which the events module waits for (above).
+        Assert.Equal("eventgrid-deadletter", template.Module("events").ParameterValue("deadLetterContainerName"));
+        Assert.Equal("eventgrid-deadletter", template.Module("access").ParameterValue("deadLetterContainerName"));
     }
 }

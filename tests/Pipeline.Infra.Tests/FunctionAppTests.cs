@@ -2,7 +2,8 @@ namespace Pipeline.Infra.Tests;
 
 /// <summary>
 /// Both Flex Consumption apps: <c>functions</c> (Preprocess, an isolated worker) and <c>serving</c> (the HTTP API, a Native
-/// AOT custom handler), each a use of app/functions.bicep with its own plan, identity and package container.
+/// AOT custom handler), each a use of app/functions.bicep with its own plan, identity and host storage account (holding its
+/// AzureWebJobsStorage containers and its package container; see HostStorageTests).
 /// </summary>
 public sealed class FunctionAppTests(CompiledTemplate template)
 {
@@ -12,6 +13,9 @@ public sealed class FunctionAppTests(CompiledTemplate template)
     private TemplateResource Site => template.SingleOf("Microsoft.Web/sites", "functions");
 
     private Dictionary<string, string> AppSettings => SettingsOf(Site);
+
+    /// <summary>The app's own host storage account, as app/functions.bicep names it.</summary>
+    private const string HostAccount = "resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))";
 
     private static Dictionary<string, string> SettingsOf(TemplateResource site) =>
         site.Properties.At("siteConfig", "appSettings").EnumerateArray()
@@ -26,7 +30,7 @@ public sealed class FunctionAppTests(CompiledTemplate template)
 
     [Theory]
     [MemberData(nameof(Apps))]
-    public void App_RunsAsItsOwnIdentity_WithItsOwnPackageContainer(string module, string identity)
+    public void App_RunsAsItsOwnIdentity_WithItsOwnHostStorage(string module, string identity)
     {
         var site = template.SingleOf("Microsoft.Web/sites", module);
         var settings = SettingsOf(site);
@@ -35,8 +39,8 @@ public sealed class FunctionAppTests(CompiledTemplate template)
         Assert.True(site.Resolve("[parameters('identityClientId')]").ComesFromModule(identity));
         Assert.Equal("managedidentity", settings["Storage__credential"]);
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
-        Assert.Equal(module == "serving" ? "app-package-serving" : "app-package",
-            template.Module(module).ParameterValue("deploymentContainerName"));
+        Assert.Equal("app-package", template.Module(module).ParameterValue("deploymentContainerName"));
+        Assert.Equal(template.Module($"{module}-host-storage").ParameterValue("name"), template.Module(module).ParameterValue("hostStorageAccountName"));
         Assert.Equal(module, template.Module(module).ParameterValue("serviceName"));
     }
 
@@ -80,8 +84,8 @@ public sealed class FunctionAppTests(CompiledTemplate template)
         Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
         Assert.Equal("[parameters('identityClientId')]", settings["AzureWebJobsStorage__clientId"]);
-        Assert.Contains("primaryEndpoints.blob", settings["AzureWebJobsStorage__blobServiceUri"], StringComparison.Ordinal);
-        Assert.Contains("primaryEndpoints.queue", settings["AzureWebJobsStorage__queueServiceUri"], StringComparison.Ordinal);
+        Assert.Equal($"[reference({HostAccount}, '2023-05-01').primaryEndpoints.blob]", settings["AzureWebJobsStorage__blobServiceUri"]);
+        Assert.Equal($"[reference({HostAccount}, '2023-05-01').primaryEndpoints.queue]", settings["AzureWebJobsStorage__queueServiceUri"]);
     }
 
     [Fact]
@@ -111,6 +115,7 @@ public sealed class FunctionAppTests(CompiledTemplate template)
         var storage = Site.Properties.At("functionAppConfig", "deployment", "storage");
         Assert.Equal("blobContainer", storage.StringAt("type"));
         Assert.Contains("parameters('deploymentContainerName')", storage.StringAt("value"), StringComparison.Ordinal);
+        Assert.Contains($"reference({HostAccount}, '2023-05-01').primaryEndpoints.blob", storage.StringAt("value"), StringComparison.Ordinal);
         Assert.Equal("UserAssignedIdentity", storage.StringAt("authentication", "type"));
         Assert.Equal("[parameters('identityId')]", storage.StringAt("authentication", "userAssignedIdentityResourceId"));
         Assert.False(storage.At("authentication").TryGetProperty("storageAccountConnectionStringName", out _));

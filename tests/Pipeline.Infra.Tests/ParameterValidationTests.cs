@@ -53,6 +53,24 @@ public sealed class ParameterValidationTests(CompiledTemplate template)
         Assert.Contains("600", result.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("blobSoftDeleteDays")]
+    [InlineData("blobVersionRetentionDays")]
+    public void BuildParams_NoRetention_IsRejected(string parameter)
+    {
+        // Soft delete and versioning of the pipeline account's blobs are not optional; how long they keep data is.
+        var result = BuildParams("param location = 'westus3'", $"param {parameter} = 0");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("minimum allowable value is 1", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BuildParams_RetentionDaysWithinRange_Succeeds()
+    {
+        var result = BuildParams("param location = 'westus3'", "param blobSoftDeleteDays = 30", "param blobVersionRetentionDays = 365");
+        Assert.True(result.ExitCode == 0, result.Output);
+    }
+
     private static BicepResult BuildParams(params string[] parameterLines)
     {
         var directory = Directory.CreateTempSubdirectory("pipeline-params-");

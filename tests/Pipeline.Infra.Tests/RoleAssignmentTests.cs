@@ -13,7 +13,10 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
     private const string AcrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
     private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
 
-    /// <summary>Every role assignment the deployment makes: who, which role, on what. Nothing more, nothing less.</summary>
+    /// <summary>
+    /// Every role assignment the deployment makes: who, which role, on what. Nothing more, nothing less. Containers and
+    /// queues are in the pipeline account unless prefixed with the host account (functions-host/, serving-host/).
+    /// </summary>
     private static readonly Grant[] Intended =
     [
         new("functions", BlobDataReader, "container:raw"),
@@ -21,13 +24,13 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("serving", BlobDataReader, "container:models"),
         new("serving", BlobDataReader, "container:runs"),
         new("serving", BlobDataContributor, "container:models"),
-        new("serving", BlobDataContributor, "container:app-package-serving"),
-        new("serving", BlobDataOwner, "container:azure-webjobs-hosts"),
-        new("serving", BlobDataOwner, "container:azure-webjobs-secrets"),
+        new("serving", BlobDataContributor, "serving-host/container:app-package"),
+        new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-hosts"),
+        new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-secrets"),
         new("serving", MonitoringMetricsPublisher, "appinsights"),
-        new("functions", BlobDataContributor, "container:app-package"),
-        new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
-        new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),
+        new("functions", BlobDataContributor, "functions-host/container:app-package"),
+        new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-hosts"),
+        new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-secrets"),
         new("functions", QueueDataContributor, "queue:blob-created"),
         new("functions", QueueDataMessageSender, "queue:blob-created-poison"),
         new("functions", QueueDataMessageSender, "queue:train-requests"),
@@ -39,8 +42,11 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("trainer", QueueDataMessageSender, "queue:train-requests-poison"),
         new("trainer", AcrPull, "registry"),
         new("eventgrid", QueueDataMessageSender, "queue:blob-created"),
+        new("eventgrid", BlobDataContributor, "container:eventgrid-deadletter"),
         new("deployer", BlobDataContributor, "container:raw"),
         new("deployer", BlobDataReader, "container:models"),
+        new("deployer", BlobDataContributor, "container:eventgrid-deadletter"),
+        new("deployer", QueueDataMessageSender, "queue:blob-created"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");
@@ -107,7 +113,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         Assert.Contains("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike '*/current.json'", condition, StringComparison.Ordinal);
     }
 
-    private static Grant Describe(TemplateResource assignment)
+    private Grant Describe(TemplateResource assignment)
     {
         var principalExpression = assignment.Properties.StringAt("principalId");
         var principal = assignment.Resolve(principalExpression) switch
@@ -121,6 +127,19 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         };
 
         return new Grant(principal, RoleGuid(assignment), ScopeOf(assignment));
+    }
+
+    /// <summary>Which storage module creates the account an assignment's scope names: "" for the pipeline's, else "functions-host/" or "serving-host/".</summary>
+    private string AccountPrefix(TemplateResource assignment, string accountArgument)
+    {
+        var accountName = assignment.Resolve($"[{accountArgument}]");
+        return accountName switch
+        {
+            _ when accountName == template.Module("storage").ParameterValue("name") => "",
+            _ when accountName == template.Module("functions-host-storage").ParameterValue("name") => "functions-host/",
+            _ when accountName == template.Module("serving-host-storage").ParameterValue("name") => "serving-host/",
+            _ => $"unknown({accountName})/",
+        };
     }
 
     private static string RoleGuid(TemplateResource assignment)
@@ -137,20 +156,21 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         return literal.Groups[1].Value;
     }
 
-    private static string ScopeOf(TemplateResource assignment)
+    private string ScopeOf(TemplateResource assignment)
     {
         var scope = assignment.Element.StringAt("scope");
         var match = ResourceIdExpression().Match(scope);
         Assert.True(match.Success, $"Unrecognised scope {scope}.");
         var type = match.Groups[1].Value;
-        var lastArgument = match.Groups[2].Value.Split(", ")[^1];
+        var arguments = match.Groups[2].Value.Split(", ");
+        var lastArgument = arguments[^1];
         var name = lastArgument.StartsWith('\'')
             ? lastArgument.Trim('\'')
             : assignment.Resolve($"[{lastArgument}]");
         return type switch
         {
-            "Microsoft.Storage/storageAccounts/blobServices/containers" => $"container:{name}",
-            "Microsoft.Storage/storageAccounts/queueServices/queues" => $"queue:{name}",
+            "Microsoft.Storage/storageAccounts/blobServices/containers" => $"{AccountPrefix(assignment, arguments[0])}container:{name}",
+            "Microsoft.Storage/storageAccounts/queueServices/queues" => $"{AccountPrefix(assignment, arguments[0])}queue:{name}",
             "Microsoft.ContainerRegistry/registries" => "registry",
             "Microsoft.Insights/components" => "appinsights",
             _ => $"other:{type}",

@@ -9,6 +9,11 @@ namespace Pipeline.Tests.Infrastructure;
 /// </summary>
 public static class Azurite
 {
+    /// <summary>Azurite's well-known development account (public, documented by Microsoft; not a secret).</summary>
+    public const string AccountName = "devstoreaccount1";
+
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
     public static string ConnectionString { get; } =
         Environment.GetEnvironmentVariable("AZURITE_CONNECTION_STRING") is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
 

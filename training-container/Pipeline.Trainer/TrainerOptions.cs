@@ -79,6 +79,13 @@ public sealed class TrainerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Least time between two checkpoints taken while the search runs (after a trial has finished), so a run that is
+    /// killed without warning (SIGKILL, a lost node) loses at most the running trial and this much finished work.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Epochs without a better validation loss before training stops.</summary>
     [Range(1, 10_000)]
     public int Patience { get; set; } = 20;

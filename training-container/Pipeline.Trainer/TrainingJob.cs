@@ -69,7 +69,9 @@ public sealed partial class TrainingJob(
         }
         catch (Exception e)
         {
-            await run.FinishAsync(RunStates.Retrying, $"{e.GetType().Name}: {e.Message}", CancellationToken.None).ConfigureAwait(false);
+            // Only transient trouble is retried (the consumer applies the same rule); a crash on this input is final.
+            var state = Failures.Classify(e) == FailureKind.Transient ? RunStates.Retrying : RunStates.Failed;
+            await run.FinishAsync(state, Failures.Describe(e), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
@@ -149,9 +151,14 @@ public sealed partial class TrainingJob(
             s.MaxEpochs = budget.MaxEpochs;
         }, cancellationToken).ConfigureAwait(false);
 
+        var periodic = new PeriodicCheckpoint(checkpoints, runId, o.CheckpointInterval, time, logger);
         try
         {
-            var best = await Task.Run(() => search.Run(run.Report, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var best = await Task.Run(() => search.Run(progress =>
+            {
+                run.Report(progress);
+                periodic.OnProgress(search.State, progress);
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
 
             var chosen = search.State.Completed[search.State.Best];
             LogSelected(logger, runId, chosen.Index + 1, chosen.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric,
@@ -308,6 +315,7 @@ public sealed partial class TrainingJob(
                 await publisher.WriteManifestAsync(result, cancellationToken).ConfigureAwait(false);
             }
 
+            await periodic.DrainAsync().ConfigureAwait(false);
             await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
             await run.UpdateAsync(s =>
             {
@@ -325,6 +333,7 @@ public sealed partial class TrainingJob(
             // Stopped (SIGTERM, lost message): save where the search is, within a few seconds, so the next attempt continues
             // from there — mid-trial, or with the search finished when the stop came during export, quantization or publishing.
             using var saving = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await periodic.DrainAsync().WaitAsync(saving.Token).ConfigureAwait(false);
             await checkpoints.SaveAsync(runId, search.State, saving.Token).ConfigureAwait(false);
             throw;
         }

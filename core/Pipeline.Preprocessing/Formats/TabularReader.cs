@@ -64,7 +64,7 @@ public abstract class TabularReader : IDisposable
     /// seek to, so <paramref name="content"/> (the decompressed file, from its first byte; corrupt gzip is a rejection) is
     /// written beside the download <paramref name="path"/> first, and deleted when the reader is disposed.
     /// </summary>
-    private static async Task<TabularReader> UnpackParquetAsync(Stream content, string path, CancellationToken cancellationToken)
+    private static async Task<TabularReader> UnpackParquetAsync(Stream content, string path, long maxParquetRowGroupBytes, CancellationToken cancellationToken)
     {
         var unpacked = path + ".unpacked.parquet";
         try
@@ -93,7 +93,7 @@ public abstract class TabularReader : IDisposable
             throw;
         }
 
-        return await ParquetTabularReader.OpenAsync(unpacked, cancellationToken, unpacked: true).ConfigureAwait(false);
+        return await ParquetTabularReader.OpenAsync(unpacked, maxParquetRowGroupBytes, cancellationToken, unpacked: true).ConfigureAwait(false);
     }
 
     /// <summary>Gzip-compressed text may unpack to this much at least, whatever <see cref="PreprocessOptions.MaxGzipRatio"/> says.</summary>
@@ -102,9 +102,12 @@ public abstract class TabularReader : IDisposable
     /// <summary>
     /// Opens <paramref name="path"/> (a local copy of the blob <paramref name="fileName"/>). Gzip-compressed text is read
     /// up to <paramref name="maxGzipRatio"/> times the file's size (at least <see cref="MinGzipUnpackLimit"/>): past it
-    /// the file is rejected as <c>gzip-too-large</c> instead of filling the disk. Throws <see cref="DatasetRejectedException"/>.
+    /// the file is rejected as <c>gzip-too-large</c> instead of filling the disk; a Parquet row group that would take more
+    /// than <paramref name="maxParquetRowGroupBytes"/> in memory is rejected as <c>parquet-row-group-too-large</c>.
+    /// Throws <see cref="DatasetRejectedException"/>.
     /// </summary>
-    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken, int maxGzipRatio = PreprocessOptions.DefaultMaxGzipRatio)
+    public static async Task<TabularReader> OpenAsync(string path, string fileName, CancellationToken cancellationToken, int maxGzipRatio = PreprocessOptions.DefaultMaxGzipRatio,
+        long maxParquetRowGroupBytes = PreprocessOptions.DefaultMaxParquetRowGroupBytes)
     {
         var name = fileName.ToLowerInvariant();
         var gzip = name.EndsWith(".gz", StringComparison.Ordinal);
@@ -133,7 +136,7 @@ public abstract class TabularReader : IDisposable
         }
         else if (headLength == 4 && head.AsSpan().SequenceEqual("PAR1"u8))
         {
-            return await ParquetTabularReader.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+            return await ParquetTabularReader.OpenAsync(path, maxParquetRowGroupBytes, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -171,7 +174,7 @@ public abstract class TabularReader : IDisposable
             stream = replay;
             if (gzip && sample.StartsWith("PAR1"u8))
             {
-                return await UnpackParquetAsync(replay, path, cancellationToken).ConfigureAwait(false);
+                return await UnpackParquetAsync(replay, path, maxParquetRowGroupBytes, cancellationToken).ConfigureAwait(false);
             }
 
             if (sample.IndexOf((byte)0) >= 0)

@@ -82,11 +82,16 @@ public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, Time
         return details;
     }
 
+    /// <summary>How often a rollback reads the pointer again after losing a race for it before answering 409.</summary>
+    public const int MaxPointerRaces = 3;
+
     /// <summary>
-    /// Moves <c>{name}/current.json</c> to <paramref name="version"/> (conditional on the pointer's ETag as read, so a
-    /// concurrent move is not overwritten) after loading the version and passing its smoke prediction here. Returns
-    /// the previous version. Throws <see cref="ModelUnavailableException"/> for a broken version, and
-    /// <see cref="Azure.RequestFailedException"/> 412/409 when the pointer moved meanwhile.
+    /// Moves <c>{name}/current.json</c> to <paramref name="version"/> after loading the version and passing its smoke
+    /// prediction here. The move is <see cref="ModelPointer"/>'s conditional write on the pointer as read; a rollback is
+    /// the operator's explicit choice, so when another writer (a training run's promotion) moved the pointer meanwhile it
+    /// reads it again and moves it from there, so the operator's choice is the last word and what it replaced is reported
+    /// truthfully. Returns the previous version. Throws <see cref="ModelUnavailableException"/> for a broken version, and
+    /// <see cref="Azure.RequestFailedException"/> 412 when the pointer kept moving.
     /// </summary>
     public async Task<(bool Found, string? Previous)> SetCurrentAsync(string name, string version, CancellationToken cancellationToken)
     {
@@ -95,44 +100,27 @@ public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, Time
             return (false, null);
         }
 
-        var path = StorageNames.CurrentPointerPath(name);
-        var existing = await store.ReadAsync(path, null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
-        var previous = existing is null ? null : TryParsePointer(existing.Content);
-        var content = JsonSerializer.SerializeToUtf8Bytes(new CurrentPointer { Version = version, UpdatedAt = time.GetUtcNow() }, PipelineJson.Default.CurrentPointer);
-        var etag = await store.WriteAsync(path, content, existing?.ETag, cancellationToken).ConfigureAwait(false);
-        await registry.PromoteAsync(name, version, etag, cancellationToken).ConfigureAwait(false);
-        return (true, previous);
-    }
+        for (var attempt = 1; ; attempt++)
+        {
+            var read = await store.ReadPointerAsync(name, cancellationToken).ConfigureAwait(false);
+            if (await store.TryMovePointerAsync(name, version, read, time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { ETag: { } etag })
+            {
+                await registry.PromoteAsync(name, version, etag.ToString(), cancellationToken).ConfigureAwait(false);
+                return (true, read.Current?.Version);
+            }
 
-    private static string? TryParsePointer(byte[] content)
-    {
-        try
-        {
-            var version = JsonSerializer.Deserialize(content, PipelineJson.Default.CurrentPointer)?.Version;
-            return ModelRegistry.IsValidVersion(version) ? version : null;
-        }
-        catch (JsonException)
-        {
-            return null; // a corrupt pointer is replaced (still conditionally on its ETag)
+            if (attempt == MaxPointerRaces)
+            {
+                throw new Azure.RequestFailedException(412, $"models/{name}/current.json kept changing while it was being moved.");
+            }
         }
     }
 
     private async Task<string?> CurrentVersionAsync(string name, bool hasPointer, List<VersionFolder> versions, CancellationToken cancellationToken)
     {
-        if (hasPointer)
+        if (hasPointer && await store.ReadPointerAsync(name, cancellationToken).ConfigureAwait(false) is { ETag: not null } pointer)
         {
-            try
-            {
-                var file = await store.ReadAsync(StorageNames.CurrentPointerPath(name), null, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
-                if (file is not null)
-                {
-                    return TryParsePointer(file.Content);
-                }
-            }
-            catch (InvalidDataException)
-            {
-                return null;
-            }
+            return pointer.Current?.Version;
         }
 
         return versions.MaxBy(v => v.LastModified)?.Version;
@@ -184,7 +172,7 @@ public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, Time
             {
                 entry.HasPointer = true;
             }
-            else if (parts.Length == 3 && parts[2] is StorageNames.ManifestFile or StorageNames.ModelFile && ModelRegistry.IsValidVersion(parts[1]))
+            else if (parts.Length == 3 && parts[2] is StorageNames.ManifestFile or StorageNames.ModelFile && StorageNames.IsValidVersion(parts[1]))
             {
                 var key = (parts[0], parts[1]);
                 var folder = folders.TryGetValue(key, out var f) ? f : new VersionFolder(parts[1], false, false, item.LastModified);

@@ -46,6 +46,13 @@ public sealed class ModelOptions
     [Range(1024L, 16L * 1024 * 1024 * 1024)]
     public long MaxInitializerBytes { get; set; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// Nodes a graph may have; past it the version is refused before ONNX Runtime builds a session (which ORT cannot
+    /// stop once started, and whose time grows with the graph). The project's MLPs have about ten, its tree ensembles one.
+    /// </summary>
+    [Range(10, 10_000_000)]
+    public int MaxNodes { get; set; } = OnnxModelCheck.DefaultMaxNodes;
+
     /// <summary>Longest the smoke prediction of a version being loaded may run; then it is terminated and the version refused.</summary>
     [TimeSpanRange("00:00:00.050", "00:05:00")]
     public TimeSpan SmokeTimeout { get; set; } = TimeSpan.FromSeconds(5);

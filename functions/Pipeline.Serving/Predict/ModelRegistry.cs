@@ -29,7 +29,7 @@ public sealed partial class ModelRegistry : IDisposable
 {
     private sealed record Served(string? TargetVersion, string? ETag, DateTimeOffset CheckedAt, string? ServedVersion, ModelProblem? Problem);
 
-    private enum PointerState
+    private enum PointerRead
     {
         Found,
         Unchanged,
@@ -83,11 +83,6 @@ public sealed partial class ModelRegistry : IDisposable
         _coldLoadTokens = options.Value.ColdLoadsPerMinute;
         _coldLoadRefilledAt = time.GetTimestamp();
     }
-
-    /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
-    public static bool IsValidVersion(string? version) =>
-        !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
-        version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 
     /// <summary>
     /// Leases <paramref name="version"/> of <paramref name="name"/>, or its default version when null. Returns null
@@ -332,8 +327,8 @@ public sealed partial class ModelRegistry : IDisposable
             var (state, pointerVersion, pointerETag) = await ReadPointerAsync(name, cached?.ETag, cancellationToken).ConfigureAwait(false);
             (target, etag) = state switch
             {
-                PointerState.Found => (pointerVersion, pointerETag),
-                PointerState.Unchanged => (cached!.TargetVersion, cached.ETag),
+                PointerRead.Found => (pointerVersion, pointerETag),
+                PointerRead.Unchanged => (cached!.TargetVersion, cached.ETag),
                 _ => (await NewestVersionAsync(name, cancellationToken).ConfigureAwait(false), null),
             };
         }
@@ -417,36 +412,22 @@ public sealed partial class ModelRegistry : IDisposable
         return served;
     }
 
-    /// <summary>The version current.json names, <see cref="PointerState.Unchanged"/> when its ETag is still <paramref name="knownETag"/>, <see cref="PointerState.Missing"/> when there is none.</summary>
-    private async Task<(PointerState, string?, string?)> ReadPointerAsync(string name, string? knownETag, CancellationToken cancellationToken)
+    /// <summary>The version current.json names, <see cref="PointerRead.Unchanged"/> when its ETag is still <paramref name="knownETag"/>, <see cref="PointerRead.Missing"/> when there is none.</summary>
+    private async Task<(PointerRead, string?, string?)> ReadPointerAsync(string name, string? knownETag, CancellationToken cancellationToken)
     {
-        var file = await _store.ReadAsync(StorageNames.CurrentPointerPath(name), knownETag, MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        var file = await _store.ReadAsync(StorageNames.CurrentPointerPath(name), knownETag, ModelPointer.MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
         if (file is null)
         {
-            return (PointerState.Missing, null, null);
+            return (PointerRead.Missing, null, null);
         }
 
         if (file.Unchanged)
         {
-            return (PointerState.Unchanged, null, null);
+            return (PointerRead.Unchanged, null, null);
         }
 
-        CurrentPointer? pointer;
-        try
-        {
-            pointer = JsonSerializer.Deserialize(file.Content, PipelineJson.Default.CurrentPointer);
-        }
-        catch (JsonException)
-        {
-            throw new InvalidDataException($"models/{name}/current.json is not valid JSON.");
-        }
-
-        if (!IsValidVersion(pointer?.Version))
-        {
-            throw new InvalidDataException($"models/{name}/current.json does not name a valid version.");
-        }
-
-        return (PointerState.Found, pointer!.Version, file.ETag);
+        var pointer = ModelPointer.Parse(file.Content) ?? throw new InvalidDataException($"models/{name}/current.json is not JSON naming a valid version.");
+        return (PointerRead.Found, pointer.Version, file.ETag);
     }
 
     /// <summary>Without current.json (bring-your-own models), the version folder whose model or manifest was written last.</summary>
@@ -457,7 +438,7 @@ public sealed partial class ModelRegistry : IDisposable
         await foreach (var item in _store.ListAsync(name + "/", cancellationToken).ConfigureAwait(false))
         {
             var parts = item.Path.Split('/');
-            if (parts.Length == 3 && parts[2] is StorageNames.ModelFile or StorageNames.ManifestFile && IsValidVersion(parts[1]) && item.LastModified > newestAt)
+            if (parts.Length == 3 && parts[2] is StorageNames.ModelFile or StorageNames.ManifestFile && StorageNames.IsValidVersion(parts[1]) && item.LastModified > newestAt)
             {
                 (newest, newestAt) = (parts[1], item.LastModified);
             }
@@ -509,7 +490,7 @@ public sealed partial class ModelRegistry : IDisposable
         OnnxModelFacts facts;
         try
         {
-            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes);
+            facts = OnnxModelCheck.Check(onnx.Content, _options.Value.MaxInitializerBytes, _options.Value.MaxNodes);
         }
         catch (InvalidDataException e)
         {

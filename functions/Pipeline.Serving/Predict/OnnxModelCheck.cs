@@ -40,10 +40,10 @@ public static class OnnxModelCheck
     };
 
     /// <summary>Checks <paramref name="model"/>; throws <see cref="InvalidDataException"/> naming what is refused.</summary>
-    public static OnnxModelFacts Check(ReadOnlySpan<byte> model, long maxInitializerBytes)
+    public static OnnxModelFacts Check(ReadOnlySpan<byte> model, long maxInitializerBytes, int maxNodes = DefaultMaxNodes)
     {
         var producer = "";
-        var state = new State(maxInitializerBytes);
+        var state = new State(maxInitializerBytes, maxNodes);
         var sawGraph = false;
 
         // Pass 1: the names of constant tensors (initializers, Constant outputs), initializer sizes, external data.
@@ -114,9 +114,14 @@ public static class OnnxModelCheck
         return new OnnxModelFacts(producer, state.InitializerBytes, state.Nodes);
     }
 
-    private sealed class State(long maxInitializerBytes)
+    /// <summary>Nodes a graph may have (its local functions' included): session creation and optimisation grow with them.</summary>
+    public const int DefaultMaxNodes = 50_000;
+
+    private sealed class State(long maxInitializerBytes, int maxNodes)
     {
         public long MaxInitializerBytes { get; } = maxInitializerBytes;
+
+        public int MaxNodes { get; } = maxNodes;
 
         public HashSet<string> Constants { get; } = new(StringComparer.Ordinal) { "" }; // "" = an optional input left out
 
@@ -188,7 +193,11 @@ public static class OnnxModelCheck
         var standard = domain is "" or "ai.onnx";
         if (collect)
         {
-            state.Nodes++;
+            if (++state.Nodes > state.MaxNodes)
+            {
+                throw new InvalidDataException($"the graph has more than {state.MaxNodes} nodes (Models:MaxNodes).");
+            }
+
             if (standard && opType == "Constant")
             {
                 state.Constants.UnionWith(outputs);

@@ -31,7 +31,7 @@ public static partial class PredictApi
             return NotFound(name);
         }
 
-        if (version is not null && !ModelRegistry.IsValidVersion(version))
+        if (version is not null && !StorageNames.IsValidVersion(version))
         {
             return InvalidVersion(version);
         }
@@ -129,7 +129,7 @@ public static partial class PredictApi
             return TypedResults.Problem("The body must be JSON: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid body");
         }
 
-        if (body?.Version is not { } version || !ModelRegistry.IsValidVersion(version))
+        if (body?.Version is not { } version || !StorageNames.IsValidVersion(version))
         {
             return body?.Version is null
                 ? TypedResults.Problem("The body must name the version: {\"version\":\"<version>\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Missing version")

@@ -74,14 +74,9 @@ public sealed class BlobModelStore(BlobServiceClient blobs) : IModelStore
         }
     }
 
-    public async Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken)
-    {
-        var options = new BlobUploadOptions
-        {
-            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
-            Conditions = ifMatch is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = new ETag(ifMatch) },
-        };
-        var response = await Container.GetBlobClient(path).UploadAsync(new BinaryData(content), options, cancellationToken).ConfigureAwait(false);
-        return response.Value.ETag.ToString();
-    }
+    public Task<PointerState> ReadPointerAsync(string model, CancellationToken cancellationToken) =>
+        ModelPointer.ReadAsync(Container, model, cancellationToken);
+
+    public Task<PointerState?> TryMovePointerAsync(string model, string version, PointerState expected, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ModelPointer.TryMoveAsync(Container, model, version, expected, now, cancellationToken);
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Azure;
+using Pipeline.Contracts;
+using Pipeline.Storage;
 
 namespace Pipeline.Serving.Storage;
 
@@ -12,6 +14,7 @@ namespace Pipeline.Serving.Storage;
 public sealed class DirectoryModelStore : IModelStore
 {
     private readonly string _root;
+    private readonly Lock _pointerLock = new();
 
     public DirectoryModelStore(string root)
     {
@@ -62,20 +65,36 @@ public sealed class DirectoryModelStore : IModelStore
         }
     }
 
-    public async Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken)
+    public async Task<PointerState> ReadPointerAsync(string model, CancellationToken cancellationToken)
     {
-        var target = new FileInfo(FullPath(path));
-        if (target.Exists ? ETagOf(target) != ifMatch : ifMatch is not null)
-        {
-            throw new RequestFailedException(412, $"{path} changed since it was read.");
-        }
+        var file = await ReadAsync(StorageNames.CurrentPointerPath(model), null, ModelPointer.MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        return file is null ? PointerState.None : new PointerState(ModelPointer.Parse(file.Content), new ETag(file.ETag));
+    }
 
-        Directory.CreateDirectory(target.DirectoryName!);
+    /// <summary>
+    /// <see cref="ModelPointer"/>'s rule on a folder: the check and the rename are one step under a process-wide lock,
+    /// which is as far as a local folder goes (several processes writing one folder's pointer are not supported).
+    /// </summary>
+    public async Task<PointerState?> TryMovePointerAsync(string model, string version, PointerState expected, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        var target = new FileInfo(FullPath(StorageNames.CurrentPointerPath(model)));
         var temporary = target.FullName + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await File.WriteAllBytesAsync(temporary, content.ToArray(), cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, target.FullName, overwrite: true);
-        target.Refresh();
-        return ETagOf(target);
+        Directory.CreateDirectory(target.DirectoryName!);
+        await File.WriteAllBytesAsync(temporary, ModelPointer.Serialize(version, now), cancellationToken).ConfigureAwait(false);
+        lock (_pointerLock)
+        {
+            target.Refresh();
+            if (target.Exists ? expected.ETag?.ToString() != ETagOf(target) : expected.ETag is not null)
+            {
+                File.Delete(temporary);
+                return null;
+            }
+
+            File.Move(temporary, target.FullName, overwrite: true);
+            target.Refresh();
+            return new PointerState(new CurrentPointer { Version = version, UpdatedAt = now }, new ETag(ETagOf(target)));
+        }
     }
 
     private string FullPath(string path)

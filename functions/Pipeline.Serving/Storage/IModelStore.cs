@@ -1,3 +1,5 @@
+using Pipeline.Storage;
+
 namespace Pipeline.Serving.Storage;
 
 /// <summary>A document read from the model store; <see cref="Unchanged"/> when it still has the ETag the caller knew.</summary>
@@ -23,9 +25,12 @@ public interface IModelStore
     /// <summary>Every file under <paramref name="prefix"/> (all files when null).</summary>
     IAsyncEnumerable<StoredItem> ListAsync(string? prefix, CancellationToken cancellationToken);
 
+    /// <summary>What <c>{model}/current.json</c> says now, with its ETag (<see cref="PointerState.None"/> when there is none).</summary>
+    Task<PointerState> ReadPointerAsync(string model, CancellationToken cancellationToken);
+
     /// <summary>
-    /// Writes <paramref name="path"/> only if its ETag is still <paramref name="ifMatch"/> (or, when null, only if it does not
-    /// exist); otherwise throws <see cref="Azure.RequestFailedException"/> with status 412 (or 409). Returns the new ETag.
+    /// Points <paramref name="model"/> at <paramref name="version"/> only if the pointer is still <paramref name="expected"/>
+    /// (<see cref="ModelPointer"/>'s rule): the pointer as written, or null when it was moved meanwhile.
     /// </summary>
-    Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken);
+    Task<PointerState?> TryMovePointerAsync(string model, string version, PointerState expected, DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Polly;
 using Polly.CircuitBreaker;
+using Pipeline.Storage;
 
 namespace Pipeline.Serving.Storage;
 
@@ -68,8 +69,11 @@ public sealed partial class ResilientModelStore : IModelStore
         }
     }
 
-    public Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken) =>
-        ExecuteAsync(token => new ValueTask<string>(_inner.WriteAsync(path, content, ifMatch, token)), cancellationToken);
+    public Task<PointerState> ReadPointerAsync(string model, CancellationToken cancellationToken) =>
+        ExecuteAsync(token => new ValueTask<PointerState>(_inner.ReadPointerAsync(model, token)), cancellationToken);
+
+    public Task<PointerState?> TryMovePointerAsync(string model, string version, PointerState expected, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteAsync(token => new ValueTask<PointerState?>(_inner.TryMovePointerAsync(model, version, expected, now, token)), cancellationToken);
 
     private async Task<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
     {

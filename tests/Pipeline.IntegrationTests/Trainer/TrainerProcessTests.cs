@@ -12,6 +12,8 @@ namespace Pipeline.Tests.Trainer;
 /// <summary>The trainer as a real process: killed mid-job it leaves no half-published model, and the next attempt completes.</summary>
 public class TrainerProcessTests
 {
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     private static string TrainerExecutable()
     {
         // artifacts/bin/Pipeline.Tests/{config}/ → artifacts/bin/Pipeline.Trainer/{config}/Pipeline.Trainer
@@ -99,6 +101,190 @@ public class TrainerProcessTests
         Assert.Equal(request.DatasetVersion, version);
         Assert.True((await models.GetBlobClient($"{name}/{version}/{StorageNames.ModelFile}").ExistsAsync(cancellation)).Value);
         Assert.True((await models.GetBlobClient(StorageNames.ModelManifestPath(name, version)).ExistsAsync(cancellation)).Value);
+    }
+
+    /// <summary>
+    /// SIGKILL gives the job no time to save anything: the checkpoints it took while it ran (after finished trials, at most
+    /// every Trainer:CheckpointInterval) are what the next attempt resumes from, so it runs only the trials not yet saved.
+    /// </summary>
+    [Fact]
+    public async Task Sigkill_AfterSomeTrials_TheNextAttemptResumesTheFinishedTrials()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var blobs = Azurite.Blobs();
+        var name = Azurite.UniqueName("sigkill");
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 10);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+        await using var app = new PreprocessingApp();
+        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+        var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
+        var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
+        using var directory = new TempDirectory();
+        var jobFile = directory.File("job.json");
+        await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+        (string, string)[] settings =
+        [
+            ("Trainer__MaxTrials", "8"), ("Trainer__MaxEpochs", "25"), ("Trainer__MaxSeconds", "600"), ("Trainer__MaxTrialShare", "1"),
+            ("Trainer__EnsembleSize", "1"), ("Trainer__CheckpointInterval", "00:00:01"), ("Trainer__StatusInterval", "00:00:00.300"),
+        ];
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
+        using (var doomed = Start(jobFile, settings))
+        {
+            var output = Capture(doomed);
+            var deadline = Stopwatch.StartNew();
+            while ((await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value is not { Stage: "searching", Trial: >= 5 })
+            {
+                lock (output)
+                {
+                    Assert.False(doomed.HasExited, $"the trainer ended before it could be killed:\n{output}");
+                }
+
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(120), $"the search did not reach its fifth trial:\n{output}");
+                await Task.Delay(100, cancellation);
+            }
+
+            doomed.Kill(entireProcessTree: true); // SIGKILL
+            await doomed.WaitForExitAsync(cancellation);
+        }
+
+        var checkpoint = JsonNode.Parse((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).DownloadContentAsync(cancellation)).Value.Content.ToString())!;
+        var saved = checkpoint["completed"]!.AsArray().Count;
+        Assert.InRange(saved, 3, 4); // trials 1-4 finished; the last may still have been uploading
+        Assert.Null(checkpoint["current"]);
+
+        using var second = Start(jobFile, settings);
+        var secondOutput = Capture(second);
+        using (var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
+        {
+            finished.CancelAfter(TimeSpan.FromSeconds(120));
+            await second.WaitForExitAsync(finished.Token);
+        }
+
+        lock (secondOutput)
+        {
+            Assert.True(second.ExitCode == 0, $"exit {second.ExitCode}:\n{secondOutput}");
+            Assert.Contains($"resuming from a checkpoint ({saved} trials done", secondOutput.ToString(), StringComparison.Ordinal);
+            var trialsRun = System.Text.RegularExpressions.Regex.Matches(secondOutput.ToString(), "Trial ([0-9]+)/").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.NotEmpty(trialsRun);
+            Assert.True(trialsRun.Min() > saved, $"the second attempt ran trial {trialsRun.Min()} again:\n{secondOutput}");
+        }
+
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        var version = JsonNode.Parse((await models.GetBlobClient(StorageNames.CurrentPointerPath(name)).DownloadContentAsync(cancellation)).Value.Content.ToString())!["version"]!.GetValue<string>();
+        var manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(name, version)), PipelineJson.Default.ModelManifest, cancellation))!.Value.Value;
+        Assert.Equal(8, manifest.Search!.Trials.Count);
+        Assert.False((await runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).ExistsAsync(cancellation)).Value);
+    }
+
+    /// <summary>
+    /// The trainer-kill run of the fault suite: each request's first attempt is SIGKILLed at a random moment (seeded) of
+    /// its default budget — searching, exporting, quantizing or publishing — and the next attempt completes it. Each
+    /// request must end with exactly one published version, current.json on it and no checkpoint left; the work lost to
+    /// the kill (the run's elapsed seconds at the kill minus those its last checkpoint saved) must stay under 60 s. CI
+    /// kills one request; <c>bash bench/faults/run.sh trainer-kills 20</c> kills 20 and writes the figures to
+    /// <c>TRAINER_KILLS_REPORT</c>.
+    /// </summary>
+    [Fact]
+    public async Task Sigkill_AtRandomMoments_EachRequestPublishesOnce_AndLosesLittleWork()
+    {
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        var kills = int.TryParse(Environment.GetEnvironmentVariable("TRAINER_KILLS"), System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
+        var random = new Random(2026);
+        var blobs = Azurite.Blobs();
+        var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
+        var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        await using var app = new PreprocessingApp();
+        var results = new List<object>();
+        for (var k = 0; k < kills; k++)
+        {
+            var name = Azurite.UniqueName("kills");
+            var (csv, _) = SyntheticData.ThreeClass(3000, seed: 100 + k);
+            await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+            var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+            var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
+            var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
+            using var directory = new TempDirectory();
+            var jobFile = directory.File("job.json");
+            await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+            var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
+            var killAfter = TimeSpan.FromSeconds(2 + (random.NextDouble() * 33));
+
+            RunStatus? atKill;
+            using (var doomed = Start(jobFile, ("Trainer__StatusInterval", "00:00:00.300")))
+            {
+                var output = Capture(doomed);
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                timer.CancelAfter(killAfter);
+                try
+                {
+                    await doomed.WaitForExitAsync(timer.Token);
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                }
+
+                atKill = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value;
+                if (!doomed.HasExited)
+                {
+                    doomed.Kill(entireProcessTree: true); // SIGKILL
+                    await doomed.WaitForExitAsync(cancellation);
+                }
+                else
+                {
+                    lock (output)
+                    {
+                        Assert.True(doomed.ExitCode == 0, $"exit {doomed.ExitCode}:\n{output}");
+                    }
+                }
+            }
+
+            var checkpointBlob = runs.GetBlobClient(StorageNames.RunCheckpointPath(runId));
+            var checkpoint = (await checkpointBlob.ExistsAsync(cancellation)).Value
+                ? JsonNode.Parse((await checkpointBlob.DownloadContentAsync(cancellation)).Value.Content.ToString())
+                : null;
+            var savedSeconds = checkpoint?["elapsedSeconds"]?.GetValue<double>() ?? 0;
+            var searchedSeconds = atKill?.ElapsedSeconds ?? 0;
+            var lost = atKill?.Stage == "searching" ? Math.Max(0, searchedSeconds - savedSeconds) : 0;
+
+            using (var retry = Start(jobFile))
+            {
+                var output = Capture(retry);
+                using var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                finished.CancelAfter(TimeSpan.FromSeconds(180));
+                await retry.WaitForExitAsync(finished.Token);
+                lock (output)
+                {
+                    Assert.True(retry.ExitCode == 0, $"exit {retry.ExitCode}:\n{output}");
+                }
+            }
+
+            var versions = (await models.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = name + "/" }, cancellation).ToListAsync(cancellation))
+                .Where(b => b.Name.EndsWith("/" + StorageNames.ManifestFile, StringComparison.Ordinal)).ToList();
+            var version = Assert.Single(versions).Name.Split('/')[1];
+            Assert.Equal(version, (await ModelPointer.ReadAsync(models, name, cancellation)).Current!.Version);
+            Assert.False((await checkpointBlob.ExistsAsync(cancellation)).Value);
+            Assert.True(lost < 60, $"kill {k} at {killAfter.TotalSeconds:F1} s lost {lost:F1} s of search");
+            results.Add(new
+            {
+                killAfterSeconds = Math.Round(killAfter.TotalSeconds, 1),
+                stage = atKill?.Stage,
+                trial = atKill?.Trial,
+                savedTrials = checkpoint?["completed"]?.AsArray().Count ?? 0,
+                searchedSeconds = Math.Round(searchedSeconds, 1),
+                savedSeconds = Math.Round(savedSeconds, 1),
+                lostSeconds = Math.Round(lost, 1),
+            });
+        }
+
+        if (Environment.GetEnvironmentVariable("TRAINER_KILLS_REPORT") is { Length: > 0 } report)
+        {
+            await File.WriteAllTextAsync(report, JsonSerializer.Serialize(results, Indented), cancellation);
+        }
     }
 
     /// <summary>Collects a process's stdout and stderr as it runs.</summary>

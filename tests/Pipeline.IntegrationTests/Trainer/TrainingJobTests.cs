@@ -244,12 +244,12 @@ public class TrainingJobTests
         var name = Azurite.UniqueName("race");
         var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
         await models.CreateIfNotExistsAsync(cancellationToken: cancellation);
-        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v1", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
+        Assert.NotNull(await ModelPointer.TryMoveAsync(models, name, "v1", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
         await using var services = TestTrainer.Create();
         var publisher = services.GetRequiredService<ModelPublisher>();
 
         var compared = await publisher.ReadPointerAsync(name, cancellation);
-        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v0", await ModelPointer.ReadAsync(models, name, cancellation), DateTimeOffset.UnixEpoch, cancellation));
+        Assert.NotNull(await ModelPointer.TryMoveAsync(models, name, "v0", await ModelPointer.ReadAsync(models, name, cancellation), DateTimeOffset.UnixEpoch, cancellation));
         var moved = await publisher.TryMakeCurrentAsync(new ModelManifest { Model = name, Version = "v2" }, compared, cancellation);
 
         Assert.Equal("v1", compared.Current!.Version);
@@ -265,14 +265,15 @@ public class TrainingJobTests
         var name = Azurite.UniqueName("writers");
         var models = Azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
         await models.CreateIfNotExistsAsync(cancellationToken: cancellation);
-        Assert.True(await ModelPointer.TryMoveAsync(models, name, "v0", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
+        Assert.NotNull(await ModelPointer.TryMoveAsync(models, name, "v0", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
         var read = await ModelPointer.ReadAsync(models, name, cancellation);
 
         var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => ModelPointer.TryMoveAsync(models, name, $"v{i}", read, DateTimeOffset.UnixEpoch, cancellation)));
 
-        Assert.Equal(1, results.Count(r => r));
-        var winner = Array.IndexOf(results, true) + 1;
+        Assert.Single(results, r => r is not null);
+        var winner = Array.FindIndex(results, r => r is not null) + 1;
+        Assert.Equal($"v{winner}", results[winner - 1]!.Current!.Version);
         Assert.Equal($"v{winner}", (await ModelPointer.ReadAsync(models, name, cancellation)).Current!.Version);
-        Assert.False(await ModelPointer.TryMoveAsync(models, name, "v9", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
+        Assert.Null(await ModelPointer.TryMoveAsync(models, name, "v9", PointerState.None, DateTimeOffset.UnixEpoch, cancellation));
     }
 }

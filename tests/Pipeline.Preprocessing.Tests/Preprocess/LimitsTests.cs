@@ -101,16 +101,4 @@ public class LimitsTests
             Assert.Equal((options.MaxTrackedDistinct, options.MaxTrackedChars, options.MedianSampleSize), (budget.TrackedDistinct, budget.TrackedChars, budget.MedianSampleSize));
         }
     }
-
-    [Fact]
-#pragma warning disable CA2201 // the runtime's exceptions, as the build would meet them
-    public void Exhausted_MemoryAndFullDisk_EvenWrappedByTheColumnTasks_OtherIoIsNot()
-    {
-        Assert.Equal("memory", PreprocessHandler.Exhausted(new OutOfMemoryException()));
-        Assert.Equal("disk space", PreprocessHandler.Exhausted(new AggregateException(new IOException("No space left on device", 28))));
-        Assert.Equal("memory", PreprocessHandler.Exhausted(new InvalidOperationException("wrapped", new OutOfMemoryException())));
-        Assert.Null(PreprocessHandler.Exhausted(new IOException("connection reset")));
-        Assert.Null(PreprocessHandler.Exhausted(new ArgumentException("a bug")));
-    }
-#pragma warning restore CA2201
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Storage;
+using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Serving.Predict;
@@ -232,7 +233,9 @@ public sealed class ModelRegistryTests : IDisposable
 
         public IAsyncEnumerable<StoredItem> ListAsync(string? prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 
-        public Task<string> WriteAsync(string path, ReadOnlyMemory<byte> content, string? ifMatch, CancellationToken cancellationToken) =>
-            inner.WriteAsync(path, content, ifMatch, cancellationToken);
+        public Task<PointerState> ReadPointerAsync(string model, CancellationToken cancellationToken) => inner.ReadPointerAsync(model, cancellationToken);
+
+        public Task<PointerState?> TryMovePointerAsync(string model, string version, PointerState expected, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.TryMovePointerAsync(model, version, expected, now, cancellationToken);
     }
 }

@@ -58,6 +58,19 @@ public sealed class OnnxModelCheckTests
     }
 
     [Fact]
+    public void Check_MoreNodesThanTheLimit_IsRefused_AndAtTheLimitPasses()
+    {
+        var model = HostileModels.Slow(multiplications: 50);
+        var nodes = OnnxModelCheck.Check(model, Limit).Nodes;
+
+        OnnxModelCheck.Check(model, Limit, maxNodes: nodes);
+        var e = Assert.Throws<InvalidDataException>(() => OnnxModelCheck.Check(model, Limit, maxNodes: nodes - 1));
+
+        Assert.True(nodes > 50);
+        Assert.Contains($"more than {nodes - 1} nodes (Models:MaxNodes)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Check_OutputSizeReadFromTheRequest_IsRefused()
     {
         var e = Assert.Throws<InvalidDataException>(() => OnnxModelCheck.Check(HostileModels.ConstantOfShape(constantShape: false), Limit));

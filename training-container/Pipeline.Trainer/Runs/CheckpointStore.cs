@@ -54,13 +54,19 @@ public sealed partial class CheckpointStore(BlobServiceClient blobs, ILogger<Che
         return state;
     }
 
-    public async Task SaveAsync(string runId, SearchState state, CancellationToken cancellationToken)
+    public Task SaveAsync(string runId, SearchState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);
+        return SaveAsync(runId, JsonSerializer.SerializeToUtf8Bytes(state, TrainerJson.Default.SearchState), state.Completed.Count, state.Current?.Epoch ?? 0, cancellationToken);
+    }
+
+    /// <summary>Saves a checkpoint serialized earlier (<see cref="PeriodicCheckpoint"/> takes it on the search thread).</summary>
+    public async Task SaveAsync(string runId, byte[] checkpoint, int trials, int epoch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         await Runs.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(state, TrainerJson.Default.SearchState);
-        await Runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).UploadAsync(new BinaryData(bytes), overwrite: true, cancellationToken).ConfigureAwait(false);
-        LogSaved(logger, runId, bytes.Length, state.Completed.Count, state.Current?.Epoch ?? 0);
+        await Runs.GetBlobClient(StorageNames.RunCheckpointPath(runId)).UploadAsync(new BinaryData(checkpoint), overwrite: true, cancellationToken).ConfigureAwait(false);
+        LogSaved(logger, runId, checkpoint.Length, trials, epoch);
     }
 
     public async Task DeleteAsync(string runId, CancellationToken cancellationToken) =>

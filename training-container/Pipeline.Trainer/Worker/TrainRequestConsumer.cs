@@ -13,7 +13,9 @@ namespace Pipeline.Trainer.Worker;
 /// <summary>
 /// Consumes <c>train-requests</c> the way a Container Apps event-job replica must: receive one message, keep it invisible
 /// with a heartbeat while training, delete it on success; on failure let it reappear after a delay; after
-/// <see cref="WorkerOptions.MaxAttempts"/> attempts (or at once for a job that cannot succeed) move it to the poison queue with the error.
+/// <see cref="WorkerOptions.MaxAttempts"/> attempts move it to the poison queue with the error. Only transient failures
+/// (<see cref="Failures.Classify"/>) are retried: a job that cannot succeed — a refused request, a crash on its input,
+/// exhausted memory or disk — goes to the poison queue at once, so the requests queued behind it do not wait.
 /// </summary>
 public sealed partial class TrainRequestConsumer(
     QueueServiceClient queues,
@@ -91,9 +93,15 @@ public sealed partial class TrainRequestConsumer(
                 return true;
             }
 
-            if (e is TrainingFailedException || message.DequeueCount >= o.MaxAttempts)
+            if (e is TrainingFailedException)
             {
                 await PoisonAsync(queue, message, popReceipt, e.Message, CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (Failures.Classify(e) != FailureKind.Transient || message.DequeueCount >= o.MaxAttempts)
+            {
+                // A crash on this input or exhausted memory/disk fails every attempt: end it now, not after five back-offs.
+                LogAttemptFailed(logger, e, message.MessageId, message.DequeueCount, o.MaxAttempts);
+                await PoisonAsync(queue, message, popReceipt, Failures.Describe(e), CancellationToken.None).ConfigureAwait(false);
             }
             else
             {

@@ -58,7 +58,7 @@ public sealed partial class ModelPublisher(BlobServiceClient blobs, TimeProvider
     public async Task<bool> TryMakeCurrentAsync(ModelManifest manifest, PointerState compared, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        if (await ModelPointer.TryMoveAsync(Models, manifest.Model, manifest.Version, compared, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        if (await ModelPointer.TryMoveAsync(Models, manifest.Model, manifest.Version, compared, time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is not null)
         {
             LogPublished(logger, manifest.Model, manifest.Version);
             return true;

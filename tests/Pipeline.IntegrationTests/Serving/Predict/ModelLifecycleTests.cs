@@ -3,8 +3,11 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Contracts;
 using Pipeline.Serving.Predict;
 using Pipeline.Tests.Infrastructure;
+using Pipeline.Training.Publishing;
 
 namespace Pipeline.Tests.Serving.Predict;
 
@@ -214,6 +217,51 @@ public sealed class ModelLifecycleTests() : ServedModelTest("life")
         Assert.Contains("non-finite", await broken.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("v1", details["currentVersion"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// An operator's rollback racing a training run's promotion (the trainer's <see cref="ModelPublisher"/> moving the
+    /// pointer from the reading its champion/challenger decision compared against): both go through
+    /// <c>ModelPointer</c>'s conditional write, so the rollback is never silently overwritten — the trainer's move fails
+    /// when the rollback came first, and the rollback reads again and wins when the trainer came first, reporting it.
+    /// </summary>
+    [Fact]
+    public async Task SetCurrent_RacingATrainingPromotion_IsNeverOverwritten()
+    {
+        await TestModels.PublishAsync(Model, "v2", TestModels.TwoClass(bias: -10), moveCurrent: false);
+        var publisher = new ModelPublisher(Azurite.Blobs(), TimeProvider.System, NullLogger<ModelPublisher>.Instance);
+        var challenger = new ModelManifest { Model = Model, Version = "v2" };
+
+        // In order: the trainer compares against v1, the operator rolls back to v1 meanwhile, the trainer's move fails.
+        var compared = await publisher.ReadPointerAsync(Model, Cancellation);
+        using (var rollback = await Client.PostAsJsonAsync(new Uri($"/api/models/{Model}/current", UriKind.Relative), new { version = "v1" }, Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        }
+
+        Assert.False(await publisher.TryMakeCurrentAsync(challenger, compared, Cancellation));
+        Assert.Equal("v1", (await publisher.ReadPointerAsync(Model, Cancellation)).Current!.Version);
+
+        // At once, many times: whoever writes first, the pointer ends at the rollback's version, and the rollback reports
+        // the trainer's version as the one it replaced exactly when the trainer's move went through.
+        var promotions = 0;
+        for (var round = 0; round < 12; round++)
+        {
+            compared = await publisher.ReadPointerAsync(Model, Cancellation);
+            var promote = publisher.TryMakeCurrentAsync(challenger, compared, Cancellation);
+            var rollback = Client.PostAsJsonAsync(new Uri($"/api/models/{Model}/current", UriKind.Relative), new { version = "v1" }, Cancellation);
+            await Task.WhenAll(promote, rollback);
+            using var response = await rollback;
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("v1", (await publisher.ReadPointerAsync(Model, Cancellation)).Current!.Version);
+            Assert.Equal(await promote ? "v2" : "v1", body["previousVersion"]!.GetValue<string>());
+            promotions += await promote ? 1 : 0;
+        }
+
+        Assert.Equal("v1", (await WaitForVersionAsync("v1"))["version"]!.GetValue<string>());
+        TestContext.Current.TestOutputHelper?.WriteLine($"{promotions} of 12 promotions went through before the rollback.");
     }
 
     [Fact]

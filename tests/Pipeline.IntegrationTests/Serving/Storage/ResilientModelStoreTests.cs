@@ -22,7 +22,7 @@ public sealed class ResilientModelStoreTests
         var counter = new CountingPolicy();
         var options = new BlobClientOptions { Retry = { MaxRetries = 0 } };
         options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-        var unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+        var unreachable = $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};BlobEndpoint=http://127.0.0.1:9/{Azurite.AccountName};";
         await using var app = new ServingAppFactory().WithWebHostBuilder(builder =>
             builder.ConfigureTestServices(services => services.AddSingleton(new BlobServiceClient(unreachable, options))));
         using var client = app.CreateClient();
