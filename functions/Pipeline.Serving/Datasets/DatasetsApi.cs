@@ -5,7 +5,6 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Pipeline.Contracts;
-using Pipeline.Serving.Predict;
 using Pipeline.Serving.Storage;
 using Pipeline.Storage;
 
@@ -131,7 +130,7 @@ public static partial class DatasetsApi
             return NoStorage();
         }
 
-        if (!StorageNames.IsValidName(name) || !ModelRegistry.IsValidVersion(version))
+        if (!StorageNames.IsValidName(name) || !StorageNames.IsValidVersion(version))
         {
             return VersionNotFound(name, version);
         }

@@ -22,7 +22,7 @@ public static class ModelReportApi
 
     private static async Task<Results<JsonHttpResult<ModelManifest>, ProblemHttpResult>> GetVersionAsync(string name, string version, ModelCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!StorageNames.IsValidName(name) || !ModelRegistry.IsValidVersion(version))
+        if (!StorageNames.IsValidName(name) || !StorageNames.IsValidVersion(version))
         {
             return NoManifest(name, version);
         }
@@ -33,7 +33,7 @@ public static class ModelReportApi
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetFileAsync(string name, string version, string file, ModelCatalog catalog, CancellationToken cancellationToken)
     {
-        if (!StorageNames.IsValidName(name) || !ModelRegistry.IsValidVersion(version) || ContentTypeOf(file) is not { } contentType)
+        if (!StorageNames.IsValidName(name) || !StorageNames.IsValidVersion(version) || ContentTypeOf(file) is not { } contentType)
         {
             return FileNotFound(name, version, file);
         }
