@@ -58,6 +58,9 @@ param functionMaximumInstanceCount int = 100
 @maxValue(20)
 param alwaysReadyHttpInstances int = 0
 
+@description('Client ID of an Entra ID app registration that signs users in to the web console (App Service Authentication on the serving app; the API keeps function keys). Empty: no sign-in; the console pages are public and their data still needs a function key. See docs/console.md.')
+param consoleSignInClientId string = ''
+
 @description('Training replicas per job execution.')
 @minValue(1)
 @maxValue(10)
@@ -349,6 +352,11 @@ module serving 'app/functions.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    signInClientId: consoleSignInClientId
+    // Everything under /api is the HTTP API (function keys); the console at /console/ needs a sign-in.
+    signInExcludedPaths: [
+      '/api/*'
+    ]
   }
   dependsOn: [
     storage

@@ -15,6 +15,11 @@ if ! { command -v cc >/dev/null && [ -e /usr/include/zlib.h ]; }; then
   exit 1
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  echo "The web console's browser tests need Debian's chromium: apt-get install -y chromium" >&2
+  exit 1
+fi
+
 data="$(mktemp -d)"
 started=0
 if ! (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; then

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Pipeline.Serving.Console;
+using Pipeline.Serving.Datasets;
 using Pipeline.Serving.Http;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Runs;
@@ -8,7 +10,7 @@ using Pipeline.Serving.Storage;
 namespace Pipeline.Serving;
 
 /// <summary>
-/// The serving function app (Predict, Models, SetCurrent, Health, OpenApi): HTTP only, published with Native AOT so a
+/// The serving function app (Predict, Models, SetCurrent, Health, OpenApi, Runs, Datasets, the web console): HTTP only, published with Native AOT so a
 /// cold instance answers its first prediction in milliseconds. Models load lazily; start-up never touches storage.
 /// </summary>
 public static class ServingAppBuilder
@@ -57,7 +59,10 @@ public static class ServingAppBuilder
         app.MapHealth();
         app.MapOpenApiDocument();
         app.MapPredictApi();
+        app.MapModelReportApi();
         app.MapRunsApi();
+        app.MapDatasetsApi();
+        app.MapConsole();
 
         if (app.Configuration.GetValue<bool>("Bench:NoOp"))
         {

@@ -68,6 +68,12 @@ param customHandler bool = false
 @maxValue(20)
 param alwaysReadyHttpInstances int
 
+@description('Client ID of an Entra ID app registration for App Service Authentication (the serving app\'s web console). Empty: no sign-in is configured.')
+param signInClientId string = ''
+
+@description('Paths App Service Authentication leaves alone (the HTTP API, whose clients authenticate with function keys).')
+param signInExcludedPaths array = []
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -161,6 +167,49 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       runtime: {
         name: 'dotnet-isolated'
         version: '10.0'
+      }
+    }
+  }
+}
+
+// App Service Authentication (Easy Auth): every request outside the excluded paths (the console's pages) needs an Entra ID
+// sign-in with the given app registration; the excluded paths (the API) keep using function keys. Client ID only, no
+// secret: Entra returns an ID token to /.auth/login/aad/callback (the registration must allow ID tokens). No token store:
+// the session cookie is all the console needs, and Flex has no file system to keep tokens on. See docs/deploy.md.
+resource signIn 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(signInClientId)) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: signInExcludedPaths
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: signInClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            signInClientId
+            'api://${signInClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
       }
     }
   }

@@ -45,6 +45,12 @@ public sealed class RunStatus
 
     public double? BestValidationLoss { get; set; }
 
+    /// <summary>
+    /// The current trial's loss per epoch, for live loss curves; at most <see cref="LossPoint.MaxPoints"/> points (a long
+    /// trial keeps every second point, then every fourth, …, so the curve keeps its shape).
+    /// </summary>
+    public List<LossPoint>? Losses { get; set; }
+
     public DateTimeOffset StartedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
@@ -65,6 +71,18 @@ public sealed class RunStatus
 
     /// <summary>Why the run failed or stopped.</summary>
     public string? Error { get; set; }
+}
+
+/// <summary>One epoch of a trial's loss curve.</summary>
+public sealed class LossPoint
+{
+    public const int MaxPoints = 256;
+
+    public int Epoch { get; set; }
+
+    public double? Train { get; set; }
+
+    public double? Validation { get; set; }
 }
 
 public static class RunStates

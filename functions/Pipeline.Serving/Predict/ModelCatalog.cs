@@ -126,6 +126,17 @@ public sealed class ModelCatalog(IModelStore store, ModelRegistry registry, Time
         return versions.MaxBy(v => v.LastModified)?.Version;
     }
 
+    /// <summary>A version's published manifest; null when the version has none (bring-your-own ONNX) or it cannot be read.</summary>
+    public Task<ModelManifest?> GetVersionManifestAsync(string name, string version, CancellationToken cancellationToken) =>
+        ReadManifestAsync(name, version, cancellationToken);
+
+    /// <summary>A file of a version's training report (<c>report.md</c>, <c>report-*.png</c>); null when it does not exist.</summary>
+    public async Task<byte[]?> GetReportFileAsync(string name, string version, string file, CancellationToken cancellationToken) =>
+        (await store.ReadAsync($"{name}/{version}/{file}", null, MaxReportFileBytes, cancellationToken).ConfigureAwait(false))?.Content;
+
+    /// <summary>Largest report file served (the trainer's plots are ~50 KB).</summary>
+    public const int MaxReportFileBytes = 8 * 1024 * 1024;
+
     private async Task<ModelManifest?> ReadManifestAsync(string name, string version, CancellationToken cancellationToken)
     {
         try

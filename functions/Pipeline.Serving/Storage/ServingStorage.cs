@@ -20,12 +20,12 @@ public static class ServingStorage
         if (configuration[$"{Predict.ModelOptions.Section}:{nameof(Predict.ModelOptions.Path)}"] is { Length: > 0 } folder)
         {
             services.AddSingleton<IModelStore>(provider => Resilient(provider, new DirectoryModelStore(folder)));
-            services.AddSingleton(new Runs.RunStatusSource(null));
+            services.AddSingleton(new PipelineStorage(null));
             return services;
         }
 
         services.AddSingleton<IModelStore>(provider => Resilient(provider, new BlobModelStore(provider.GetRequiredService<BlobServiceClient>())));
-        services.AddSingleton(provider => new Runs.RunStatusSource(provider.GetRequiredService<BlobServiceClient>()));
+        services.AddSingleton(provider => new PipelineStorage(provider.GetRequiredService<BlobServiceClient>()));
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, ServingStorageOptionsValidator>();
         services.AddSingleton(provider =>

@@ -83,8 +83,12 @@ public sealed class PublishedServingTests
         process.Dispose();
     }
 
-    /// <summary>Health (anonymous and detailed), the model list, a prediction, a 422 for a row driving the model to infinity and the runs endpoint all answer as documented (no 500).</summary>
-    private static async Task AssertServesAsync(HttpClient client, string model, StringBuilder output)
+    /// <summary>
+    /// Health (anonymous and detailed), the model list, a prediction, a 422 for a row driving the model to infinity, a
+    /// version's manifest, the runs and datasets endpoints (a problem without a storage account) and the embedded console
+    /// all answer as documented (no 500).
+    /// </summary>
+    private static async Task AssertServesAsync(HttpClient client, string model, StringBuilder output, bool storage)
     {
         using var health = await client.GetAsync(new Uri("/api/health", UriKind.Relative), Cancellation);
         Assert.True(health.StatusCode == HttpStatusCode.OK, $"health: {health.StatusCode}\n{output}");
@@ -112,6 +116,22 @@ public sealed class PublishedServingTests
         using var run = await client.GetAsync(new Uri($"/api/runs?model={model}", UriKind.Relative), Cancellation);
         Assert.True(run.StatusCode == HttpStatusCode.NotFound, $"runs: {run.StatusCode}\n{output}");
         Assert.Equal("application/problem+json", run.Content.Headers.ContentType?.MediaType);
+
+        var manifest = JsonNode.Parse(await client.GetStringAsync(new Uri($"/api/models/{model}/versions/v1", UriKind.Relative), Cancellation))!;
+        Assert.Equal("classification", manifest["task"]!.GetValue<string>());
+        foreach (var path in new[] { "/api/runs", "/api/datasets" })
+        {
+            using var list = await client.GetAsync(new Uri(path, UriKind.Relative), Cancellation);
+            var text = await list.Content.ReadAsStringAsync(Cancellation);
+            Assert.True(list.StatusCode == (storage ? HttpStatusCode.OK : HttpStatusCode.NotFound), $"{path}: {list.StatusCode} {text}\n{output}");
+            Assert.NotNull(JsonNode.Parse(text));
+        }
+
+        // The console's files are embedded resources of the native executable.
+        var page = await anonymous.GetStringAsync(new Uri("/console/", UriKind.Relative), Cancellation);
+        Assert.Contains("js/app.js", page, StringComparison.Ordinal);
+        using var script = await anonymous.GetAsync(new Uri("/console/js/app.js", UriKind.Relative), Cancellation);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]
@@ -126,7 +146,7 @@ public sealed class PublishedServingTests
         var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Models__Path"] = folder.Path });
         try
         {
-            await AssertServesAsync(client, "local", output);
+            await AssertServesAsync(client, "local", output, storage: false);
         }
         finally
         {
@@ -144,7 +164,7 @@ public sealed class PublishedServingTests
         var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Storage__ConnectionString"] = Azurite.ConnectionString });
         try
         {
-            await AssertServesAsync(client, model, output);
+            await AssertServesAsync(client, model, output, storage: true);
         }
         finally
         {

@@ -84,6 +84,10 @@ public class TrainingJobTests
         Assert.True(status.Promoted);
         Assert.Equal(4, status.Trials);
         Assert.True(status.Epoch > 0);
+        Assert.NotNull(status.Losses);
+        Assert.InRange(status.Losses.Count, 1, LossPoint.MaxPoints);
+        Assert.Equal(status.Losses.Select(p => p.Epoch).Order(), status.Losses.Select(p => p.Epoch));
+        Assert.All(status.Losses, p => Assert.True(p.Train > 0 && p.Validation > 0));
         Assert.Equal(status.RunId, (await ReadAsync(StorageNames.RunsContainer, StorageNames.LatestRunPath(name), PipelineJson.Default.RunStatus))!.RunId);
         Assert.False((await Azurite.Blobs().GetBlobContainerClient(StorageNames.RunsContainer).GetBlobClient(StorageNames.RunCheckpointPath(status.RunId)).ExistsAsync(cancellation)).Value);
     }

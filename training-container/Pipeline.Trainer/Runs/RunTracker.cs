@@ -25,6 +25,8 @@ public sealed partial class RunTracker : IAsyncDisposable
     private readonly bool _terminal = !Console.IsErrorRedirected;
     private long _lastLog;
     private int _lastTrial;
+    private int _curveTrial;
+    private int _curveStride = 1;
     private bool _dirty;
 
     private RunTracker(BlobContainerClient runs, RunStatus status, TimeSpan interval, TimeProvider time, ILogger logger)
@@ -116,6 +118,7 @@ public sealed partial class RunTracker : IAsyncDisposable
             Status.TrainLoss = Finite(progress.TrainLoss);
             Status.ValidationLoss = Finite(progress.ValidationLoss);
             Status.BestValidationLoss = Finite(progress.BestValidationLoss);
+            RecordLoss(progress);
             Status.ElapsedSeconds = progress.ElapsedSeconds;
             Status.EtaSeconds = progress.EtaSeconds;
             _dirty = true;
@@ -131,6 +134,29 @@ public sealed partial class RunTracker : IAsyncDisposable
             _lastTrial = progress.Trial;
             _lastLog = _time.GetTimestamp();
             LogProgress(_logger, progress.Trial, progress.Trials, progress.Epoch, progress.TrainLoss, progress.ValidationLoss, progress.ElapsedSeconds, progress.EtaSeconds ?? double.NaN);
+        }
+    }
+
+    /// <summary>Appends the epoch to the current trial's curve (a new trial starts a new one), thinned to at most <see cref="LossPoint.MaxPoints"/>.</summary>
+    private void RecordLoss(SearchProgress progress)
+    {
+        if (Status.Losses is null || progress.Trial != _curveTrial)
+        {
+            Status.Losses = [];
+            _curveTrial = progress.Trial;
+            _curveStride = 1;
+        }
+
+        if (progress.Epoch % _curveStride != 0 && Status.Losses.Count > 0)
+        {
+            return;
+        }
+
+        Status.Losses.Add(new LossPoint { Epoch = progress.Epoch, Train = Finite(progress.TrainLoss), Validation = Finite(progress.ValidationLoss) });
+        if (Status.Losses.Count >= LossPoint.MaxPoints)
+        {
+            _curveStride *= 2;
+            Status.Losses = [.. Status.Losses.Where((_, i) => i % 2 == 0)];
         }
     }
 

@@ -94,4 +94,23 @@ public sealed class ModelsFolderTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, name.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, version.StatusCode);
     }
+
+    [Fact]
+    public async Task StorageOnlyApis_AnswerAProblemSayingSo_WhileReportFilesComeFromTheFolder()
+    {
+        Write("lin/a/model.onnx", TestModels.LinearRegression([1], bias: 0));
+        Write("lin/a/report-loss.png", [0x89, (byte)'P', (byte)'N', (byte)'G']);
+
+        foreach (var path in new[] { "/api/datasets", "/api/datasets/lin", "/api/runs", "/api/runs?model=lin" })
+        {
+            using var response = await _client.GetAsync(new Uri(path, UriKind.Relative), Cancellation);
+            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Contains("Models:Path", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        using var plot = await _client.GetAsync(new Uri("/api/models/lin/versions/a/files/report-loss.png", UriKind.Relative), Cancellation);
+        Assert.Equal(HttpStatusCode.OK, plot.StatusCode);
+        Assert.Equal("image/png", plot.Content.Headers.ContentType?.MediaType);
+    }
 }

@@ -59,11 +59,33 @@ public class RunsApiTests
         Assert.Equal("one class only", body["error"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task List_HasTheLatestRunOfEveryModel_WithoutLossCurves()
+    {
+        await Azurite.EnsureRunningAsync();
+        var first = Azurite.UniqueName("runs");
+        var second = Azurite.UniqueName("runs");
+        await WriteStatusAsync(new RunStatus { RunId = first + "-a", Model = first, State = RunStates.Succeeded, Losses = [new LossPoint { Epoch = 1, Train = 0.5 }] }, latest: true);
+        await WriteStatusAsync(new RunStatus { RunId = second + "-b", Model = second, State = RunStates.Running, Stage = "searching" }, latest: true);
+        await using var app = new ServingAppFactory();
+
+        var (status, body, _) = await GetAsync(app.CreateClient(), "/api/runs");
+        var (_, single, _) = await GetAsync(app.CreateClient(), $"/api/runs/{first}-a");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var runs = body!["runs"]!.AsArray();
+        var a = runs.Single(r => r!["model"]!.GetValue<string>() == first)!;
+        Assert.Equal("succeeded", a["state"]!.GetValue<string>());
+        Assert.Null(a["losses"]);
+        Assert.Equal("searching", runs.Single(r => r!["model"]!.GetValue<string>() == second)!["stage"]!.GetValue<string>());
+        Assert.True(runs.Count <= 100);
+        Assert.Equal(0.5, single!["losses"]![0]!["train"]!.GetValue<double>());
+    }
+
     [Theory]
     [InlineData("/api/runs/no-such-run-0000", HttpStatusCode.NotFound)]
     [InlineData("/api/runs/Not_Valid!", HttpStatusCode.NotFound)]
     [InlineData("/api/runs?model=no-such-model-0000", HttpStatusCode.NotFound)]
-    [InlineData("/api/runs", HttpStatusCode.BadRequest)]
     public async Task Get_UnknownOrMissing_IsAProblemDetails(string path, HttpStatusCode expected)
     {
         await Azurite.EnsureRunningAsync();
