@@ -51,8 +51,8 @@ case "$command" in
     rss() { awk '/VmRSS/ {print $2}' "/proc/$app/status"; }
     wrk -t1 -c8 -d3s -s bench/post.lua "$url" >/dev/null # load the model
     max=$(wrk -t1 -c32 -d10s -s bench/post.lua "$url" | awk '/Requests\/sec/ {printf "%d", $2}')
-    connections=16
-    delay=$(( connections * 1000 * 2 / max )); [ "$delay" -ge 1 ] || delay=1
+    # Paced connections, each pausing 2 ms after a response (wrk's delay is whole milliseconds): about max/2 req/s offered.
+    delay=2; connections=$(( (max + 500) / 1000 )); [ "$connections" -ge 1 ] || connections=1
     export DELAY_MS="$delay"
     report="$out/faults-soak.md"
     { echo "# Soak: $minutes min at half of $max req/s ($connections connections, ${delay} ms between requests each)"

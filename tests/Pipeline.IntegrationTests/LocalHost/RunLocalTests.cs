@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Storage;
@@ -18,44 +16,16 @@ public sealed class RunLocalTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task LocalHost_UploadedCsv_IsServedOnTheServingPort()
     {
         await Azurite.EnsureRunningAsync();
-        var bin = Path.Combine(Repository.Root(), "artifacts", "bin");
-        var configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
-        var port = FreePort();
+        var port = LocalHostProcess.FreePort();
         // Only this test's uploads are announced: other tests write to raw too and run Preprocess themselves.
         var prefix = Azurite.UniqueName("runlocal");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
-            Path.Combine(bin, "Pipeline.LocalHost", configuration, "Pipeline.LocalHost.dll"),
-            $"--LocalHost:FunctionsAppPath={Path.Combine(bin, "Pipeline.Functions", configuration)}",
-            $"--LocalHost:ServingAppPath={Path.Combine(bin, "Pipeline.Serving", configuration)}",
-            $"--LocalHost:TrainerPath={Path.Combine(bin, "Pipeline.Trainer", configuration, "Pipeline.Trainer")}",
-            $"--LocalHost:ServingPort={port.ToString(CultureInfo.InvariantCulture)}",
-            $"--EventGrid:BlobPrefix={prefix}",
-            $"--EventGrid:StateContainer={Azurite.UniqueName("eventgrid")}",
-            $"--Storage:ConnectionString={Azurite.ConnectionString}",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         var output = new StringBuilder();
-        using var host = Process.Start(start)!;
-        host.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
+        using var host = LocalHostProcess.Start(Azurite.ConnectionString, port, output,
+            $"--EventGrid:BlobPrefix={prefix}", $"--EventGrid:StateContainer={Azurite.UniqueName("eventgrid")}");
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };

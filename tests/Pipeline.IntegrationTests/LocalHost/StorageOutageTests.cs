@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -44,9 +43,9 @@ public sealed class StorageOutageTests
             await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync(cancellationToken: Cancellation);
         }
 
-        var port = FreePort();
+        var port = LocalHostProcess.FreePort();
         var output = new StringBuilder();
-        using var host = StartLocalHost(azurite.ConnectionString, port, output);
+        using var host = LocalHostProcess.Start(azurite.ConnectionString, port, output);
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
@@ -292,38 +291,5 @@ public sealed class StorageOutageTests
             var text = output.ToString();
             return text.Length > 20_000 ? text[^20_000..] : text;
         }
-    }
-
-    private static Process StartLocalHost(string connectionString, int port, StringBuilder output)
-    {
-        var bin = Path.Combine(Repository.Root(), "artifacts", "bin");
-        var configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
-            Path.Combine(bin, "Pipeline.LocalHost", configuration, "Pipeline.LocalHost.dll"),
-            $"--LocalHost:FunctionsAppPath={Path.Combine(bin, "Pipeline.Functions", configuration)}",
-            $"--LocalHost:ServingAppPath={Path.Combine(bin, "Pipeline.Serving", configuration)}",
-            $"--LocalHost:TrainerPath={Path.Combine(bin, "Pipeline.Trainer", configuration, "Pipeline.Trainer")}",
-            $"--LocalHost:ServingPort={port.ToString(CultureInfo.InvariantCulture)}",
-            $"--Storage:ConnectionString={connectionString}",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var host = Process.Start(start)!;
-        host.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-        return host;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -23,6 +23,27 @@ public class TrainerProcessTests
         return path;
     }
 
+    /// <summary>A 3,000-row upload preprocessed into a training request, written as the job file a trainer process is given.</summary>
+    private sealed record PreparedJob(string Name, string RunId, string JobFile, TempDirectory Directory) : IDisposable
+    {
+        public void Dispose() => Directory.Dispose();
+    }
+
+    private static async Task<PreparedJob> PrepareJobAsync(PreprocessingApp app, string prefix, int seed, CancellationToken cancellation)
+    {
+        var blobs = Azurite.Blobs();
+        var name = Azurite.UniqueName(prefix);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
+        var (csv, _) = SyntheticData.ThreeClass(3000, seed);
+        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
+        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
+        var request = reply.TrainRequest ?? throw new InvalidOperationException($"Preprocess returned no training request: {reply}");
+        var directory = new TempDirectory();
+        var jobFile = directory.File("job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(request, PipelineJson.Default.TrainRequest), cancellation);
+        return new PreparedJob(name, RunIds.For(request), jobFile, directory);
+    }
+
     private static Process Start(string jobFile, params (string Key, string Value)[] settings)
     {
         var start = new ProcessStartInfo(TrainerExecutable())
@@ -113,17 +134,9 @@ public class TrainerProcessTests
         await Azurite.EnsureRunningAsync();
         var cancellation = TestContext.Current.CancellationToken;
         var blobs = Azurite.Blobs();
-        var name = Azurite.UniqueName("sigkill");
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
-        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 10);
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
         await using var app = new PreprocessingApp();
-        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
-        var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
-        var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
-        using var directory = new TempDirectory();
-        var jobFile = directory.File("job.json");
-        await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+        using var job = await PrepareJobAsync(app, "sigkill", seed: 10, cancellation);
+        var (name, runId, jobFile) = (job.Name, job.RunId, job.JobFile);
         (string, string)[] settings =
         [
             ("Trainer__MaxTrials", "8"), ("Trainer__MaxEpochs", "25"), ("Trainer__MaxSeconds", "600"), ("Trainer__MaxTrialShare", "1"),
@@ -197,20 +210,12 @@ public class TrainerProcessTests
         var blobs = Azurite.Blobs();
         var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
         await using var app = new PreprocessingApp();
         var results = new List<object>();
         for (var k = 0; k < kills; k++)
         {
-            var name = Azurite.UniqueName("kills");
-            var (csv, _) = SyntheticData.ThreeClass(3000, seed: 100 + k);
-            await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
-            var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
-            var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
-            var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
-            using var directory = new TempDirectory();
-            var jobFile = directory.File("job.json");
-            await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+            using var job = await PrepareJobAsync(app, "kills", seed: 100 + k, cancellation);
+            var (name, runId, jobFile) = (job.Name, job.RunId, job.JobFile);
             var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
             var killAfter = TimeSpan.FromSeconds(2 + (random.NextDouble() * 33));
 
@@ -304,17 +309,9 @@ public class TrainerProcessTests
         await Azurite.EnsureRunningAsync();
         var cancellation = TestContext.Current.CancellationToken;
         var blobs = Azurite.Blobs();
-        var name = Azurite.UniqueName("sigterm");
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
-        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 9);
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
         await using var app = new PreprocessingApp();
-        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
-        var requestJson = JsonSerializer.Serialize(reply.TrainRequest!, PipelineJson.Default.TrainRequest);
-        var runId = RunIds.For(JsonSerializer.Deserialize(requestJson, PipelineJson.Default.TrainRequest)!);
-        using var directory = new TempDirectory();
-        var jobFile = directory.File("job.json");
-        await File.WriteAllTextAsync(jobFile, requestJson, cancellation);
+        using var job = await PrepareJobAsync(app, "sigterm", seed: 9, cancellation);
+        var (name, runId, jobFile) = (job.Name, job.RunId, job.JobFile);
 
         // One trial that only the time budget ends (16 s across attempts), so the run spans both attempts.
         (string, string)[] settings =

@@ -312,26 +312,33 @@ internal static class HostileFile
         "wide" => ("wide.csv", Encoding.ASCII.GetBytes(string.Join(',', Enumerable.Range(0, 20_000).Select(c => $"c{c}")) + "\n" + string.Join(',', Enumerable.Repeat("1", 20_000)) + "\n")),
         "huge-cell" => ("cell.csv", Repeated("a,b\n1,"u8, (byte)'x', 24 << 20, "\n2,3\n"u8)),
         "long-line" => ("line.jsonl", Repeated("{\"a\":\""u8, (byte)'y', 40 << 20, ""u8)),
-        "parquet-rows" => ("rows.parquet", ClaimRows(RealParquet(random, 777, groupRows: 777))),
+        "parquet-rows" => ("rows.parquet", ClaimBillions(RealParquet(random, 777, groupRows: 777))),
         "parquet-footer" => ("footer.parquet", ClaimFooter(RealParquet(random, 50))),
         "nested-json" => ("nested.jsonl", Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", 100_000)) + "1" + new string('}', 100_000) + "\n")),
-        _ => ("bomb.parquet.gz", Gzip(ClaimRows(RealParquet(random, 777, groupRows: 777)))),
+        _ => ("bomb.parquet.gz", Gzip(ClaimBillions(RealParquet(random, 777, groupRows: 777)))),
     };
 
-    /// <summary>The footer's row counts rewritten to two billion (each an i64 after the previous field id: 0x16 + zigzag varint).</summary>
-    private static byte[] ClaimRows(byte[] file)
+    /// <summary>
+    /// Rewrites a Parquet footer's row counts from <paramref name="rows"/> to <paramref name="claimed"/>, and its length:
+    /// FileMetaData.num_rows, RowGroup.num_rows and each column's ColumnMetaData.num_values, each an i64 one field id after
+    /// the previous field in Thrift's compact protocol (header byte 0x16, then a zigzag varint). Returns how many it rewrote.
+    /// </summary>
+    public static (byte[] File, int Rewritten) ClaimRows(byte[] file, long rows, long claimed)
     {
         var footerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - 8));
         var footer = file.AsSpan(file.Length - 8 - footerLength, footerLength).ToArray();
         byte[] Field(long value) => [0x16, .. Varint((ulong)((value << 1) ^ (value >> 63)))];
-        var rows = Field(777);
+        var from = Field(rows);
+        var to = Field(claimed);
         var rewritten = new List<byte>();
+        var count = 0;
         for (var i = 0; i < footer.Length;)
         {
-            if (footer.AsSpan(i).StartsWith(rows))
+            if (footer.AsSpan(i).StartsWith(from))
             {
-                rewritten.AddRange(Field(2_000_000_000));
-                i += rows.Length;
+                rewritten.AddRange(to);
+                i += from.Length;
+                count++;
             }
             else
             {
@@ -339,14 +346,15 @@ internal static class HostileFile
             }
         }
 
-        if (rewritten.Count == footer.Length)
-        {
-            throw new InvalidOperationException("no row count of 777 found in the footer");
-        }
-
         var length = new byte[4];
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, rewritten.Count);
-        return [.. file.AsSpan(0, file.Length - 8 - footerLength), .. rewritten, .. length, .. "PAR1"u8];
+        return ([.. file.AsSpan(0, file.Length - 8 - footerLength), .. rewritten, .. length, .. "PAR1"u8], count);
+    }
+
+    private static byte[] ClaimBillions(byte[] file)
+    {
+        var (forged, rewritten) = ClaimRows(file, 777, 2_000_000_000);
+        return rewritten > 0 ? forged : throw new InvalidOperationException("no row count of 777 found in the footer");
     }
 
     private static byte[] ClaimFooter(byte[] file)

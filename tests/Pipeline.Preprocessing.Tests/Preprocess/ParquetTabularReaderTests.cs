@@ -110,10 +110,11 @@ public sealed class ParquetTabularReaderTests : IDisposable
             await group.WriteAsync<double>(f[0], Enumerable.Range(0, 777).Select(i => (double)i).ToArray(), cancellationToken: Cancellation);
             await group.WriteAsync<double>(f[1], Enumerable.Range(0, 777).Select(i => (double)(i % 7)).ToArray(), cancellationToken: Cancellation);
         }, new DataField<double>("x"), new DataField<double>("y"));
-        var forged = ForgeRowCount(bytes, 777, 2_000_000_000);
+        var (forged, rewritten) = HostileFile.ClaimRows(bytes, 777, 2_000_000_000);
 
         var rejection = await RejectAsync([("claims.parquet", forged)]);
 
+        Assert.Equal(4, rewritten); // the file's and the group's row counts, and both columns' value counts
         Assert.Equal("parquet-row-group-too-large", rejection.Reason);
         Assert.Contains("claims 2000000000 rows", rejection.Message, StringComparison.Ordinal);
     }
@@ -130,52 +131,5 @@ public sealed class ParquetTabularReaderTests : IDisposable
         var rejection = await Assert.ThrowsAsync<DatasetRejectedException>(() => TabularReader.OpenAsync(Save(bytes), "data.parquet", Cancellation));
 
         Assert.Equal("malformed-parquet", rejection.Reason);
-    }
-
-    /// <summary>
-    /// Rewrites the footer's row counts and its length: FileMetaData.num_rows, RowGroup.num_rows and both columns'
-    /// ColumnMetaData.num_values, each an i64 one field id after the previous field in Thrift's compact protocol
-    /// (header byte 0x16, then a zigzag varint).
-    /// </summary>
-    private static byte[] ForgeRowCount(byte[] file, long rows, long claimed)
-    {
-        var footerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - 8));
-        var footer = file.AsSpan(file.Length - 8 - footerLength, footerLength).ToArray();
-        byte[] Field(long value) => [0x16, .. Varint((ulong)((value << 1) ^ (value >> 63)))];
-        var from = Field(rows);
-        var to = Field(claimed);
-        var rewritten = new List<byte>();
-        var replaced = 0;
-        for (var i = 0; i < footer.Length;)
-        {
-            if (footer.AsSpan(i).StartsWith(from))
-            {
-                rewritten.AddRange(to);
-                i += from.Length;
-                replaced++;
-            }
-            else
-            {
-                rewritten.Add(footer[i++]);
-            }
-        }
-
-        Assert.Equal(4, replaced);
-        var length = new byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, rewritten.Count);
-        return [.. file.AsSpan(0, file.Length - 8 - footerLength), .. rewritten, .. length, .. "PAR1"u8];
-    }
-
-    private static byte[] Varint(ulong value)
-    {
-        var bytes = new List<byte>();
-        while (value >= 0x80)
-        {
-            bytes.Add((byte)(value | 0x80));
-            value >>= 7;
-        }
-
-        bytes.Add((byte)value);
-        return [.. bytes];
     }
 }
