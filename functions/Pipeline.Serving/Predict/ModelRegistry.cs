@@ -85,9 +85,7 @@ public sealed partial class ModelRegistry : IDisposable
     }
 
     /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
-    public static bool IsValidVersion(string? version) =>
-        !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
-        version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+    public static bool IsValidVersion(string? version) => StorageNames.IsValidVersion(version);
 
     /// <summary>
     /// Leases <paramref name="version"/> of <paramref name="name"/>, or its default version when null. Returns null
