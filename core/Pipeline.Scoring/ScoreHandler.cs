@@ -30,7 +30,7 @@ public sealed partial class ScoreHandler(BlobServiceClient blobs, IOptions<Scori
         var settings = options.Value;
         var started = time.GetTimestamp();
         var report = new ScoringReport { Input = $"{StorageNames.ScoreContainer}/{blobName}", StartedAt = time.GetUtcNow() };
-        var valid = StorageNames.TryParseScoreBlob(blobName, out var model, out var version, out var file);
+        var valid = StorageNames.TryParseScoreBlob(blobName, out var model, out var version, out _);
         report.Model = model;
         report.Version = version;
         var predictions = blobs.GetBlobContainerClient(StorageNames.PredictionsContainer);
@@ -68,7 +68,8 @@ public sealed partial class ScoreHandler(BlobServiceClient blobs, IOptions<Scori
             var local = Path.Combine(work, "input");
             await input.DownloadToAsync(local, new BlobDownloadToOptions { Conditions = new BlobRequestConditions { IfMatch = properties.ETag } }, cancellationToken).ConfigureAwait(false);
             var outputPath = Path.Combine(work, "output");
-            var scored = await new BatchScorer(settings).ScoreAsync(local, file, scoringModel, outputPath, report, cancellationToken).ConfigureAwait(false);
+            var fileName = blobName[OutputFolder(blobName).Length..];
+            var scored = await new BatchScorer(settings).ScoreAsync(local, fileName, scoringModel, outputPath, report, cancellationToken).ConfigureAwait(false);
             var outputBlob = OutputFolder(blobName) + scored.OutputName;
             await predictions.GetBlobClient(outputBlob).UploadAsync(outputPath, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ContentType(scored.OutputFormat) } }, cancellationToken).ConfigureAwait(false);
             report.Output = $"{StorageNames.PredictionsContainer}/{outputBlob}";
