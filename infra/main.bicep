@@ -96,6 +96,8 @@ var dataContainers = [
   'datasets'
   'models'
   'runs'
+  'score'
+  'predictions'
 ]
 var deploymentContainerName = 'app-package'
 // The serving app (functions/Pipeline.Serving, Native AOT) is its own Flex app with its own package container.
@@ -110,6 +112,8 @@ var queues = [
   'blob-created-poison'
   'train-requests'
   'train-requests-poison'
+  'score-requests'
+  'score-requests-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -225,6 +229,8 @@ module events 'app/events.bicep' = {
     deliveryIdentityId: eventGridIdentity.outputs.id
     sourceContainerName: 'raw'
     destinationQueueName: 'blob-created'
+    scoreContainerName: 'score'
+    scoreQueueName: 'score-requests'
   }
   // The subscription validates its destination with the identity: the queue role must exist first.
   dependsOn: [

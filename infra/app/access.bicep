@@ -8,6 +8,10 @@
 //                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
 //                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
 //                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
+//                  Batch scoring: score: read files to score (Blob Data Reader) · models: read the model version
+//                  (Blob Data Reader) · predictions: write outputs and reports, and delete an output a failed re-upload
+//                  leaves stale (Blob Data Contributor) · score-requests: the queue trigger (Queue Data Contributor, as
+//                  blob-created) · score-requests-poison: Message Sender.
 //                  Host storage (AzureWebJobsStorage): the Flex deployment container (the platform reads the package
 //                  and the publish endpoint writes it with this identity: Blob Data Contributor) and the host's own
 //                  containers azure-webjobs-hosts (locks, leases) and azure-webjobs-secrets (function keys): Blob Data
@@ -23,8 +27,9 @@
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
 //                  registry: AcrPull.
-//   Event Grid     blob-created: Queue Data Message Sender, nothing else.
-//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models: Blob Data Reader.
+//   Event Grid     blob-created and score-requests: Queue Data Message Sender, nothing else.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw and score: Blob Data Contributor to upload files; models and
+//                  predictions: Blob Data Reader.
 @description('Name of the storage account.')
 param storageAccountName string
 
@@ -94,6 +99,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     resource runs 'containers' existing = {
       name: 'runs'
     }
+    resource score 'containers' existing = {
+      name: 'score'
+    }
+    resource predictions 'containers' existing = {
+      name: 'predictions'
+    }
     resource servingDeployment 'containers' existing = {
       name: servingDeploymentContainerName
     }
@@ -122,6 +133,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource trainRequestsPoison 'queues' existing = {
       name: 'train-requests-poison'
+    }
+    resource scoreRequests 'queues' existing = {
+      name: 'score-requests'
+    }
+    resource scoreRequestsPoison 'queues' existing = {
+      name: 'score-requests-poison'
     }
   }
 }
@@ -245,6 +262,57 @@ resource functionsBlobCreatedPoisonSender 'Microsoft.Authorization/roleAssignmen
 resource functionsTrainRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage::queueService::trainRequests.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
   scope: storage::queueService::trainRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Batch scoring (the Score function): reads score/ and the model, writes predictions/.
+resource functionsScoreReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::score.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsPredictionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::predictions.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::predictions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsScoreRequestsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequests.id, functionsPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::scoreRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsScoreRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequestsPoison.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreRequestsPoison
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
     principalId: functionsPrincipalId
@@ -379,6 +447,16 @@ resource eventGridBlobCreatedSender 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
+resource eventGridScoreRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequests.id, eventGridPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // ---- deployer (optional) -------------------------------------------------------------------------------------------
 
 resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
@@ -394,6 +472,26 @@ resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04
 resource deployerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::blobService::models.id, deployerPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerScoreContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::score.id, deployerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerPredictionsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::predictions.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::predictions
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: deployerPrincipalId

@@ -2,7 +2,32 @@ namespace Pipeline.Infra.Tests;
 
 public sealed class EventGridTests(CompiledTemplate template)
 {
-    private TemplateResource Subscription => template.SingleOf("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+    private TemplateResource Subscription => Named("raw-blob-created");
+
+    private TemplateResource ScoreSubscription => Named("score-blob-created");
+
+    private TemplateResource Named(string name) =>
+        Assert.Single(template.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions"), s => s.Name.EndsWith(name, StringComparison.Ordinal) || s.Name.Contains($"'{name}'", StringComparison.Ordinal));
+
+    [Fact]
+    public void EventSubscriptions_AreOnePerRoutedContainer()
+    {
+        Assert.Equal(2, template.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").Count());
+    }
+
+    [Fact]
+    public void ScoreSubscription_ForwardsBlobCreatedUnderScore_ToScoreRequests_WithTheEventGridIdentity()
+    {
+        var filter = ScoreSubscription.Properties.At("filter");
+        Assert.Equal("Microsoft.Storage.BlobCreated", Assert.Single(filter.At("includedEventTypes").EnumerateArray()).GetString());
+        Assert.Equal("[format('/blobServices/default/containers/{0}/', parameters('scoreContainerName'))]", filter.StringAt("subjectBeginsWith"));
+        Assert.Equal("score", template.Module("events").ParameterValue("scoreContainerName"));
+        Assert.False(ScoreSubscription.Properties.TryGetProperty("destination", out _), "Delivery must not bypass the identity.");
+        var delivery = ScoreSubscription.Properties.At("deliveryWithResourceIdentity");
+        Assert.Equal("StorageQueue", delivery.StringAt("destination", "endpointType"));
+        Assert.Equal("score-requests", ScoreSubscription.Resolve(delivery.StringAt("destination", "properties", "queueName")));
+        Assert.True(ScoreSubscription.Resolve(delivery.StringAt("identity", "userAssignedIdentity")).ComesFromModule("eventgrid-identity"));
+    }
 
     [Fact]
     public void SystemTopic_Source_IsThePipelineStorageAccount()

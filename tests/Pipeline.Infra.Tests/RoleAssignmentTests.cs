@@ -32,6 +32,11 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("functions", QueueDataMessageSender, "queue:blob-created-poison"),
         new("functions", QueueDataMessageSender, "queue:train-requests"),
         new("functions", MonitoringMetricsPublisher, "appinsights"),
+        new("functions", BlobDataReader, "container:score"),
+        new("functions", BlobDataReader, "container:models"),
+        new("functions", BlobDataContributor, "container:predictions"),
+        new("functions", QueueDataContributor, "queue:score-requests"),
+        new("functions", QueueDataMessageSender, "queue:score-requests-poison"),
         new("trainer", BlobDataReader, "container:datasets"),
         new("trainer", BlobDataContributor, "container:models"),
         new("trainer", BlobDataContributor, "container:runs"),
@@ -39,8 +44,11 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("trainer", QueueDataMessageSender, "queue:train-requests-poison"),
         new("trainer", AcrPull, "registry"),
         new("eventgrid", QueueDataMessageSender, "queue:blob-created"),
+        new("eventgrid", QueueDataMessageSender, "queue:score-requests"),
         new("deployer", BlobDataContributor, "container:raw"),
         new("deployer", BlobDataReader, "container:models"),
+        new("deployer", BlobDataContributor, "container:score"),
+        new("deployer", BlobDataReader, "container:predictions"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");
