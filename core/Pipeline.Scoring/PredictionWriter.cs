@@ -81,7 +81,10 @@ public abstract class PredictionWriter : IAsyncDisposable
     }
 }
 
-/// <summary>CSV with the input's delimiter; fields holding the delimiter, a quote or a line break are quoted.</summary>
+/// <summary>
+/// CSV input's records as they stand, then the predictions with the input's delimiter; header names and labels holding
+/// the delimiter, a quote or a line break are quoted.
+/// </summary>
 public sealed class CsvPredictionWriter : PredictionWriter
 {
     private readonly StreamWriter _writer;
@@ -113,12 +116,9 @@ public sealed class CsvPredictionWriter : PredictionWriter
     public override void Write(RowBlock block, int row, ReadOnlySpan<float> output)
     {
         ArgumentNullException.ThrowIfNull(block);
-        for (var c = 0; c < InputColumns.Count; c++)
-        {
-            WriteField(block.Field(row, c));
-            _writer.Write(_delimiter);
-        }
-
+        // The record as it stands in the input (quotes and all): nothing to split, unescape or quote again.
+        _writer.Write(block.Raw(row));
+        _writer.Write(_delimiter);
         if (Model.IsClassification)
         {
             WriteField(Model.Labels[ArgMax(output)]);
