@@ -98,6 +98,7 @@ var dataContainers = [
   'runs'
   'score'
   'predictions'
+  'monitoring'
 ]
 var deploymentContainerName = 'app-package'
 // The serving app (functions/Pipeline.Serving, Native AOT) is its own Flex app with its own package container.

@@ -22,7 +22,8 @@
 //                  function (Blob Data Contributor with an ABAC condition: no deletes, no other writes) · runs: read
 //                  training run status for the Runs function (Blob Data Reader) · its own Flex
 //                  package container app-package-serving (Blob Data Contributor) · azure-webjobs-hosts and
-//                  azure-webjobs-secrets (Blob Data Owner, as for the functions app) · App Insights: Metrics Publisher.
+//                  azure-webjobs-secrets (Blob Data Owner, as for the functions app) · App Insights: Metrics Publisher ·
+//                  monitoring: write prediction logs (Blob Data Contributor).
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
@@ -104,6 +105,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource predictions 'containers' existing = {
       name: 'predictions'
+    }
+    resource monitoring 'containers' existing = {
+      name: 'monitoring'
     }
     resource servingDeployment 'containers' existing = {
       name: servingDeploymentContainerName
@@ -206,6 +210,17 @@ resource servingModelsPointerWriter 'Microsoft.Authorization/roleAssignments@202
     principalType: 'ServicePrincipal'
     conditionVersion: '2.0'
     condition: currentPointerWritesOnly
+  }
+}
+
+// The prediction log (functions/Pipeline.Serving/Monitoring) writes monitoring/{model}/{version}/{date}/….jsonl.gz.
+resource servingMonitoringContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::monitoring.id, servingPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::monitoring
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
   }
 }
 

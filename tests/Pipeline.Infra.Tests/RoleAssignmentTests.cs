@@ -25,6 +25,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("serving", BlobDataOwner, "container:azure-webjobs-hosts"),
         new("serving", BlobDataOwner, "container:azure-webjobs-secrets"),
         new("serving", MonitoringMetricsPublisher, "appinsights"),
+        new("serving", BlobDataContributor, "container:monitoring"),
         new("functions", BlobDataContributor, "container:app-package"),
         new("functions", BlobDataOwner, "container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "container:azure-webjobs-secrets"),

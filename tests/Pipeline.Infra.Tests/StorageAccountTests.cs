@@ -32,7 +32,7 @@ public sealed class StorageAccountTests(CompiledTemplate template)
         var variables = template.Root.At("variables");
         string[] Names(string variable) => variables.At(variable).EnumerateArray().Select(name => name.GetString()!).ToArray();
 
-        Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions"], Names("dataContainers"));
+        Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions", "monitoring"], Names("dataContainers"));
         Assert.Equal(["azure-webjobs-hosts", "azure-webjobs-secrets"], Names("hostContainers"));
         Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison", "score-requests", "score-requests-poison"], Names("queues"));
 

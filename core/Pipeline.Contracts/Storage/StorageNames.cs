@@ -14,6 +14,9 @@ public static class StorageNames
     /// <summary>Batch-scoring outputs and their reports: <c>predictions/{model}/{file}</c>, <c>predictions/{model}/{file}.report.json</c>.</summary>
     public const string PredictionsContainer = "predictions";
 
+    /// <summary>Prediction logs of the serving app: <c>monitoring/{model}/{version}/{yyyy-MM-dd}/….jsonl.gz</c>.</summary>
+    public const string MonitoringContainer = "monitoring";
+
     public const string BlobCreatedQueue = "blob-created";
     public const string TrainRequestsQueue = "train-requests";
 

@@ -25,6 +25,8 @@ public static class ServingStorage
         }
 
         services.AddSingleton<IModelStore>(provider => Resilient(provider, new BlobModelStore(provider.GetRequiredService<BlobServiceClient>())));
+        services.AddKeyedSingleton(Monitoring.PredictionLog.ContainerKey, (provider, _) =>
+            provider.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(StorageNames.MonitoringContainer));
         services.AddSingleton(provider => new Runs.RunStatusSource(provider.GetRequiredService<BlobServiceClient>()));
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, ServingStorageOptionsValidator>();
