@@ -52,7 +52,7 @@ public sealed class BatchScorer(ScoringOptions options)
             {
                 var writer = outputFormat.StartsWith("parquet", StringComparison.Ordinal) ? new ParquetPredictionWriter(stream, options.ParquetRowGroupRows, reader.Columns, model)
                     : outputFormat.StartsWith("jsonl", StringComparison.Ordinal) ? new JsonLinesPredictionWriter(stream, reader.Columns, model)
-                    : (PredictionWriter)new CsvPredictionWriter(stream, reader.Delimiter is { Length: 1 } d ? d[0] : ',', reader.Columns, model);
+                    : (PredictionWriter)new CsvPredictionWriter(stream, DelimiterOf(reader), reader.Columns, model);
                 await using (writer.ConfigureAwait(false))
                 {
                     await ScoreRowsAsync(reader, model, map, writer, report, cancellationToken).ConfigureAwait(false);
@@ -245,6 +245,14 @@ public sealed class BatchScorer(ScoringOptions options)
         // Text keeps its name and compression.
         return inputFormat.EndsWith("+gzip", StringComparison.Ordinal) ? (gzipName ? fileName : fileName + ".gz", kind + "+gzip") : (fileName, kind);
     }
+
+    /// <summary>The CSV reader's delimiter (which it names <c>\t</c> for a tab, as reports show it).</summary>
+    private static char DelimiterOf(TabularReader reader) => reader.Delimiter switch
+    {
+        "\\t" => '\t',
+        { Length: 1 } d => d[0],
+        _ => ',',
+    };
 
     private static bool AllFinite(ReadOnlySpan<float> values)
     {
