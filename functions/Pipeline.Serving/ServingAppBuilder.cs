@@ -36,8 +36,10 @@ public static class ServingAppBuilder
         builder.Services.AddOptions<PredictionLogOptions>().BindConfiguration(PredictionLogOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<PredictionLogOptions>, PredictionLogOptionsValidator>();
         builder.Services.AddSingleton(provider => new PredictionLog(
-            provider.GetKeyedService<Azure.Storage.Blobs.BlobContainerClient>(PredictionLog.ContainerKey), provider.GetRequiredService<IOptions<PredictionLogOptions>>(),
-            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<PredictionLog>>()));
+            provider.GetService<IServiceProviderIsKeyedService>()?.IsKeyedService(typeof(Azure.Storage.Blobs.BlobContainerClient), PredictionLog.ContainerKey) == true
+                ? () => provider.GetRequiredKeyedService<Azure.Storage.Blobs.BlobContainerClient>(PredictionLog.ContainerKey)
+                : null,
+            provider.GetRequiredService<IOptions<PredictionLogOptions>>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<PredictionLog>>()));
         builder.Services.AddHostedService(provider => provider.GetRequiredService<PredictionLog>());
 
         // Transport limits: the predict body limit is enforced again while reading (413 problem details); slow or

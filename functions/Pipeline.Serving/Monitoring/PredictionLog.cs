@@ -23,7 +23,7 @@ public sealed partial class PredictionLog : BackgroundService
     /// <summary>Key of the <see cref="BlobContainerClient"/> of container <c>monitoring</c> (registered only when the app serves from storage).</summary>
     public const string ContainerKey = StorageNames.MonitoringContainer;
 
-    private readonly BlobContainerClient? _container;
+    private readonly Lazy<BlobContainerClient>? _container;
     private readonly PredictionLogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PredictionLog> _logger;
@@ -40,10 +40,11 @@ public sealed partial class PredictionLog : BackgroundService
     private long _written;
     private long _failedWrites;
 
-    public PredictionLog(BlobContainerClient? container, IOptions<PredictionLogOptions> options, TimeProvider time, ILogger<PredictionLog> logger)
+    /// <param name="container">Makes the <c>monitoring</c> container's client, first when a file is written (start-up never touches storage); null: no storage, nothing is recorded.</param>
+    public PredictionLog(Func<BlobContainerClient>? container, IOptions<PredictionLogOptions> options, TimeProvider time, ILogger<PredictionLog> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _container = container;
+        _container = container is null ? null : new Lazy<BlobContainerClient>(container);
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -232,7 +233,8 @@ public sealed partial class PredictionLog : BackgroundService
         timeout.CancelAfter(_options.WriteTimeout);
         try
         {
-            var blob = _container!.GetBlobClient(name);
+            var container = _container!.Value;
+            var blob = container.GetBlobClient(name);
             var content = new BinaryData(batch.Compress());
             try
             {
@@ -240,14 +242,15 @@ public sealed partial class PredictionLog : BackgroundService
             }
             catch (Azure.RequestFailedException e) when (e.ErrorCode == "ContainerNotFound")
             {
-                await _container.CreateIfNotExistsAsync(cancellationToken: timeout.Token).ConfigureAwait(false);
+                await container.CreateIfNotExistsAsync(cancellationToken: timeout.Token).ConfigureAwait(false);
                 await blob.UploadAsync(content, overwrite: true, timeout.Token).ConfigureAwait(false);
             }
 
             Interlocked.Add(ref _written, batch.Requests);
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or OperationCanceledException or IOException or HttpRequestException or AggregateException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever storage or its client does, a lost log file must not stop the app: counted, logged, dropped.
             Interlocked.Increment(ref _failedWrites);
             Interlocked.Add(ref _dropped, batch.Requests);
             LogWriteFailed(_logger, e, name, batch.Requests);
