@@ -167,18 +167,6 @@ public sealed class PredictionLogTests : IAsyncLifetime
         Assert.Equal((true, 0L, 5L), (counters.Enabled, counters.RecordedRequests, counters.SampledOutRequests));
     }
 
-    [Theory]
-    [InlineData("Monitoring:SampleRate", "1.5")]
-    [InlineData("Monitoring:RowsPerSecond", "-1")]
-    [InlineData("Monitoring:FlushInterval", "00:00:00")]
-    public void Start_InvalidMonitoringOption_Fails(string key, string value)
-    {
-        using var app = new ServingAppFactory(new Dictionary<string, string?> { [key] = value });
-
-        var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
-        Assert.Contains(key.Split(':')[1], error.ToString(), StringComparison.Ordinal);
-    }
-
     /// <summary>A container client whose storage refuses connections (down) or never answers (hanging).</summary>
     private static BlobContainerClient BrokenContainer(string broken) => broken == "down"
         ? new BlobContainerClient(new Uri("http://127.0.0.1:1/devstoreaccount1/monitoring"), new BlobClientOptions { Retry = { MaxRetries = 0 } })
