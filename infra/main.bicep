@@ -112,6 +112,9 @@ var dataContainers = [
   'datasets'
   'models'
   'runs'
+  'score'
+  'predictions'
+  'monitoring'
 ]
 // Event Grid writes the BlobCreated events it could not deliver to blob-created here (app/events.bicep).
 var deadLetterContainerName = 'eventgrid-deadletter'
@@ -135,6 +138,8 @@ var queues = [
   'blob-created-poison'
   'train-requests'
   'train-requests-poison'
+  'score-requests'
+  'score-requests-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -296,6 +301,8 @@ module events 'app/events.bicep' = {
     sourceContainerName: 'raw'
     destinationQueueName: 'blob-created'
     deadLetterContainerName: deadLetterContainerName
+    scoreContainerName: 'score'
+    scoreQueueName: 'score-requests'
   }
   // The subscription validates its destination with the identity: the queue and dead-letter roles must exist first.
   dependsOn: [

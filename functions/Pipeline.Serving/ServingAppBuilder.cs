@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Pipeline.Serving.Console;
 using Pipeline.Serving.Datasets;
 using Pipeline.Serving.Http;
+using Pipeline.Serving.Monitoring;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Runs;
 using Pipeline.Serving.Storage;
@@ -34,6 +35,14 @@ public static class ServingAppBuilder
         builder.Services.AddSingleton<IValidateOptions<FunctionKeyOptions>, FunctionKeyOptionsValidator>();
         builder.Services.AddSingleton<ModelRegistry>();
         builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddOptions<PredictionLogOptions>().BindConfiguration(PredictionLogOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PredictionLogOptions>, PredictionLogOptionsValidator>();
+        builder.Services.AddSingleton(provider => new PredictionLog(
+            provider.GetService<IServiceProviderIsKeyedService>()?.IsKeyedService(typeof(Azure.Storage.Blobs.BlobContainerClient), PredictionLog.ContainerKey) == true
+                ? () => provider.GetRequiredKeyedService<Azure.Storage.Blobs.BlobContainerClient>(PredictionLog.ContainerKey)
+                : null,
+            provider.GetRequiredService<IOptions<PredictionLogOptions>>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<PredictionLog>>()));
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<PredictionLog>());
 
         // Transport limits: the predict body limit is enforced again while reading (413 problem details); slow or
         // oversized requests are cut off by Kestrel before they reach a handler.

@@ -8,6 +8,10 @@
 //                  dequeues, deletes and, on failure, updates visibility - Update Message needs messages/write, which
 //                  only Queue Data Contributor has · blob-created-poison and train-requests: the host adds messages
 //                  (Queue Data Message Sender; both queues exist already, so the host never has to create them).
+//                  Batch scoring: score: read files to score (Blob Data Reader) · models: read the model version
+//                  (Blob Data Reader) · predictions: write outputs and reports, and delete an output a failed re-upload
+//                  leaves stale (Blob Data Contributor) · score-requests: the queue trigger (Queue Data Contributor, as
+//                  blob-created) · score-requests-poison: Message Sender.
 //                  Its own host storage account (AzureWebJobsStorage), nothing in the serving app's: the Flex
 //                  deployment container app-package (the platform reads the package and the publish endpoint writes
 //                  it with this identity: Blob Data Contributor) and the host's own containers azure-webjobs-hosts
@@ -19,17 +23,18 @@
 //                  function (Blob Data Contributor with an ABAC condition: no deletes, no other writes) · runs: read
 //                  training run status for the Runs function (Blob Data Reader) · in its own host storage account,
 //                  as for the functions app: app-package (Blob Data Contributor), azure-webjobs-hosts and
-//                  azure-webjobs-secrets (Blob Data Owner) · App Insights: Metrics Publisher.
+//                  azure-webjobs-secrets (Blob Data Owner) · App Insights: Metrics Publisher ·
+//                  monitoring: write prediction logs (Blob Data Contributor).
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
 //                  registry: AcrPull.
-//   Event Grid     blob-created: Queue Data Message Sender · eventgrid-deadletter: Blob Data Contributor (dead-letter
-//                  blobs are written with the delivery identity), nothing else.
-//   deployer       (optional, AZURE_PRINCIPAL_ID) raw: Blob Data Contributor to upload files; models, datasets and runs:
-//                  Blob Data Reader, for the command-line tool (`pipeline --azd`: status, rejections, runs, report,
-//                  upload's follow); replaying dead-lettered events: eventgrid-deadletter: Blob Data Contributor (read,
-//                  then delete what was replayed), blob-created: Queue Data Message Sender.
+//   Event Grid     blob-created and score-requests: Queue Data Message Sender · eventgrid-deadletter: Blob Data
+//                  Contributor (dead-letter blobs are written with the delivery identity), nothing else.
+//   deployer       (optional, AZURE_PRINCIPAL_ID) raw and score: Blob Data Contributor to upload files; models,
+//                  predictions, datasets and runs: Blob Data Reader, for the command-line tool (`pipeline --azd`: status,
+//                  rejections, runs, report, upload's follow); replaying dead-lettered events: eventgrid-deadletter: Blob
+//                  Data Contributor (read, then delete what was replayed), blob-created: Queue Data Message Sender.
 //
 // The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
 @description('Name of the pipeline storage account.')
@@ -110,6 +115,15 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     resource deadLetter 'containers' existing = {
       name: deadLetterContainerName
     }
+    resource score 'containers' existing = {
+      name: 'score'
+    }
+    resource predictions 'containers' existing = {
+      name: 'predictions'
+    }
+    resource monitoring 'containers' existing = {
+      name: 'monitoring'
+    }
   }
 
   resource queueService 'queueServices' existing = {
@@ -126,6 +140,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource trainRequestsPoison 'queues' existing = {
       name: 'train-requests-poison'
+    }
+    resource scoreRequests 'queues' existing = {
+      name: 'score-requests'
+    }
+    resource scoreRequestsPoison 'queues' existing = {
+      name: 'score-requests-poison'
     }
   }
 }
@@ -232,6 +252,17 @@ resource servingModelsPointerWriter 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
+// The prediction log (functions/Pipeline.Serving/Monitoring) writes monitoring/{model}/{version}/{date}/….jsonl.gz.
+resource servingMonitoringContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::monitoring.id, servingPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::monitoring
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource functionsDeploymentContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(functionsHostStorage::blobService::deployment.id, functionsPrincipalId, roles.storageBlobDataContributor)
   scope: functionsHostStorage::blobService::deployment
@@ -285,6 +316,57 @@ resource functionsBlobCreatedPoisonSender 'Microsoft.Authorization/roleAssignmen
 resource functionsTrainRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage::queueService::trainRequests.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
   scope: storage::queueService::trainRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Batch scoring (the Score function): reads score/ and the model, writes predictions/.
+resource functionsScoreReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::score.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsPredictionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::predictions.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::predictions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsScoreRequestsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequests.id, functionsPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::scoreRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsScoreRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequestsPoison.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreRequestsPoison
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
     principalId: functionsPrincipalId
@@ -430,6 +512,16 @@ resource eventGridDeadLetterContributor 'Microsoft.Authorization/roleAssignments
   }
 }
 
+resource eventGridScoreRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreRequests.id, eventGridPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // ---- deployer (optional) -------------------------------------------------------------------------------------------
 
 resource deployerRawContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
@@ -463,6 +555,16 @@ resource deployerDeadLetterContributor 'Microsoft.Authorization/roleAssignments@
   }
 }
 
+resource deployerScoreContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::score.id, deployerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
 resource deployerBlobCreatedSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::queueService::blobCreated.id, deployerPrincipalId, roles.storageQueueDataMessageSender)
   scope: storage::queueService::blobCreated
@@ -487,6 +589,16 @@ resource deployerDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04
 resource deployerRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::blobService::runs.id, deployerPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerPredictionsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::predictions.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::predictions
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: deployerPrincipalId

@@ -5,7 +5,33 @@ public sealed class EventGridTests(CompiledTemplate template, DeploymentSnapshot
     private const string BlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
     private const string QueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
 
-    private TemplateResource Subscription => template.SingleOf("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+
+    private TemplateResource Subscription => Named("raw-blob-created");
+
+    private TemplateResource ScoreSubscription => Named("score-blob-created");
+
+    private TemplateResource Named(string name) =>
+        Assert.Single(template.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions"), s => s.Name.EndsWith(name, StringComparison.Ordinal) || s.Name.Contains($"'{name}'", StringComparison.Ordinal));
+
+    [Fact]
+    public void EventSubscriptions_AreOnePerRoutedContainer()
+    {
+        Assert.Equal(2, template.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").Count());
+    }
+
+    [Fact]
+    public void ScoreSubscription_ForwardsBlobCreatedUnderScore_ToScoreRequests_WithTheEventGridIdentity()
+    {
+        var filter = ScoreSubscription.Properties.At("filter");
+        Assert.Equal("Microsoft.Storage.BlobCreated", Assert.Single(filter.At("includedEventTypes").EnumerateArray()).GetString());
+        Assert.Equal("[format('/blobServices/default/containers/{0}/', parameters('scoreContainerName'))]", filter.StringAt("subjectBeginsWith"));
+        Assert.Equal("score", template.Module("events").ParameterValue("scoreContainerName"));
+        Assert.False(ScoreSubscription.Properties.TryGetProperty("destination", out _), "Delivery must not bypass the identity.");
+        var delivery = ScoreSubscription.Properties.At("deliveryWithResourceIdentity");
+        Assert.Equal("StorageQueue", delivery.StringAt("destination", "endpointType"));
+        Assert.Equal("score-requests", ScoreSubscription.Resolve(delivery.StringAt("destination", "properties", "queueName")));
+        Assert.True(ScoreSubscription.Resolve(delivery.StringAt("identity", "userAssignedIdentity")).ComesFromModule("eventgrid-identity"));
+    }
 
     [Fact]
     public void SystemTopic_Source_IsThePipelineStorageAccount()
@@ -54,9 +80,18 @@ public sealed class EventGridTests(CompiledTemplate template, DeploymentSnapshot
     }
 
     [Fact]
-    public void EventSubscription_DeadLetters_ToTheDeadLetterContainerOfThePipelineAccount_WithTheEventGridIdentity()
+    public void EventSubscriptions_DeadLetter_ToTheDeadLetterContainerOfThePipelineAccount_WithTheEventGridIdentity()
     {
-        var subscription = Assert.Single(snapshot.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions"));
+        var subscriptions = snapshot.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").ToList();
+        Assert.Equal(2, subscriptions.Count);
+        foreach (var subscription in subscriptions)
+        {
+            DeadLettersThroughTheIdentity(subscription);
+        }
+    }
+
+    private void DeadLettersThroughTheIdentity(SnapshotResource subscription)
+    {
         Assert.False(subscription.Properties.TryGetProperty("deadLetterDestination", out _), "Dead-lettering must not bypass the identity.");
 
         var deadLetter = subscription.Properties.At("deadLetterWithResourceIdentity");
@@ -84,6 +119,7 @@ public sealed class EventGridTests(CompiledTemplate template, DeploymentSnapshot
             [
                 new RoleGrant($"{account}/blobServices/default/containers/eventgrid-deadletter", identity, BlobDataContributor),
                 new RoleGrant($"{account}/queueServices/default/queues/blob-created", identity, QueueDataMessageSender),
+                new RoleGrant($"{account}/queueServices/default/queues/score-requests", identity, QueueDataMessageSender),
             ],
             grants);
     }

@@ -28,6 +28,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-hosts"),
         new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-secrets"),
         new("serving", MonitoringMetricsPublisher, "appinsights"),
+        new("serving", BlobDataContributor, "container:monitoring"),
         new("functions", BlobDataContributor, "functions-host/container:app-package"),
         new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-secrets"),
@@ -35,6 +36,11 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("functions", QueueDataMessageSender, "queue:blob-created-poison"),
         new("functions", QueueDataMessageSender, "queue:train-requests"),
         new("functions", MonitoringMetricsPublisher, "appinsights"),
+        new("functions", BlobDataReader, "container:score"),
+        new("functions", BlobDataReader, "container:models"),
+        new("functions", BlobDataContributor, "container:predictions"),
+        new("functions", QueueDataContributor, "queue:score-requests"),
+        new("functions", QueueDataMessageSender, "queue:score-requests-poison"),
         new("trainer", BlobDataReader, "container:datasets"),
         new("trainer", BlobDataContributor, "container:models"),
         new("trainer", BlobDataContributor, "container:runs"),
@@ -49,6 +55,9 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("deployer", QueueDataMessageSender, "queue:blob-created"),
         new("deployer", BlobDataReader, "container:datasets"),
         new("deployer", BlobDataReader, "container:runs"),
+        new("eventgrid", QueueDataMessageSender, "queue:score-requests"),
+        new("deployer", BlobDataContributor, "container:score"),
+        new("deployer", BlobDataReader, "container:predictions"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");

@@ -54,9 +54,9 @@ public sealed class StorageAccountTests(CompiledTemplate template, DeploymentSna
         var variables = template.Root.At("variables");
         string[] Names(string variable) => variables.At(variable).EnumerateArray().Select(name => name.GetString()!).ToArray();
 
-        Assert.Equal(["raw", "datasets", "models", "runs"], Names("dataContainers"));
+        Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions", "monitoring"], Names("dataContainers"));
         Assert.Equal(["azure-webjobs-hosts", "azure-webjobs-secrets"], Names("hostContainers"));
-        Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison"], Names("queues"));
+        Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison", "score-requests", "score-requests-poison"], Names("queues"));
 
         var storage = template.Module("storage");
         Assert.Equal("[variables('pipelineContainers')]", storage.Properties.StringAt("parameters", "containerNames", "value"));

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Pipeline.Serving.Http;
+using Pipeline.Serving.Monitoring;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Storage;
 using Pipeline.Storage;
@@ -40,6 +41,27 @@ public sealed class ServingOptionsTests
     public void ModelOptions_OutOfRange_FailNamingTheSetting(string key, string value)
     {
         var result = ValidateModels(key, value);
+
+        Assert.True(result.Failed);
+        Assert.Contains(key, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PredictionLogOptions_Defaults_AreValid() => Assert.True(new PredictionLogOptionsValidator().Validate(null, new PredictionLogOptions()).Succeeded);
+
+    [Theory]
+    [InlineData("SampleRate", "1.5")]
+    [InlineData("RowsPerSecond", "-1")]
+    [InlineData("FlushInterval", "00:00:00")]
+    [InlineData("WriteTimeout", "01:00:00")]
+    [InlineData("MaxBufferBytes", "1000")]
+    [InlineData("MaxFileBytes", "1000")]
+    public void PredictionLogOptions_OutOfRange_FailNamingTheSetting(string key, string value)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [$"Monitoring:{key}"] = value }).Build();
+        var options = configuration.GetSection(PredictionLogOptions.Section).Get<PredictionLogOptions>()!;
+
+        var result = new PredictionLogOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
         Assert.Contains(key, result.FailureMessage, StringComparison.Ordinal);

@@ -46,6 +46,49 @@ public static class TestModels
         }
     }
 
+    /// <summary>
+    /// Raw columns a model trained by the pipeline encodes (manifest <c>encodings</c>): <c>size</c> numeric (missing: 5),
+    /// <c>color</c> categorical red/blue + other (missing: red), <c>member</c> boolean (missing: false); the target
+    /// <c>label</c> and the identifier <c>id</c> are left out.
+    /// </summary>
+    public static List<ColumnEncoding> RawColumns() =>
+    [
+        new() { Column = "size", Kind = ColumnKinds.Numeric, Features = ["size"], Missing = [5] },
+        new() { Column = "color", Kind = ColumnKinds.Categorical, Categories = ["red", "blue"], Features = ["color=red", "color=blue", "color=*other*"], Missing = [1, 0, 0] },
+        new() { Column = "member", Kind = ColumnKinds.Boolean, Features = ["member"], Missing = [0] },
+    ];
+
+    /// <summary>
+    /// Publishes a model over <see cref="RawColumns"/> with a trainer-style manifest: classification "no"/"yes" with
+    /// logit(yes) = 0.5·size + 2·red − blue + 0.3·other + 1.5·member − 3 + <paramref name="shift"/>, or regression
+    /// (<paramref name="regression"/>) of the same sum.
+    /// </summary>
+    public static async Task PublishEncodedAsync(string model, string version, bool regression = false, float shift = 0, bool moveCurrent = true)
+    {
+        var encodings = RawColumns();
+        List<string> features = [.. encodings.SelectMany(e => e.Features)];
+        float[] weights = [0.5f, 2, -1, 0.3f, 1.5f];
+        var onnx = regression
+            ? OnnxMlpExporter.Export(new MlpDefinition(MlpTask.Regression, features, new float[5], [1, 1, 1, 1, 1], [new DenseLayer(5, 1, weights, [shift - 3])], null))
+            : OnnxMlpExporter.Export(new MlpDefinition(MlpTask.Classification, features, new float[5], [1, 1, 1, 1, 1],
+                [new DenseLayer(5, 2, [0, 0, 0, 0, 0, .. weights], [0, shift - 3])], ["no", "yes"]));
+        var container = Container();
+        await container.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await container.GetBlobClient($"{model}/{version}/{StorageNames.ModelFile}").UploadAsync(new BinaryData(onnx), overwrite: true, Cancellation);
+        var manifest = new ModelManifest
+        {
+            Model = model, Version = version, Task = regression ? TaskKind.Regression : TaskKind.Classification, Target = "label",
+            Features = features, Labels = regression ? [] : ["no", "yes"], Encodings = encodings, IgnoredColumns = ["id"],
+            InputName = OnnxContract.InputName, OutputName = regression ? OnnxContract.ValueOutput : OnnxContract.ProbabilitiesOutput,
+            TestMetrics = new() { [regression ? "r2" : "accuracy"] = 0.9 }, CreatedAt = DateTimeOffset.UtcNow,
+        };
+        await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.ModelManifestPath(model, version)), manifest, PipelineJson.Default.ModelManifest, null, Cancellation);
+        if (moveCurrent)
+        {
+            await MoveCurrentAsync(model, version);
+        }
+    }
+
     public static Task MoveCurrentAsync(string model, string version) =>
         BlobJson.WriteAsync(Container().GetBlobClient(StorageNames.CurrentPointerPath(model)), new CurrentPointer { Version = version }, PipelineJson.Default.CurrentPointer, null, Cancellation);
 

@@ -16,5 +16,6 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(ModelManifest))]
 [JsonSerializable(typeof(CurrentPointer))]
 [JsonSerializable(typeof(RunStatus))]
+[JsonSerializable(typeof(ScoringReport))]
 [JsonSerializable(typeof(string))]
 public sealed partial class PipelineJson : JsonSerializerContext;

@@ -8,8 +8,20 @@ public static class StorageNames
     public const string ModelsContainer = "models";
     public const string RunsContainer = "runs";
 
+    /// <summary>Batch-scoring inputs: <c>score/{model}[@{version}]/{file}</c>.</summary>
+    public const string ScoreContainer = "score";
+
+    /// <summary>Batch-scoring outputs and their reports: <c>predictions/{model}/{file}</c>, <c>predictions/{model}/{file}.report.json</c>.</summary>
+    public const string PredictionsContainer = "predictions";
+
+    /// <summary>Prediction logs of the serving app: <c>monitoring/{model}/{version}/{yyyy-MM-dd}/….jsonl.gz</c>.</summary>
+    public const string MonitoringContainer = "monitoring";
+
     public const string BlobCreatedQueue = "blob-created";
     public const string TrainRequestsQueue = "train-requests";
+
+    /// <summary>BlobCreated events of container <c>score</c> (Event Grid's second subscription): one message a file to score.</summary>
+    public const string ScoreRequestsQueue = "score-requests";
     public const string PoisonSuffix = "-poison";
 
     public const string DatasetSpecFile = "dataset.json";
@@ -96,6 +108,40 @@ public static class StorageNames
 
     /// <summary>File extensions the readers know (each may be followed by <c>.gz</c>).</summary>
     public static readonly IReadOnlyList<string> DataExtensions = [".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet"];
+
+    /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit, no "..".</summary>
+    public static bool IsValidVersion(string? version) =>
+        !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
+        version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+
+    /// <summary>Suffix of a batch-scoring report beside its output: <c>predictions/{model}/{file}.report.json</c>.</summary>
+    public const string ScoringReportSuffix = ".report.json";
+
+    /// <summary>
+    /// Splits a blob name of container <c>score</c>, <c>{model}[@{version}]/{file}</c>, into the model, the version asked
+    /// for (null: the current one) and the file's path under the model folder. False when the name has no model folder.
+    /// </summary>
+    public static bool TryParseScoreBlob(string blobName, out string model, out string? version, out string file)
+    {
+        ArgumentNullException.ThrowIfNull(blobName);
+        var slash = blobName.IndexOf('/', StringComparison.Ordinal);
+        model = slash > 0 ? blobName[..slash] : "";
+        version = null;
+        file = slash > 0 ? blobName[(slash + 1)..] : blobName;
+        if (slash <= 0 || file.Length == 0)
+        {
+            return false;
+        }
+
+        var at = model.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            version = model[(at + 1)..];
+            model = model[..at];
+        }
+
+        return true;
+    }
 
     /// <summary>Dataset and model names: 1–63 characters of lower-case letters, digits, '-' and '_', starting with a letter or digit.</summary>
     public static bool IsValidName(string? name) =>

@@ -16,7 +16,7 @@ public static class HealthApi
         app.MapGet("/api/health", (ModelRegistry registry) =>
             TypedResults.Json(new HealthStatus { Status = StatusOf(registry.Snapshot()) }, PredictJson.Default.HealthStatus));
 
-        app.MapGet(DetailsPath, (ModelRegistry registry) =>
+        app.MapGet(DetailsPath, (ModelRegistry registry, Monitoring.PredictionLog log) =>
         {
             var models = registry.Snapshot();
             var (bytes, count) = registry.CacheUsage;
@@ -26,6 +26,7 @@ public static class HealthApi
                 Models = [.. models],
                 CacheBytes = bytes,
                 CachedVersions = count,
+                Monitoring = log.Counters,
             }, PredictJson.Default.HealthReport);
         });
         return app;

@@ -41,7 +41,7 @@ public sealed class ModelOptions
 
     /// <summary>
     /// Most bytes the constant tensors of one ONNX file may declare (elements × element size, checked before ONNX Runtime
-    /// reads the file; see <see cref="OnnxModelCheck"/>).
+    /// reads the file; see <see cref="Pipeline.Contracts.OnnxModelCheck"/>).
     /// </summary>
     [Range(1024L, 16L * 1024 * 1024 * 1024)]
     public long MaxInitializerBytes { get; set; } = 1024L * 1024 * 1024;

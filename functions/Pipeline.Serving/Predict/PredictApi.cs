@@ -24,7 +24,7 @@ public static partial class PredictApi
 
     private static async Task<Results<PredictResult, ProblemHttpResult>> PredictAsync(
         string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
-        ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
+        Monitoring.PredictionLog log, ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
     {
         if (!StorageNames.IsValidName(name))
         {
@@ -68,6 +68,7 @@ public static partial class PredictApi
                         statusCode: StatusCodes.Status422UnprocessableEntity, title: "Non-finite prediction");
                 }
 
+                log.Record(name, model.Version, body.Span, rows, output.Span, model.OutputWidth);
                 var result = new PredictResult(name, model, output, rows);
                 output = default;
                 return result;

@@ -110,6 +110,9 @@ public sealed class HealthReport
     public long CacheBytes { get; set; }
 
     public int CachedVersions { get; set; }
+
+    /// <summary>The prediction log's counters: recorded, sampled out, dropped, written.</summary>
+    public Monitoring.PredictionLogCounters? Monitoring { get; set; }
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -26,6 +26,8 @@ public static class ServingStorage
 
         services.AddSingleton<IModelStore>(provider => Resilient(provider, new BlobModelStore(provider.GetRequiredService<BlobServiceClient>())));
         services.AddSingleton(provider => new PipelineStorage(provider.GetRequiredService<BlobServiceClient>()));
+        services.AddKeyedSingleton(Monitoring.PredictionLog.ContainerKey, (provider, _) =>
+            provider.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(StorageNames.MonitoringContainer));
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, ServingStorageOptionsValidator>();
         services.AddSingleton(provider =>

@@ -90,9 +90,29 @@ public sealed class DeployPackageTests
         var host = new QueueTriggerHost(worker, Azurite.Queues(), TimeProvider.System, NullLogger<QueueTriggerHost>.Instance);
         var message = QueuesModelFactory.QueueMessage(Guid.NewGuid().ToString(), "pop", Invocations.BlobCreatedEvent("raw", $"{name}/data.csv").ToJsonString(), 1);
 
-        var result = await host.InvokeAsync(Assert.Single(worker.QueueFunctions), message, Cancellation);
+        var result = await host.InvokeAsync(Assert.Single(worker.QueueFunctions, f => f.Name == "Preprocess"), message, Cancellation);
 
         Assert.True(result.Succeeded, result.Failure);
         Assert.Equal(name, JsonSerializer.Deserialize(result.Outputs["$return"], PipelineJson.Default.TrainRequest)!.Dataset);
+    }
+
+    [Fact]
+    public async Task FunctionsPackage_PublishedWorker_ScoresAFileWithOnnxRuntime()
+    {
+        await Azurite.EnsureRunningAsync();
+        var model = Azurite.UniqueName("published-score");
+        await TestModels.PublishEncodedAsync(model, "v1");
+        var score = Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer);
+        await score.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await score.UploadBlobAsync($"{model}/day.csv", BinaryData.FromString("size,color,member\n1,red,true\n"), Cancellation);
+        await using var worker = await FunctionsWorker.StartAsync(FunctionsWorker.PublishOutput());
+        var host = new QueueTriggerHost(worker, Azurite.Queues(), TimeProvider.System, NullLogger<QueueTriggerHost>.Instance);
+        var message = QueuesModelFactory.QueueMessage(Guid.NewGuid().ToString(), "pop", Invocations.BlobCreatedEvent(StorageNames.ScoreContainer, $"{model}/day.csv").ToJsonString(), 1);
+
+        var result = await host.InvokeAsync(Assert.Single(worker.QueueFunctions, f => f.Name == "Score"), message, Cancellation);
+
+        Assert.True(result.Succeeded, result.Failure);
+        var report = await BlobJson.ReadAsync(Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient($"{model}/day.csv{StorageNames.ScoringReportSuffix}"), PipelineJson.Default.ScoringReport, Cancellation);
+        Assert.Equal(ScoringStatus.Succeeded, Assert.NotNull(report).Value.Status);
     }
 }

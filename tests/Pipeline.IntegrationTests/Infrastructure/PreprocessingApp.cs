@@ -2,14 +2,17 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Functions.Preprocess;
+using Pipeline.Functions.Score;
 using Pipeline.Preprocessing;
+using Pipeline.Scoring;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Infrastructure;
 
 /// <summary>
-/// The preprocessing app's services in memory, against Azurite, registered as its Program.cs registers them: the engine
-/// (<see cref="Handler"/>) and the function class (<see cref="Function"/>). Unless a test sets <c>Preprocess:QuietPeriod</c>
+/// The functions app's services in memory, against Azurite, registered as its Program.cs registers them: the
+/// preprocessing engine (<see cref="Handler"/>) and function class (<see cref="Function"/>), and the batch-scoring
+/// function (<see cref="ScoreFunction"/>). Unless a test sets <c>Preprocess:QuietPeriod</c>
 /// there is no upload debounce (every event builds at once). <paramref name="settings"/> override.
 /// </summary>
 public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settings = null) : IAsyncDisposable
@@ -19,6 +22,8 @@ public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settin
     public PreprocessHandler Handler => _services.GetRequiredService<PreprocessHandler>();
 
     public PreprocessFunction Function => ActivatorUtilities.CreateInstance<PreprocessFunction>(_services);
+
+    public ScoreFunction ScoreFunction => ActivatorUtilities.CreateInstance<ScoreFunction>(_services);
 
     private static ServiceProvider Build(IReadOnlyDictionary<string, string>? settings)
     {
@@ -38,7 +43,8 @@ public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settin
             .AddLogging()
             .AddSingleton(TimeProvider.System)
             .AddPipelineStorage(configuration)
-            .AddPreprocessing();
+            .AddPreprocessing()
+            .AddScoring();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 

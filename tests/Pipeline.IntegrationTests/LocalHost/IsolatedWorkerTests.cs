@@ -33,7 +33,9 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
     private QueueTriggerHost Host(FunctionAppSettings? settings = null) =>
         new(_worker, Azurite.Queues(), TimeProvider.System, NullLogger<QueueTriggerHost>.Instance, settings);
 
-    private QueueFunction Preprocess => Assert.Single(_worker.QueueFunctions);
+    private QueueFunction Preprocess => Assert.Single(_worker.QueueFunctions, f => f.Name == "Preprocess");
+
+    private QueueFunction Score => Assert.Single(_worker.QueueFunctions, f => f.Name == "Score");
 
     private static QueueMessage Message(string text, long dequeueCount = 1) =>
         QueuesModelFactory.QueueMessage(Guid.NewGuid().ToString(), "pop", text, dequeueCount, DateTimeOffset.UtcNow.AddSeconds(30), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(7));
@@ -58,6 +60,33 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
         Assert.Equal(("$return", StorageNames.TrainRequestsQueue), (output.Binding, output.QueueName));
         Assert.False(_worker.Settings.Base64Messages); // host.json: messageEncoding none
         Assert.Equal(5, _worker.Settings.MaxDequeueCount);
+    }
+
+    [Fact]
+    public void Indexing_ReportsScoreOnScoreRequestsWithoutOutputs()
+    {
+        Assert.Equal(2, _worker.QueueFunctions.Count);
+        Assert.Equal(StorageNames.ScoreRequestsQueue, Score.QueueName);
+        Assert.Empty(Score.Outputs);
+    }
+
+    [Fact]
+    public async Task Drain_ScoreRequest_WritesPredictionsAndTheReportThroughTheWorker()
+    {
+        var model = Azurite.UniqueName("worker-score");
+        await TestModels.PublishEncodedAsync(model, "v1");
+        var score = Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer);
+        await score.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await score.UploadBlobAsync($"{model}/day.csv", BinaryData.FromString("size,color,member\n1,red,true\n2,green,\n"), Cancellation);
+
+        var result = await Host().InvokeAsync(Score, Message(Invocations.BlobCreatedEvent(StorageNames.ScoreContainer, $"{model}/day.csv").ToJsonString()), Cancellation);
+
+        Assert.True(result.Succeeded, result.Failure);
+        var predictions = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer);
+        var report = (await BlobJson.ReadAsync(predictions.GetBlobClient($"{model}/day.csv{StorageNames.ScoringReportSuffix}"), PipelineJson.Default.ScoringReport, Cancellation))!.Value.Value;
+        Assert.Equal((ScoringStatus.Succeeded, 2L, "v1"), (report.Status, report.Scored, report.Version));
+        var output = (await predictions.GetBlobClient($"{model}/day.csv").DownloadContentAsync(Cancellation)).Value.Content.ToString();
+        Assert.StartsWith("size,color,member,prediction,probability_no,probability_yes\n1,red,true,", output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -10,7 +10,8 @@ namespace Pipeline.Tests.LocalHost;
 /// <summary>
 /// What <c>./run-local.sh</c> runs: the local host with the build outputs of the functions app, the serving app and the
 /// trainer, each started as the platform would start it. An upload to <c>raw</c> becomes a model served on the serving
-/// port, through the Event Grid stand-in, the isolated worker, the training worker and the custom handler.
+/// port, through the Event Grid stand-in, the isolated worker, the training worker and the custom handler; a file
+/// dropped under <c>score/{model}/</c> is then scored into <c>predictions/</c>.
 /// </summary>
 public sealed class RunLocalTests
 {
@@ -58,6 +59,23 @@ public sealed class RunLocalTests
                 }
             }
             while (status != HttpStatusCode.OK);
+
+            // A file dropped under score/{model}/ is scored by the same worker through the Event Grid stand-in.
+            var scoreFile = string.Join('\n', csv.Split('\n').Take(4)) + "\n";
+            var score = Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer);
+            await score.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+            await score.UploadBlobAsync($"{prefix}/day.csv", BinaryData.FromString(scoreFile), Cancellation);
+            var reportBlob = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient($"{prefix}/day.csv{StorageNames.ScoringReportSuffix}");
+            var scoring = Stopwatch.StartNew();
+            while (!await reportBlob.ExistsAsync(Cancellation))
+            {
+                Assert.False(host.HasExited, $"The local host exited:\n{output}");
+                Assert.True(scoring.Elapsed < TimeSpan.FromSeconds(60), $"score/{prefix}/day.csv was not scored within 60 s:\n{output}");
+                await Task.Delay(500, Cancellation);
+            }
+
+            var report = (await BlobJson.ReadAsync(reportBlob, Pipeline.Contracts.PipelineJson.Default.ScoringReport, Cancellation))!.Value.Value;
+            Assert.Equal((Pipeline.Contracts.ScoringStatus.Succeeded, 3L), (report.Status, report.Scored));
 
             // The serving and training processes ran beside the worker. Which worker and trainer took this upload's
             // messages is not asserted: other tests in this run poll the same queues with the same code.

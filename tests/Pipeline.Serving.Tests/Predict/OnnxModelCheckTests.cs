@@ -1,3 +1,4 @@
+using Pipeline.Contracts;
 using Pipeline.Serving.Predict;
 using Pipeline.Tests.Infrastructure;
 using Pipeline.Training.Onnx;

@@ -1,4 +1,4 @@
-namespace Pipeline.Serving.Predict;
+namespace Pipeline.Contracts;
 
 /// <summary>What <see cref="OnnxModelCheck"/> read from a model file.</summary>
 public sealed record OnnxModelFacts(string ProducerName, long InitializerBytes, int Nodes);

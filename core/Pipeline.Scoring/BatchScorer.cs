@@ -1,0 +1,280 @@
+using System.Buffers;
+using System.IO.Compression;
+using Pipeline.Contracts;
+using Pipeline.Datasets;
+using Pipeline.Preprocessing;
+using Pipeline.Preprocessing.Formats;
+using Pipeline.Storage;
+
+namespace Pipeline.Scoring;
+
+/// <summary>Where the predictions of one file went.</summary>
+public sealed record ScoredFile(string OutputName, string OutputFormat);
+
+/// <summary>
+/// Scores one local file: reads it a block of rows at a time with the preprocessing readers, encodes each row with the
+/// model's <see cref="FeatureEncoder"/> (the serving app's rules: unknown categories go to "other", missing values are
+/// imputed), runs the block's good rows through the model in one call and writes them, in input order, with their
+/// prediction. A row that cannot be scored — ragged, unreadable, a value that does not read as its column's kind, an
+/// output that is not finite — is counted and listed in the report with its line and reason; it never fails the file.
+/// Memory is bounded by one block of rows (and a Parquet row group), whatever the file's size.
+/// </summary>
+public sealed class BatchScorer(ScoringOptions options)
+{
+    /// <summary>
+    /// Scores <paramref name="inputPath"/> (a local copy of <paramref name="fileName"/>) into <paramref name="outputPath"/>,
+    /// counting rows into <paramref name="report"/>. Throws <see cref="ScoringException"/> when the file as a whole cannot
+    /// be scored (unreadable, missing columns).
+    /// </summary>
+    public async Task<ScoredFile> ScoreAsync(string inputPath, string fileName, ScoringModel model, string outputPath, ScoringReport report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(report);
+        TabularReader reader;
+        try
+        {
+            reader = await TabularReader.OpenAsync(inputPath, fileName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DatasetRejectedException e)
+        {
+            throw new ScoringException(ScoringFailure.UnreadableFile, e.Message, e);
+        }
+
+        using (reader)
+        {
+            report.Format = reader.Format;
+            var map = MapColumns(reader.Columns, model);
+            var (outputName, outputFormat) = OutputOf(fileName, reader.Format, options.OutputFormat);
+            report.OutputFormat = outputFormat;
+            await using var file = new FileStream(outputPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            Stream stream = outputFormat.EndsWith("+gzip", StringComparison.Ordinal) ? new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true) : file;
+            try
+            {
+                var writer = outputFormat.StartsWith("parquet", StringComparison.Ordinal) ? new ParquetPredictionWriter(stream, options.ParquetRowGroupRows, reader.Columns, model)
+                    : outputFormat.StartsWith("jsonl", StringComparison.Ordinal) ? new JsonLinesPredictionWriter(stream, reader.Columns, model)
+                    : (PredictionWriter)new CsvPredictionWriter(stream, DelimiterOf(reader), reader.Columns, model);
+                await using (writer.ConfigureAwait(false))
+                {
+                    await ScoreRowsAsync(reader, model, map, writer, report, cancellationToken).ConfigureAwait(false);
+                    await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                if (stream != file)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            return new ScoredFile(outputName, outputFormat);
+        }
+    }
+
+    private async Task ScoreRowsAsync(TabularReader reader, ScoringModel model, int[] map, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
+    {
+        var block = new RowBlock();
+        var width = model.FeatureCount;
+        var features = ArrayPool<float>.Shared.Rent(width * 1024);
+        var output = ArrayPool<float>.Shared.Rent(model.OutputWidth * 1024);
+        var good = ArrayPool<int>.Shared.Rent(1024);
+        List<BadRow> bad = [];
+        try
+        {
+            while (ReadBlock(reader, block, cancellationToken))
+            {
+                Grow(ref features, block.Count * width);
+                Grow(ref output, block.Count * model.OutputWidth);
+                Grow(ref good, block.Count);
+
+                var n = 0;
+                bad.Clear();
+                for (var r = 0; r < block.Count; r++)
+                {
+                    if (block.IsBlank(r))
+                    {
+                        continue;
+                    }
+
+                    report.Rows++;
+                    var reason = block.FieldCount(r) < 0 ? "the row cannot be read: " + block.Describe(r)
+                        : block.FieldCount(r) != reader.Columns.Count ? $"the row has {block.FieldCount(r)} fields; the header has {reader.Columns.Count}"
+                        : Encode(block, r, model, map, features.AsSpan(n * width, width));
+                    if (reason is null)
+                    {
+                        good[n++] = r;
+                    }
+                    else
+                    {
+                        bad.Add(new BadRow { Line = block.Line(r), Reason = reason });
+                    }
+                }
+
+                if (n > 0)
+                {
+                    model.Run(features, n, output);
+                }
+
+                for (var i = 0; i < n; i++)
+                {
+                    if (!AllFinite(output.AsSpan(i * model.OutputWidth, model.OutputWidth)))
+                    {
+                        bad.Add(new BadRow { Line = block.Line(good[i]), Reason = "the row drives the model to a non-finite output (NaN or infinity): its values are probably far outside the range the model was trained on" });
+                        continue;
+                    }
+
+                    if (writer.IsFull)
+                    {
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    writer.Write(block, good[i], output.AsSpan(i * model.OutputWidth, model.OutputWidth));
+                    report.Scored++;
+                }
+
+                report.Failed += bad.Count;
+                foreach (var row in bad.OrderBy(b => b.Line))
+                {
+                    if (report.BadRows.Count == options.MaxListedBadRows)
+                    {
+                        break;
+                    }
+
+                    report.BadRows.Add(row);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(features);
+            ArrayPool<float>.Shared.Return(output);
+            ArrayPool<int>.Shared.Return(good);
+        }
+    }
+
+    private static bool ReadBlock(TabularReader reader, RowBlock block, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return reader.ReadBlock(block, cancellationToken);
+        }
+        catch (DatasetRejectedException e)
+        {
+            throw new ScoringException(ScoringFailure.UnreadableFile, e.Line is { } line ? $"{e.Message} (line {line}); the rows before it were not written." : e.Message + " The rows before it were not written.", e);
+        }
+    }
+
+    /// <summary>Encodes row <paramref name="row"/> into <paramref name="destination"/>; returns why it cannot be scored, or null.</summary>
+    private static string? Encode(RowBlock block, int row, ScoringModel model, int[] map, Span<float> destination)
+    {
+        if (model.Encoder is { } encoder)
+        {
+            for (var c = 0; c < map.Length; c++)
+            {
+                var cell = block.Field(row, map[c]);
+                if (!encoder.Encode(c, cell, destination.Slice(encoder.OffsetOf(c), encoder.WidthOf(c))) && !RawValues.IsMissing(cell))
+                {
+                    var column = encoder.Columns[c];
+                    return $"column '{column.Column}' is {column.Kind}; '{Shorten(cell)}' does not read as one";
+                }
+            }
+
+            return null;
+        }
+
+        for (var f = 0; f < map.Length; f++)
+        {
+            var cell = block.Field(row, map[f]);
+            if (!RawValues.TryParseNumber(cell, out var number) || Math.Abs(number) > float.MaxValue)
+            {
+                return RawValues.IsMissing(cell)
+                    ? $"feature '{model.Features[f]}' is missing; this model takes numbers only"
+                    : $"feature '{model.Features[f]}' must be a number; got '{Shorten(cell)}'";
+            }
+
+            destination[f] = (float)number;
+        }
+
+        return null;
+    }
+
+    /// <summary>For each column the model needs (encoder columns, or features), its ordinal in the file.</summary>
+    private static int[] MapColumns(IReadOnlyList<string> columns, ScoringModel model)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < columns.Count; i++)
+        {
+            index.TryAdd(columns[i], i);
+        }
+
+        IReadOnlyList<string> needed = model.Encoder is { } encoder ? [.. encoder.Columns.Select(c => c.Column)] : model.Features;
+        var map = new int[needed.Count];
+        List<string> missing = [];
+        for (var i = 0; i < needed.Count; i++)
+        {
+            if (!index.TryGetValue(needed[i], out map[i]))
+            {
+                missing.Add(needed[i]);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new ScoringException(ScoringFailure.MissingColumns,
+                $"The file lacks column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} that model '{model.Manifest.Model}' version '{model.Version}' needs. It takes: {string.Join(", ", needed)}. Column names are case-sensitive.");
+        }
+
+        return map;
+    }
+
+    /// <summary>The output's name and format for <paramref name="fileName"/> read as <paramref name="inputFormat"/>.</summary>
+    public static (string Name, string Format) OutputOf(string fileName, string inputFormat, PredictionFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(inputFormat);
+        var gzipName = fileName.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        var stem = gzipName ? fileName[..^3] : fileName;
+        var kind = inputFormat.Split('+')[0];
+        if (format == PredictionFormat.Parquet || kind == "parquet")
+        {
+            var extension = StorageNames.DataExtensions.FirstOrDefault(e => stem.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+            var name = (extension is null ? stem : stem[..^extension.Length]) + ".parquet";
+            return (name, "parquet");
+        }
+
+        // Text keeps its name and compression.
+        return inputFormat.EndsWith("+gzip", StringComparison.Ordinal) ? (gzipName ? fileName : fileName + ".gz", kind + "+gzip") : (fileName, kind);
+    }
+
+    /// <summary>The CSV reader's delimiter (which it names <c>\t</c> for a tab, as reports show it).</summary>
+    private static char DelimiterOf(TabularReader reader) => reader.Delimiter switch
+    {
+        "\\t" => '\t',
+        { Length: 1 } d => d[0],
+        _ => ',',
+    };
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values)
+        {
+            if (!float.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void Grow<T>(ref T[] array, int length)
+    {
+        if (array.Length < length)
+        {
+            ArrayPool<T>.Shared.Return(array);
+            array = ArrayPool<T>.Shared.Rent(length);
+        }
+    }
+
+    private static string Shorten(ReadOnlySpan<char> text) => text.Length > 100 ? string.Concat(text[..100], "…") : text.ToString();
+}
