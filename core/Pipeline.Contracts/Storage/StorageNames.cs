@@ -147,9 +147,4 @@ public static class StorageNames
     public static bool IsValidName(string? name) =>
         !string.IsNullOrEmpty(name) && name.Length <= 63 && char.IsAsciiLetterOrDigit(name[0]) &&
         name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
-
-    /// <summary>Version folder names: 1–128 characters of letters, digits, '.', '-' and '_', starting with a letter or digit.</summary>
-    public static bool IsValidVersion(string? version) =>
-        !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
-        version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 }

@@ -51,7 +51,7 @@ public sealed class ModelOptions
     /// stop once started, and whose time grows with the graph). The project's MLPs have about ten, its tree ensembles one.
     /// </summary>
     [Range(10, 10_000_000)]
-    public int MaxNodes { get; set; } = OnnxModelCheck.DefaultMaxNodes;
+    public int MaxNodes { get; set; } = Pipeline.Contracts.OnnxModelCheck.DefaultMaxNodes;
 
     /// <summary>Longest the smoke prediction of a version being loaded may run; then it is terminated and the version refused.</summary>
     [TimeSpanRange("00:00:00.050", "00:05:00")]
