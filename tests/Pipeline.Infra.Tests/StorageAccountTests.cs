@@ -64,7 +64,7 @@ public sealed class StorageAccountTests(CompiledTemplate template, DeploymentSna
 
         // Predicted: the contract's containers and the dead-letter container in the pipeline account, and no other.
         Assert.Equal(
-            ["datasets", "eventgrid-deadletter", "models", "raw", "runs"],
+            ["datasets", "eventgrid-deadletter", "models", "monitoring", "predictions", "raw", "runs", "score"],
             snapshot.ContainersOf(snapshot.PipelineAccount).Order(StringComparer.Ordinal));
     }
 
