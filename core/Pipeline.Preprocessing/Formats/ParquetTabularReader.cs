@@ -98,6 +98,19 @@ internal sealed class ParquetTabularReader : RowTabularReader
             throw new DatasetRejectedException("malformed-parquet", string.Create(CultureInfo.InvariantCulture,
                 $"The Parquet footer claims {footer} bytes; the file has {file.Length} and the limit is {MaxFooterBytes >> 20} MB."));
         }
+
+        var bytes = new byte[footer];
+        file.Position = file.Length - 8 - footer;
+        await file.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+        file.Position = 0;
+        try
+        {
+            ThriftFooterCheck.Check(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DatasetRejectedException("malformed-parquet", $"The Parquet footer is corrupt: {e.Message}.");
+        }
     }
 
     protected override bool Read(CancellationToken cancellationToken)

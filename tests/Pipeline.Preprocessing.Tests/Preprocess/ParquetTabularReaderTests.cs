@@ -132,4 +132,22 @@ public sealed class ParquetTabularReaderTests : IDisposable
 
         Assert.Equal("malformed-parquet", rejection.Reason);
     }
+
+    /// <summary>
+    /// The file the 10,000-file hostile run stopped at: a mutated gzip-wrapped Parquet file whose footer declares more
+    /// elements than it holds, which the Parquet reader would skip through for ever. Refused from the footer, at once.
+    /// </summary>
+    [Fact]
+    public async Task Build_FooterDeclaringMoreThanItHolds_IsMalformed_NotAnEndlessRead()
+    {
+        var (name, bytes) = HostileFile.Generate(2650);
+        var build = Task.Run(() => RejectAsync([(name, bytes)]), Cancellation);
+
+        var finished = await Task.WhenAny(build, Task.Delay(TimeSpan.FromSeconds(60), Cancellation));
+
+        Assert.True(finished == build, "no result after 60 s");
+        var rejection = await build;
+        Assert.Equal("malformed-parquet", rejection.Reason);
+        Assert.Contains("footer is corrupt", rejection.Message, StringComparison.Ordinal);
+    }
 }
