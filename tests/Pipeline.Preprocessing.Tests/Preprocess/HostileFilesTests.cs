@@ -273,7 +273,11 @@ internal static class HostileFile
     private static byte[] Flip(Random random, byte[] bytes)
     {
         var copy = bytes.ToArray();
-        copy[10 + random.Next(Math.Max(1, copy.Length - 10))] ^= (byte)(1 << random.Next(8));
+        if (copy.Length > 10)
+        {
+            copy[10 + random.Next(copy.Length - 10)] ^= (byte)(1 << random.Next(8)); // past the gzip header
+        }
+
         return copy;
     }
 
