@@ -14,9 +14,9 @@ namespace Pipeline.Tests.Infrastructure;
 public sealed class PrivateAzurite : IAsyncDisposable
 {
     private readonly TempDirectory _data = new();
-    private readonly int _blobPort = FreePort();
-    private readonly int _queuePort = FreePort();
-    private readonly int _tablePort = FreePort();
+    private readonly int _blobPort = Ports.Free();
+    private readonly int _queuePort = Ports.Free();
+    private readonly int _tablePort = Ports.Free();
     private Process? _process;
 
     public string ConnectionString =>
@@ -107,13 +107,5 @@ public sealed class PrivateAzurite : IAsyncDisposable
             return false;
         }
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

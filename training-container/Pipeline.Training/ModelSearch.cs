@@ -178,19 +178,9 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         }
 
         state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters.Gbdt is null ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
-        var single = new TrialState
-        {
-            Index = best.Index,
-            Parameters = best.Parameters,
-            Epoch = best.Epochs,
-            BestEpoch = best.BestEpoch,
-            BestLoss = best.ValidationLoss,
-            BestMetric = best.ValidationMetric,
-            Seconds = best.Seconds,
-            History = best.History,
-            BestWeights = state.BestWeights,
-            TreeModel = best.Parameters.Gbdt is null ? null : state.BestTreeModel,
-        };
+        var single = StateOf(best);
+        single.BestWeights = state.BestWeights;
+        single.TreeModel = best.Parameters.Gbdt is null ? null : state.BestTreeModel;
         if (state.EnsembleWeights.Count == 0)
         {
             return single;
@@ -390,23 +380,26 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     /// <summary>The seed of fold <paramref name="fold"/>'s run of a trial in a search seeded <paramref name="seed"/>: fold models start and shuffle differently.</summary>
     public static int FoldSeed(int seed, int fold) => unchecked((seed * 7919) + fold);
 
+    /// <summary>A finished trial as the state of the model it chose (weights or trees are the caller's to add).</summary>
+    private static TrialState StateOf(TrialOutcome best) => new()
+    {
+        Index = best.Index,
+        Parameters = best.Parameters,
+        Epoch = best.Epochs,
+        BestEpoch = best.BestEpoch,
+        BestLoss = best.ValidationLoss,
+        BestMetric = best.ValidationMetric,
+        Seconds = best.Seconds,
+        History = best.History,
+    };
+
     /// <summary>
     /// The served model of a cross-validated search: trees refit on every row of train + validation for the folds' mean
     /// best round count; a network as the average of its fold models.
     /// </summary>
     private TrialState CrossValidatedModel(CrossValidation cv, TrialOutcome best, CancellationToken cancellationToken)
     {
-        var chosen = new TrialState
-        {
-            Index = best.Index,
-            Parameters = best.Parameters,
-            Epoch = best.Epochs,
-            BestEpoch = best.BestEpoch,
-            BestLoss = best.ValidationLoss,
-            BestMetric = best.ValidationMetric,
-            Seconds = best.Seconds,
-            History = best.History,
-        };
+        var chosen = StateOf(best);
         if (best.Parameters.Gbdt is { } gbdt)
         {
             var started = time.GetTimestamp();

@@ -58,7 +58,7 @@ public sealed class CliServingTests : IAsyncLifetime
     [Fact]
     public async Task Models_ServingAppUnreachable_ExitsUnreachable()
     {
-        var url = $"http://127.0.0.1:{CliTestHost.ClosedPort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         var run = await CliTestHost.RunAsync(["models", "--json", "--serving-url", url, "--key", "k"]);
 
         Assert.Equal((int)ExitCode.Unreachable, run.ExitCode);

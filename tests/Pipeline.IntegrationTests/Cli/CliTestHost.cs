@@ -38,21 +38,10 @@ public static class CliTestHost
 
     /// <summary>The tool with <c>--connection-string</c> for Azurite added.</summary>
     public static Task<CliRun> StorageAsync(params string[] args) => RunAsync([.. args, "--connection-string", Azurite.ConnectionString]);
-
-    /// <summary>A TCP port on 127.0.0.1 that nothing listens on (bound, then released).</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     /// <summary>Azurite's well-known development account (public, documented by Microsoft), with its blob endpoint on a closed port.</summary>
     public static string UnreachableConnectionString() =>
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-        $"BlobEndpoint=http://127.0.0.1:{ClosedPort()}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{Ports.Free()}/devstoreaccount1;";
 }
 
 /// <summary>

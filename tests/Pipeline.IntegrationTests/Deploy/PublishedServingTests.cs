@@ -26,19 +26,11 @@ public sealed class PublishedServingTests
         Assert.True(File.Exists(path), $"The serving app is not published at {path}: run `dotnet publish functions/Pipeline.Serving -c Release` (scripts/test.sh does).");
         return path;
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>Starts the executable with <paramref name="settings"/> and waits (at most 60 s: the machine may be busy) until it answers GET /.</summary>
     private static async Task<(Process Process, HttpClient Client, StringBuilder Output)> StartAsync(Dictionary<string, string> settings)
     {
         var executable = Executable();
-        var port = FreePort();
+        var port = Ports.Free();
         var start = new ProcessStartInfo(executable) { WorkingDirectory = Path.GetDirectoryName(executable)!, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
         start.Environment["Http__FunctionKey"] = Key;

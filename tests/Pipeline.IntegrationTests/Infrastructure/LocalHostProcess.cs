@@ -35,11 +35,4 @@ internal static class LocalHostProcess
         host.BeginErrorReadLine();
         return host;
     }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -21,7 +21,7 @@ public sealed class RunLocalTests
     public async Task LocalHost_UploadedCsv_IsServedOnTheServingPort()
     {
         await Azurite.EnsureRunningAsync();
-        var port = LocalHostProcess.FreePort();
+        var port = Ports.Free();
         // Only this test's uploads are announced: other tests write to raw too and run Preprocess themselves.
         var prefix = Azurite.UniqueName("runlocal");
         var output = new StringBuilder();

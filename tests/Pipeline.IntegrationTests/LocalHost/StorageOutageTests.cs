@@ -43,7 +43,7 @@ public sealed class StorageOutageTests
             await blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync(cancellationToken: Cancellation);
         }
 
-        var port = LocalHostProcess.FreePort();
+        var port = Ports.Free();
         var output = new StringBuilder();
         using var host = LocalHostProcess.Start(azurite.ConnectionString, port, output);
         try
@@ -222,18 +222,8 @@ public sealed class StorageOutageTests
         }
     }
 
-    private static async Task<HttpStatusCode> PredictAsync(HttpClient client, string model, string body)
-    {
-        try
-        {
-            using var response = await client.PostAsync(new Uri($"/api/models/{model}/predict", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
-            return response.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return HttpStatusCode.ServiceUnavailable; // not listening (yet)
-        }
-    }
+    private static async Task<HttpStatusCode> PredictAsync(HttpClient client, string model, string body) =>
+        (await PredictWithBodyAsync(client, model, body)).Item1;
 
     /// <summary>Uploads, retrying while storage is down (a client's own retries), for up to 2 minutes.</summary>
     private static async Task UploadAsync(BlobServiceClient blobs, string blob, string content)

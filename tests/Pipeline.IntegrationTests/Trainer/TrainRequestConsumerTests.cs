@@ -109,10 +109,7 @@ public class TrainRequestConsumerTests
         var queue = Azurite.Queues().GetQueueClient(queueName);
         await queue.CreateAsync(cancellationToken: cancellation);
         await queue.SendMessageAsync("""{"dataset":"unreachable","datasetVersion":"0123456789abcdef"}""", cancellation);
-        var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        closed.Start();
-        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
-        closed.Stop();
+        var port = Ports.Free();
         var connection = $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};" +
             $"BlobEndpoint=http://127.0.0.1:{port}/{Azurite.AccountName};QueueEndpoint={queue.Uri.GetLeftPart(UriPartial.Authority)}/{Azurite.AccountName};";
         var (consumer, services) = CreateSut(queueName, connectionString: connection);

@@ -69,31 +69,15 @@ public class TrainerProcessTests
         await Azurite.EnsureRunningAsync();
         var cancellation = TestContext.Current.CancellationToken;
         var blobs = Azurite.Blobs();
-        var name = Azurite.UniqueName("killed");
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).CreateIfNotExistsAsync(cancellationToken: cancellation);
-        var (csv, _) = SyntheticData.ThreeClass(3000, seed: 8);
-        await blobs.GetBlobContainerClient(StorageNames.RawContainer).UploadBlobAsync($"{name}/data.csv", BinaryData.FromString(csv), cancellation);
-
         await using var app = new PreprocessingApp();
-        var reply = await Invocations.PreprocessAsync(app, $"{name}/data.csv");
-        if (reply.TrainRequest is not { } request)
-        {
-            Assert.Fail($"Preprocess returned no training request: {reply}");
-            return;
-        }
-
-        using var directory = new TempDirectory();
-        var jobFile = directory.File("job.json");
-        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(request, PipelineJson.Default.TrainRequest), cancellation);
+        using var job = await PrepareJobAsync(app, "killed", seed: 8, cancellation);
+        var (name, jobFile) = (job.Name, job.JobFile);
+        var request = JsonSerializer.Deserialize(await File.ReadAllTextAsync(jobFile, cancellation), PipelineJson.Default.TrainRequest)!;
 
         // Attempt 1: far more epochs than it will live for; killed while it trains.
         using (var doomed = Start(jobFile, ("Trainer__MaxEpochs", "100000"), ("Trainer__Patience", "10000")))
         {
-            var output = new System.Text.StringBuilder();
-            doomed.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-            doomed.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-            doomed.BeginOutputReadLine();
-            doomed.BeginErrorReadLine();
+            var output = Capture(doomed);
             await Task.Delay(TimeSpan.FromSeconds(10), cancellation);
             lock (output)
             {
