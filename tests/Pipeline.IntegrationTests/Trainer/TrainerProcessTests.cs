@@ -182,8 +182,9 @@ public class TrainerProcessTests
     }
 
     /// <summary>
-    /// The trainer-kill run of the fault suite: each request's first attempt is SIGKILLed at a random moment (seeded) of
-    /// its default budget — searching, exporting, quantizing or publishing — and the next attempt completes it. Each
+    /// The trainer-kill run of the fault suite: one request is trained uninterrupted to measure how long a job takes here;
+    /// then each request's first attempt is SIGKILLed at a random moment (seeded) within that duration — searching,
+    /// exporting, quantizing or publishing — and the next attempt completes it. Each
     /// request must end with exactly one published version, current.json on it and no checkpoint left; the work lost to
     /// the kill (the run's elapsed seconds at the kill minus those its last checkpoint saved) must stay under 60 s. CI
     /// kills one request; <c>bash bench/faults/run.sh trainer-kills 20</c> kills 20 and writes the figures to
@@ -200,15 +201,17 @@ public class TrainerProcessTests
         var runs = blobs.GetBlobContainerClient(StorageNames.RunsContainer);
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
         await using var app = new PreprocessingApp();
+        var jobDuration = await MeasureJobAsync(app, cancellation);
         var results = new List<object>();
         for (var k = 0; k < kills; k++)
         {
             using var job = await PrepareJobAsync(app, "kills", seed: 100 + k, cancellation);
             var (name, runId, jobFile) = (job.Name, job.RunId, job.JobFile);
             var statusBlob = runs.GetBlobClient(StorageNames.RunStatusPath(runId));
-            var killAfter = TimeSpan.FromSeconds(2 + (random.NextDouble() * 33));
+            var killAfter = TimeSpan.FromSeconds(1 + (random.NextDouble() * Math.Max(1, (jobDuration.TotalSeconds * 0.95) - 1)));
 
             RunStatus? atKill;
+            bool killed;
             using (var doomed = Start(jobFile, ("Trainer__StatusInterval", "00:00:00.300")))
             {
                 var output = Capture(doomed);
@@ -223,7 +226,8 @@ public class TrainerProcessTests
                 }
 
                 atKill = (await BlobJson.ReadAsync(statusBlob, PipelineJson.Default.RunStatus, cancellation))?.Value;
-                if (!doomed.HasExited)
+                killed = !doomed.HasExited;
+                if (killed)
                 {
                     doomed.Kill(entireProcessTree: true); // SIGKILL
                     await doomed.WaitForExitAsync(cancellation);
@@ -265,7 +269,9 @@ public class TrainerProcessTests
             Assert.True(lost < 60, $"kill {k} at {killAfter.TotalSeconds:F1} s lost {lost:F1} s of search");
             results.Add(new
             {
+                jobSeconds = Math.Round(jobDuration.TotalSeconds, 1),
                 killAfterSeconds = Math.Round(killAfter.TotalSeconds, 1),
+                killed,
                 stage = atKill?.Stage,
                 trial = atKill?.Trial,
                 savedTrials = checkpoint?["completed"]?.AsArray().Count ?? 0,
@@ -279,6 +285,24 @@ public class TrainerProcessTests
         {
             await File.WriteAllTextAsync(report, JsonSerializer.Serialize(results, Indented), cancellation);
         }
+    }
+
+    /// <summary>Wall time of one job's trainer process run to completion, from start to exit.</summary>
+    private static async Task<TimeSpan> MeasureJobAsync(PreprocessingApp app, CancellationToken cancellation)
+    {
+        using var job = await PrepareJobAsync(app, "kills-measure", seed: 99, cancellation);
+        var clock = Stopwatch.StartNew();
+        using var trainer = Start(job.JobFile);
+        var output = Capture(trainer);
+        using var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        finished.CancelAfter(TimeSpan.FromSeconds(180));
+        await trainer.WaitForExitAsync(finished.Token);
+        lock (output)
+        {
+            Assert.True(trainer.ExitCode == 0, $"exit {trainer.ExitCode}:\n{output}");
+        }
+
+        return clock.Elapsed;
     }
 
     /// <summary>Collects a process's stdout and stderr as it runs.</summary>
