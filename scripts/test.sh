@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command: starts a fresh Azurite on loopback (unless one already answers on 10000/10001),
-# publishes both function apps as deployed, runs every test project of Serverless.sln against Azurite,
+# publishes both function apps as deployed and packs the CLI tool, runs every test project of Serverless.sln against Azurite,
 # validates the Bicep templates offline, and stops Azurite.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +47,13 @@ for app in functions/Pipeline.Functions functions/Pipeline.Serving; do
     exit 1
   fi
 done
+
+# The CLI as docs/cli.md installs it: PackedToolTests install this package with `dotnet tool install` and run it.
+rm -rf artifacts/tool
+if ! dotnet pack tools/Pipeline.Cli -c Release -o artifacts/tool --nologo -v quiet > "$publish_log" 2>&1; then
+  cat "$publish_log" >&2
+  exit 1
+fi
 
 # The benchmark projects are in Serverless.sln and build with it; the file-based model publisher of bench/run.sh too.
 if ! dotnet build bench/publish-model.cs -c Release --nologo -v quiet > "$publish_log" 2>&1; then
