@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
+using System.Threading.Channels;
 using Pipeline.Contracts;
 using Pipeline.Datasets;
 using Pipeline.Preprocessing;
@@ -17,7 +18,7 @@ public sealed record ScoredFile(string OutputName, string OutputFormat);
 /// imputed), runs the block's good rows through the model in one call and writes them, in input order, with their
 /// prediction. A row that cannot be scored — ragged, unreadable, a value that does not read as its column's kind, an
 /// output that is not finite — is counted and listed in the report with its line and reason; it never fails the file.
-/// Memory is bounded by one block of rows (and a Parquet row group), whatever the file's size.
+/// Memory is bounded by the blocks of rows in flight (three) and a Parquet row group, whatever the file's size.
 /// </summary>
 public sealed class BatchScorer(ScoringOptions options)
 {
@@ -71,84 +72,189 @@ public sealed class BatchScorer(ScoringOptions options)
         }
     }
 
+    /// <summary>
+    /// Two stages on two threads, so reading and encoding one block overlaps running and writing the one before: the
+    /// reader thread fills a block's rows and features, this one runs the model on them and writes them. Blocks cycle
+    /// between the stages (<see cref="BlocksInFlight"/> of them), which is what bounds memory.
+    /// </summary>
     private async Task ScoreRowsAsync(TabularReader reader, ScoringModel model, int[] map, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
     {
-        var block = new RowBlock();
-        var width = model.FeatureCount;
-        var features = ArrayPool<float>.Shared.Rent(width * 1024);
-        var output = ArrayPool<float>.Shared.Rent(model.OutputWidth * 1024);
-        var good = ArrayPool<int>.Shared.Rent(1024);
-        List<BadRow> bad = [];
+        var free = Channel.CreateBounded<EncodedBlock>(BlocksInFlight);
+        var full = Channel.CreateBounded<EncodedBlock>(new BoundedChannelOptions(BlocksInFlight) { SingleReader = true, SingleWriter = true });
+        var blocks = Enumerable.Range(0, BlocksInFlight).Select(_ => new EncodedBlock(model)).ToList();
+        foreach (var block in blocks)
+        {
+            free.Writer.TryWrite(block);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => ReadAndEncodeAsync(reader, model, map, free.Reader, full.Writer, stop.Token), stop.Token);
         try
         {
-            while (ReadBlock(reader, block, cancellationToken))
+            await foreach (var block in full.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
-                Grow(ref features, block.Count * width);
-                Grow(ref output, block.Count * model.OutputWidth);
-                Grow(ref good, block.Count);
-
-                var n = 0;
-                bad.Clear();
-                for (var r = 0; r < block.Count; r++)
-                {
-                    if (block.IsBlank(r))
-                    {
-                        continue;
-                    }
-
-                    report.Rows++;
-                    var reason = block.FieldCount(r) < 0 ? "the row cannot be read: " + block.Describe(r)
-                        : block.FieldCount(r) != reader.Columns.Count ? $"the row has {block.FieldCount(r)} fields; the header has {reader.Columns.Count}"
-                        : Encode(block, r, model, map, features.AsSpan(n * width, width));
-                    if (reason is null)
-                    {
-                        good[n++] = r;
-                    }
-                    else
-                    {
-                        bad.Add(new BadRow { Line = block.Line(r), Reason = reason });
-                    }
-                }
-
-                if (n > 0)
-                {
-                    model.Run(features, n, output);
-                }
-
-                for (var i = 0; i < n; i++)
-                {
-                    if (!AllFinite(output.AsSpan(i * model.OutputWidth, model.OutputWidth)))
-                    {
-                        bad.Add(new BadRow { Line = block.Line(good[i]), Reason = "the row drives the model to a non-finite output (NaN or infinity): its values are probably far outside the range the model was trained on" });
-                        continue;
-                    }
-
-                    if (writer.IsFull)
-                    {
-                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    writer.Write(block, good[i], output.AsSpan(i * model.OutputWidth, model.OutputWidth));
-                    report.Scored++;
-                }
-
-                report.Failed += bad.Count;
-                foreach (var row in bad.OrderBy(b => b.Line))
-                {
-                    if (report.BadRows.Count == options.MaxListedBadRows)
-                    {
-                        break;
-                    }
-
-                    report.BadRows.Add(row);
-                }
+                await RunAndWriteAsync(block, model, writer, report, cancellationToken).ConfigureAwait(false);
+                free.Writer.TryWrite(block);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(features);
-            ArrayPool<float>.Shared.Return(output);
-            ArrayPool<int>.Shared.Return(good);
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+
+            foreach (var block in blocks)
+            {
+                block.Dispose();
+            }
+        }
+
+        // The reader stage's failure, if any, completed the channel: rethrown here.
+        await full.Reader.Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Blocks of rows between the reader and the model: one being read, one waiting, one being written.</summary>
+    private const int BlocksInFlight = 3;
+
+    private static async Task ReadAndEncodeAsync(TabularReader reader, ScoringModel model, int[] map, ChannelReader<EncodedBlock> free, ChannelWriter<EncodedBlock> full, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            var width = model.FeatureCount;
+            while (true)
+            {
+                var block = await free.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (!ReadBlock(reader, block.Rows, cancellationToken))
+                {
+                    break;
+                }
+
+                var rows = block.Rows;
+                block.Reset(rows.Count);
+                for (var r = 0; r < rows.Count; r++)
+                {
+                    if (rows.IsBlank(r))
+                    {
+                        continue;
+                    }
+
+                    block.NonBlank++;
+                    var reason = rows.FieldCount(r) < 0 ? "the row cannot be read: " + rows.Describe(r)
+                        : rows.FieldCount(r) != reader.Columns.Count ? $"the row has {rows.FieldCount(r)} fields; the header has {reader.Columns.Count}"
+                        : Encode(rows, r, model, map, block.Features.AsSpan(block.Good * width, width));
+                    if (reason is null)
+                    {
+                        block.GoodRows[block.Good++] = r;
+                    }
+                    else
+                    {
+                        block.Bad.Add(new BadRow { Line = rows.Line(r), Reason = reason });
+                    }
+                }
+
+                await full.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        full.TryComplete(failure);
+    }
+
+    private async Task RunAndWriteAsync(EncodedBlock block, ScoringModel model, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
+    {
+        var n = block.Good;
+        if (n > 0)
+        {
+            model.Run(block.Features, n, block.Output);
+        }
+
+        var bad = block.Bad;
+        var output = block.Output;
+        for (var i = 0; i < n; i++)
+        {
+            if (!AllFinite(output.AsSpan(i * model.OutputWidth, model.OutputWidth)))
+            {
+                bad.Add(new BadRow { Line = block.Rows.Line(block.GoodRows[i]), Reason = "the row drives the model to a non-finite output (NaN or infinity): its values are probably far outside the range the model was trained on" });
+                continue;
+            }
+
+            if (writer.IsFull)
+            {
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            writer.Write(block.Rows, block.GoodRows[i], output.AsSpan(i * model.OutputWidth, model.OutputWidth));
+            report.Scored++;
+        }
+
+        report.Rows += block.NonBlank;
+        report.Failed += bad.Count;
+        foreach (var row in bad.OrderBy(b => b.Line))
+        {
+            if (report.BadRows.Count == options.MaxListedBadRows)
+            {
+                break;
+            }
+
+            report.BadRows.Add(row);
+        }
+    }
+
+    /// <summary>One block of rows with what the reader stage made of them: the encoded good rows and the bad ones.</summary>
+    private sealed class EncodedBlock(ScoringModel model) : IDisposable
+    {
+        public RowBlock Rows { get; } = new();
+
+        public float[] Features { get; private set; } = ArrayPool<float>.Shared.Rent(model.FeatureCount * 1024);
+
+        public float[] Output { get; private set; } = ArrayPool<float>.Shared.Rent(model.OutputWidth * 1024);
+
+        public int[] GoodRows { get; private set; } = ArrayPool<int>.Shared.Rent(1024);
+
+        public List<BadRow> Bad { get; } = [];
+
+        /// <summary>Rows that scored, the first <see cref="Good"/> of <see cref="GoodRows"/>.</summary>
+        public int Good { get; set; }
+
+        /// <summary>Rows that are not blank (scored or bad).</summary>
+        public int NonBlank { get; set; }
+
+        /// <summary>Empties the block for <paramref name="rows"/> rows just read.</summary>
+        public void Reset(int rows)
+        {
+            Features = Grow(Features, rows * model.FeatureCount);
+            Output = Grow(Output, rows * model.OutputWidth);
+            GoodRows = Grow(GoodRows, rows);
+            Bad.Clear();
+            Good = 0;
+            NonBlank = 0;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<float>.Shared.Return(Features);
+            ArrayPool<float>.Shared.Return(Output);
+            ArrayPool<int>.Shared.Return(GoodRows);
+        }
+
+        private static T[] Grow<T>(T[] array, int length)
+        {
+            if (array.Length >= length)
+            {
+                return array;
+            }
+
+            ArrayPool<T>.Shared.Return(array);
+            return ArrayPool<T>.Shared.Rent(length);
         }
     }
 
@@ -265,15 +371,6 @@ public sealed class BatchScorer(ScoringOptions options)
         }
 
         return true;
-    }
-
-    private static void Grow<T>(ref T[] array, int length)
-    {
-        if (array.Length < length)
-        {
-            ArrayPool<T>.Shared.Return(array);
-            array = ArrayPool<T>.Shared.Rent(length);
-        }
     }
 
     private static string Shorten(ReadOnlySpan<char> text) => text.Length > 100 ? string.Concat(text[..100], "…") : text.ToString();
