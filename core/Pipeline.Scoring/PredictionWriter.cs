@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Parquet;
@@ -142,7 +141,7 @@ public sealed class CsvPredictionWriter : PredictionWriter
 
     private void WriteNumber(float value)
     {
-        value.TryFormat(_number, out var written, provider: CultureInfo.InvariantCulture);
+        FloatText.TryFormat(value, _number, out var written);
         _writer.Write(_number, 0, written);
     }
 
@@ -222,12 +221,12 @@ public sealed class JsonLinesPredictionWriter : PredictionWriter
             _json.WriteString(_predictionNames[0], _labels[ArgMax(output)]);
             for (var k = 0; k < output.Length; k++)
             {
-                _json.WriteNumber(_predictionNames[k + 1], output[k]);
+                WriteNumber(_predictionNames[k + 1], output[k]);
             }
         }
         else
         {
-            _json.WriteNumber(_predictionNames[0], output[0]);
+            WriteNumber(_predictionNames[0], output[0]);
         }
 
         _json.WriteEndObject();
@@ -246,6 +245,14 @@ public sealed class JsonLinesPredictionWriter : PredictionWriter
     {
         await _json.DisposeAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void WriteNumber(JsonEncodedText name, float value)
+    {
+        Span<char> text = stackalloc char[32];
+        FloatText.TryFormat(value, text, out var written);
+        _json.WritePropertyName(name);
+        WriteRawNumber(text[..written]);
     }
 
     private void WriteRawNumber(ReadOnlySpan<char> cell)
