@@ -73,9 +73,9 @@ public sealed class BatchScorer(ScoringOptions options)
     }
 
     /// <summary>
-    /// Two stages on two threads, so reading and encoding one block overlaps running and writing the one before: the
-    /// reader thread fills a block's rows and features, this one runs the model on them and writes them. Blocks cycle
-    /// between the stages (<see cref="BlocksInFlight"/> of them), which is what bounds memory.
+    /// Two stages on two threads, so writing one block overlaps reading the next: the reader thread fills a block's rows,
+    /// encodes them and runs the model; this one writes them. Blocks cycle between the stages (<see cref="BlocksInFlight"/>
+    /// of them), which is what bounds memory.
     /// </summary>
     private async Task ScoreRowsAsync(TabularReader reader, ScoringModel model, int[] map, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
     {
@@ -88,12 +88,12 @@ public sealed class BatchScorer(ScoringOptions options)
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => ReadAndEncodeAsync(reader, model, map, free.Reader, full.Writer, stop.Token), stop.Token);
+        var producer = Task.Run(() => ReadEncodeAndPredictAsync(reader, model, map, free.Reader, full.Writer, stop.Token), stop.Token);
         try
         {
             await foreach (var block in full.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
-                await RunAndWriteAsync(block, model, writer, report, cancellationToken).ConfigureAwait(false);
+                await WriteAsync(block, model, writer, report, cancellationToken).ConfigureAwait(false);
                 free.Writer.TryWrite(block);
             }
         }
@@ -118,10 +118,10 @@ public sealed class BatchScorer(ScoringOptions options)
         await full.Reader.Completion.ConfigureAwait(false);
     }
 
-    /// <summary>Blocks of rows between the reader and the model: one being read, one waiting, one being written.</summary>
+    /// <summary>Blocks of rows between the stages: one being read, one waiting, one being written.</summary>
     private const int BlocksInFlight = 3;
 
-    private static async Task ReadAndEncodeAsync(TabularReader reader, ScoringModel model, int[] map, ChannelReader<EncodedBlock> free, ChannelWriter<EncodedBlock> full, CancellationToken cancellationToken)
+    private static async Task ReadEncodeAndPredictAsync(TabularReader reader, ScoringModel model, int[] map, ChannelReader<EncodedBlock> free, ChannelWriter<EncodedBlock> full, CancellationToken cancellationToken)
     {
         Exception? failure = null;
         try
@@ -158,6 +158,7 @@ public sealed class BatchScorer(ScoringOptions options)
                     }
                 }
 
+                Predict(block, model);
                 await full.WriteAsync(block, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -169,36 +170,55 @@ public sealed class BatchScorer(ScoringOptions options)
         full.TryComplete(failure);
     }
 
-    private async Task RunAndWriteAsync(EncodedBlock block, ScoringModel model, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
+    /// <summary>Runs the model on the block's encoded rows; a row whose output is not finite joins the bad rows.</summary>
+    private static void Predict(EncodedBlock block, ScoringModel model)
     {
-        var n = block.Good;
-        if (n > 0)
+        if (block.Good == 0)
         {
-            model.Run(block.Features, n, block.Output);
+            return;
         }
 
-        var bad = block.Bad;
+        var width = model.OutputWidth;
         var output = block.Output;
-        for (var i = 0; i < n; i++)
+        model.Run(block.Features, block.Good, output);
+        var kept = 0;
+        for (var i = 0; i < block.Good; i++)
         {
-            if (!AllFinite(output.AsSpan(i * model.OutputWidth, model.OutputWidth)))
+            if (!AllFinite(output.AsSpan(i * width, width)))
             {
-                bad.Add(new BadRow { Line = block.Rows.Line(block.GoodRows[i]), Reason = "the row drives the model to a non-finite output (NaN or infinity): its values are probably far outside the range the model was trained on" });
+                block.Bad.Add(new BadRow { Line = block.Rows.Line(block.GoodRows[i]), Reason = "the row drives the model to a non-finite output (NaN or infinity): its values are probably far outside the range the model was trained on" });
                 continue;
             }
 
+            if (kept != i)
+            {
+                block.GoodRows[kept] = block.GoodRows[i];
+                output.AsSpan(i * width, width).CopyTo(output.AsSpan(kept * width, width));
+            }
+
+            kept++;
+        }
+
+        block.Good = kept;
+    }
+
+    private async Task WriteAsync(EncodedBlock block, ScoringModel model, PredictionWriter writer, ScoringReport report, CancellationToken cancellationToken)
+    {
+        var width = model.OutputWidth;
+        for (var i = 0; i < block.Good; i++)
+        {
             if (writer.IsFull)
             {
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            writer.Write(block.Rows, block.GoodRows[i], output.AsSpan(i * model.OutputWidth, model.OutputWidth));
-            report.Scored++;
+            writer.Write(block.Rows, block.GoodRows[i], block.Output.AsSpan(i * width, width));
         }
 
         report.Rows += block.NonBlank;
-        report.Failed += bad.Count;
-        foreach (var row in bad.OrderBy(b => b.Line))
+        report.Scored += block.Good;
+        report.Failed += block.Bad.Count;
+        foreach (var row in block.Bad.OrderBy(b => b.Line))
         {
             if (report.BadRows.Count == options.MaxListedBadRows)
             {
@@ -209,7 +229,7 @@ public sealed class BatchScorer(ScoringOptions options)
         }
     }
 
-    /// <summary>One block of rows with what the reader stage made of them: the encoded good rows and the bad ones.</summary>
+    /// <summary>One block of rows with what the reader stage made of them: the good rows' features and outputs, and the bad rows.</summary>
     private sealed class EncodedBlock(ScoringModel model) : IDisposable
     {
         public RowBlock Rows { get; } = new();
