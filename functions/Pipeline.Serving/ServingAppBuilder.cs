@@ -25,6 +25,7 @@ public static class ServingAppBuilder
         }
 
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsPolicy.Apply);
+        builder.Services.Configure<ExceptionHandlerOptions>(options => options.StatusCodeSelector = ProblemDetailsPolicy.StatusCodeOf);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddServingStorage(builder.Configuration);
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Polly;
 using Polly.CircuitBreaker;
+using Pipeline.Contracts;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Storage;
@@ -11,7 +12,9 @@ namespace Pipeline.Serving.Storage;
 /// calling a store that keeps failing. When half the calls in 30 s fail (at least 4), the circuit opens for
 /// <see cref="BreakDuration"/>: calls fail at once with a 503 <see cref="RequestFailedException"/>, so a cold instance
 /// answers "storage unavailable" in microseconds instead of after the SDK's retries, and a warm one keeps serving the
-/// loaded versions (the registry treats it like any storage failure). Not-found is not a failure.
+/// loaded versions (the registry treats it like any storage failure). Not-found is not a failure. When the SDK's retries
+/// end in transport failures it throws them gathered in an <see cref="AggregateException"/>; that leaves here as a
+/// <see cref="RequestFailedException"/> (status 0), like a single one.
 /// </summary>
 public sealed partial class ResilientModelStore : IModelStore
 {
@@ -79,7 +82,20 @@ public sealed partial class ResilientModelStore : IModelStore
     {
         try
         {
-            return await _pipeline.ExecuteAsync(call, cancellationToken).ConfigureAwait(false);
+            return await _pipeline.ExecuteAsync(async token =>
+            {
+                try
+                {
+                    return await call(token).ConfigureAwait(false);
+                }
+                catch (AggregateException e) when (Failures.Classify(e) == FailureKind.Transient)
+                {
+                    // The SDK's retries spent on transport failures: the attempts' failures, gathered. Still storage
+                    // being down, for the circuit, the registry and the client.
+                    var attempts = e.Flatten().InnerExceptions;
+                    throw new RequestFailedException(0, $"Model storage could not be reached in {attempts.Count} attempts: {attempts[^1].Message}", e);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {
