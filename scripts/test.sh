@@ -62,6 +62,11 @@ if ! dotnet build bench/publish-model.cs -c Release --nologo -v quiet > "$publis
 fi
 rm -f "$publish_log"
 
+# The benchmark and fault-suite scripts are run by hand; CI checks that they parse.
+for script in bench/*.sh bench/faults/*.sh; do
+  bash -n "$script"
+done
+
 log="$(mktemp)"
 set +e
 dotnet test Serverless.sln -c Release --nologo 2>&1 | tee "$log"
