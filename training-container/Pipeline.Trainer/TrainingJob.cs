@@ -369,6 +369,7 @@ public sealed partial class TrainingJob(
             MaxEpochs = budget.MaxEpochs,
             Patience = budget.Patience,
             StoppedBy = state.StoppedBy ?? "",
+            CutByTimeBudget = search.CutByTimeBudget,
             SelectedBy = (classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)")
                 + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation") : ""),
             Metric = classification ? "accuracy" : "r2",

@@ -79,6 +79,12 @@ public sealed class SearchReport
     /// <summary>What ended the search: all trials, or the time budget.</summary>
     public string StoppedBy { get; set; } = "";
 
+    /// <summary>
+    /// Whether the time budget cut the search: trials left unrun, or a trial (or one of its folds) stopped by the clock before
+    /// its own end. Such a trial counts with its best epoch or round so far; a cross-validated one cannot be chosen.
+    /// </summary>
+    public bool CutByTimeBudget { get; set; }
+
     /// <summary>The criterion trials are ranked by: lowest validation loss (cross-entropy or MSE on the standardized target).</summary>
     public string SelectedBy { get; set; } = "";
 
