@@ -93,7 +93,8 @@ public class CrossValidationTests
             Assert.Equal(t.FoldLosses.Average(), t.ValidationLoss, 12);
         });
         var winner = search.State.Completed.Select((t, i) => (t.ValidationLoss, i)).Min().i;
-        Assert.Equal(winner, search.State.Best);
+        Assert.Equal(winner, search.State.LowestLoss ?? search.State.Best);
+        Assert.Equal(ModelSearch.LinearWithinOneStandardError(search.State.Completed)?.Linear ?? winner, search.State.Best);
         Assert.DoesNotContain(search.State.Completed, t => t.EnsembleMember);
         Assert.Contains("5 folds", search.State.StoppedBy, StringComparison.Ordinal);
     }

@@ -145,6 +145,26 @@ public class ExactLinearTests
         Assert.DoesNotContain("time budget", search.State.StoppedBy, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { 0.98, 1.05, 0.92, 0.97, 1.10 }, false)] // fold differences 0.02 0.05 −0.02 0.03 0.10: mean 0.036 > standard error 0.020
+    [InlineData(new[] { 0.99, 1.12, 0.85, 1.02, 1.15 }, true)] // 0.01 −0.02 0.05 −0.02 0.05: mean 0.014 < standard error 0.016
+    [InlineData(new[] { 1.01, 1.12, 0.91, 1.02, 1.21 }, false)] // the linear model has the lowest mean loss itself
+    public void LinearWithinOneStandardError_PrefersTheLinearModelUnlessTheLowestBeatsItByMoreThanTheFoldNoise(double[] network, bool linearChosen)
+    {
+        TrialOutcome Trial(TrialParameters p, double[] folds) => new() { Parameters = p, FoldLosses = [.. folds], ValidationLoss = folds.Average() };
+        TrialOutcome[] trials =
+        [
+            Trial(TrialParameters.Regularized(encoded: false), [1.0, 1.1, 0.9, 1.0, 1.2]),
+            Trial(TrialParameters.Regularized(encoded: true), [1.1, 1.2, 1.0, 1.1, 1.3]),
+            Trial(new([64], 3e-3, 1e-2, 0, 64), network),
+            Trial(new([64], 3e-3, 1e-2, 0, 64), [.. network.Select(v => v + 0.5)]),
+        ];
+
+        var choice = ModelSearch.LinearWithinOneStandardError(trials);
+
+        Assert.Equal(linearChosen ? (0, 2) : null, choice);
+    }
+
     [Fact]
     public void ServedModel_ExactRegression_OnnxEqualsTheWeightsAppliedToRawRows()
     {

@@ -90,6 +90,9 @@ public sealed class SearchState
 
     /// <summary>Cross-validated search: the chosen trial is a network whose <see cref="BestWeights"/> average its fold models.</summary>
     public int FoldModels { get; set; }
+
+    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the linear model over it; null otherwise.</summary>
+    public int? LowestLoss { get; set; }
 }
 
 /// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
@@ -175,12 +178,14 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             state.ElapsedSeconds = Elapsed();
         }
 
-        var best = state.Completed[state.Best];
         if (folds is not null)
         {
             state.StoppedBy ??= $"all {Trials.Count} trials, {folds.Folds.Count} folds each";
-            return CrossValidatedModel(folds, best, cancellationToken);
+            PreferLinearWithinOneStandardError();
+            return CrossValidatedModel(folds, state.Completed[state.Best], cancellationToken);
         }
+
+        var best = state.Completed[state.Best];
 
         state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters is { Gbdt: null, Exact: false } ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var single = StateOf(best);
@@ -453,6 +458,54 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
         }
+    }
+
+    /// <summary>
+    /// The one-standard-error rule (Breiman et al.; Hastie, Tibshirani &amp; Friedman §7.10) between the families: the best
+    /// ridge / logistic regression trial is chosen instead of the trial with the lowest mean fold loss unless that one beats
+    /// it by more than the standard error of their per-fold loss differences. On a few hundred rows the twelve trials'
+    /// mean losses differ by less than the folds' noise, and picking the lowest of them picks that noise; the linear model
+    /// is the one whose test loss its fold losses predict best. Sets <see cref="SearchState.LowestLoss"/> when it applies.
+    /// </summary>
+    private void PreferLinearWithinOneStandardError()
+    {
+        if (LinearWithinOneStandardError(state.Completed) is not { } choice)
+        {
+            return;
+        }
+
+        state.LowestLoss = choice.Lowest;
+        state.Best = choice.Linear;
+        state.BestWeights = [];
+        state.BestTreeModel = null;
+        state.FoldModels = 0;
+    }
+
+    /// <summary>
+    /// The one-standard-error rule over cross-validated trials: the best ridge / logistic regression trial and the trial with
+    /// the lowest mean fold loss when that one is not a linear model and beats it by at most the standard error of their
+    /// per-fold loss differences; null when the lowest stays chosen.
+    /// </summary>
+    public static (int Linear, int Lowest)? LinearWithinOneStandardError(IReadOnlyList<TrialOutcome> completed)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        var trials = completed.Select((t, i) => (Trial: t, Index: i)).Where(t => !t.Trial.EnsembleMember && t.Trial.FoldLosses is { Count: > 1 } && double.IsFinite(t.Trial.ValidationLoss)).ToList();
+        if (trials.Count == 0)
+        {
+            return null;
+        }
+
+        var lowest = trials.MinBy(t => t.Trial.ValidationLoss);
+        var linear = trials.Where(t => t.Trial.Parameters.Exact).OrderBy(t => t.Trial.ValidationLoss).FirstOrDefault();
+        if (linear.Trial is null || lowest.Trial.Parameters.Exact || linear.Trial.FoldLosses!.Count != lowest.Trial.FoldLosses!.Count)
+        {
+            return null;
+        }
+
+        var differences = linear.Trial.FoldLosses.Zip(lowest.Trial.FoldLosses, (a, b) => a - b).ToList();
+        var mean = differences.Average();
+        var standardError = Math.Sqrt(differences.Sum(d => (d - mean) * (d - mean)) / (differences.Count - 1) / differences.Count);
+        return mean > standardError ? null : (linear.Index, lowest.Index);
     }
 
     /// <summary>A run the search's clock or the trial's own time limit stopped before its own end.</summary>

@@ -94,6 +94,12 @@ public sealed class SearchReport
     /// <summary>Index of the chosen trial in <see cref="Trials"/>.</summary>
     public int Selected { get; set; }
 
+    /// <summary>
+    /// Cross-validated searches: the trial with the lowest mean fold loss when the linear model was chosen over it because
+    /// it did not beat the linear model by more than the standard error of their per-fold differences; null otherwise.
+    /// </summary>
+    public int? LowestLoss { get; set; }
+
     public double Seconds { get; set; }
 
     /// <summary>Whether the served model was refit on train + validation after selection (then the manifest's validation metrics are in-sample; the trials' are not).</summary>
