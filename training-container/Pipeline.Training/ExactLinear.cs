@@ -31,8 +31,12 @@ public static class ExactLinear
     /// <summary>Rows above which a logistic path keeps every other penalty (each fit is a pass over many rows; the penalty matters little there).</summary>
     public const int LargeRows = 20_000;
 
-    private const int MaxIterations = 1000;
-    private const double GradientTolerance = 1e-7;
+    /// <summary>The search's convergence test: the largest gradient component of the (per-row) objective below this.</summary>
+    public const double SearchTolerance = 1e-6;
+
+    /// <summary>L-BFGS iterations per penalty at most in the search (weak penalties on nearly separable classes converge slowest).</summary>
+    public const int SearchIterations = 300;
+
     private const int Memory = 10;
 
     /// <summary>The penalties a path tries on <paramref name="rows"/> train rows.</summary>
@@ -64,7 +68,7 @@ public static class ExactLinear
             foreach (var penalty in Penalties(true, data.TrainRows))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                start = Logistic(x, y, data.Outputs, penalty, start);
+                start = Logistic(x, y, data.Outputs, penalty, start, SearchTolerance, SearchIterations);
                 fits.Add(Score(data, encoded, penalty, Layout(start, data.Outputs, (int)x.shape[1])));
                 if (fits.Count > PathPatience && Enumerable.Range(fits.Count - PathPatience, PathPatience).All(i => fits[i].ValidationLoss > fits[i - 1].ValidationLoss))
                 {
@@ -105,7 +109,7 @@ public static class ExactLinear
         var x = Inputs(data, encoded, validation: false);
         if (data.Classification)
         {
-            return Layout(Logistic(x, data.YTrain.cpu().to(ScalarType.Int64), data.Outputs, penalty, null), data.Outputs, (int)x.shape[1]);
+            return Layout(Logistic(x, data.YTrain.cpu().to(ScalarType.Int64), data.Outputs, penalty, null, SearchTolerance, SearchIterations), data.Outputs, (int)x.shape[1]);
         }
 
         return new RidgePath(x, data.YTrain.cpu().to(ScalarType.Float64).reshape(-1)).Solve(penalty);
@@ -124,14 +128,16 @@ public static class ExactLinear
 
     /// <summary>
     /// Multinomial logistic regression of class indexes <paramref name="y"/> on the rows of <paramref name="x"/>: weights
-    /// <c>[classes, columns]</c> row-major and intercepts <c>[classes]</c>.
+    /// <c>[classes, columns]</c> row-major and intercepts <c>[classes]</c>, minimized until the largest gradient component
+    /// is below <paramref name="tolerance"/> (or <paramref name="iterations"/> L-BFGS steps).
     /// </summary>
-    public static (double[] Weights, double[] Intercepts) Logistic(double[] x, int rows, int columns, int[] y, int classes, double penalty)
+    public static (double[] Weights, double[] Intercepts) Logistic(double[] x, int rows, int columns, int[] y, int classes, double penalty, double tolerance = 1e-9,
+        int iterations = 5000)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         using var scope = NewDisposeScope();
-        var theta = Logistic(tensor(x, [rows, columns], ScalarType.Float64), tensor(y.Select(v => (long)v).ToArray()), classes, penalty, null);
+        var theta = Logistic(tensor(x, [rows, columns], ScalarType.Float64), tensor(y.Select(v => (long)v).ToArray()), classes, penalty, null, tolerance, iterations);
         return (theta[..(classes * columns)], theta[(classes * columns)..]);
     }
 
@@ -230,9 +236,9 @@ public static class ExactLinear
 
     /// <summary>
     /// Minimizes the penalised multinomial cross-entropy by L-BFGS (backtracking line search on the Armijo condition) until
-    /// the largest gradient component is below <see cref="GradientTolerance"/>; returns the weights then the intercepts, flat.
+    /// the largest gradient component is below <paramref name="tolerance"/>; returns the weights then the intercepts, flat.
     /// </summary>
-    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start)
+    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start, double tolerance, int iterations)
     {
         var columns = (int)x.shape[1];
         var rows = x.shape[0];
@@ -264,7 +270,7 @@ public static class ExactLinear
         var changes = new List<double[]>();
         var next = new double[size];
         var nextGrad = new double[size];
-        for (var iteration = 0; iteration < MaxIterations && grad.Max(Math.Abs) > GradientTolerance; iteration++)
+        for (var iteration = 0; iteration < iterations && grad.Max(Math.Abs) > tolerance; iteration++)
         {
             var direction = Direction(grad, steps, changes);
             var slope = Dot(direction, grad);
