@@ -82,6 +82,8 @@ async Task<int> QualityAsync(string datasetsFolder, string output)
             row["preprocessSeconds"] = outcome.PreprocessSeconds;
             row["trainSeconds"] = outcome.TrainSeconds;
             row["searchSeconds"] = m.Training.Seconds;
+            row["cutByTimeBudget"] = m.Search?.CutByTimeBudget;
+            row["trials"] = m.Search?.Trials.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Kind.Name()} loss {t.ValidationLoss:F4}, {t.Seconds:F1} s, {t.StopReason}")).ToList();
             results.Add(row);
             await WriteSplitsAsync(outcome.Dataset!, Path.Combine(output, "splits", run));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -117,6 +119,7 @@ async Task<int> SpeedAsync(int rows)
         ["searchSeconds"] = m.Training.Seconds,
         ["trials"] = m.Search?.Trials.Count,
         ["stoppedBy"] = m.Search?.StoppedBy,
+        ["cutByTimeBudget"] = m.Search?.CutByTimeBudget,
         ["family"] = m.Training.Family?.Name(),
         ["model"] = m.Training.Model,
         ["testMetrics"] = m.TestMetrics,

@@ -369,10 +369,12 @@ public sealed partial class TrainingJob(
             MaxEpochs = budget.MaxEpochs,
             Patience = budget.Patience,
             StoppedBy = state.StoppedBy ?? "",
+            CutByTimeBudget = search.CutByTimeBudget,
             SelectedBy = (classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)")
-                + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation") : ""),
+                + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation; the linear model unless that beats it by more than the standard error of their fold differences") : ""),
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
+            LowestLoss = state.LowestLoss,
             Seconds = state.ElapsedSeconds,
             RefitSeconds = state.RefitSeconds,
             RefitOnValidation = options.Value.RefitOnValidation || search.CrossValidated,
@@ -402,7 +404,7 @@ public sealed partial class TrainingJob(
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
                 EnsembleMember = t.EnsembleMember,
-                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses] : null,
+                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses.Select(l => double.IsFinite(l) ? l : double.MaxValue)] : null,
             })],
         };
     }

@@ -90,6 +90,9 @@ public sealed class SearchState
 
     /// <summary>Cross-validated search: the chosen trial is a network whose <see cref="BestWeights"/> average its fold models.</summary>
     public int FoldModels { get; set; }
+
+    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the linear model over it; null otherwise.</summary>
+    public int? LowestLoss { get; set; }
 }
 
 /// <summary>What one search step reports: trial, epoch and losses, with the elapsed time.</summary>
@@ -107,15 +110,16 @@ public sealed record SearchProgress(int Trial, int Trials, TrialParameters Param
 /// </summary>
 /// <param name="threads">LightGBM threads for tree trials (networks use TorchSharp's setting).</param>
 /// <param name="folds">Cross-validation folds over train + validation; null: select on <paramref name="data"/>'s validation split.</param>
+/// <param name="trials">The trials to run instead of <see cref="SearchSpace"/>'s (tests that need a given family).</param>
 public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed, SearchState state, TimeProvider time, int batchSizeMultiplier = 1, int threads = 1,
-    CrossValidation? folds = null)
+    CrossValidation? folds = null, IReadOnlyList<TrialParameters>? trials = null)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 8;
+    public const int SpaceVersion = 9;
 
     public SearchState State => state;
 
-    public IReadOnlyList<TrialParameters> Trials { get; } = SearchSpace.Trials(budget.MaxTrials, seed, folds?.Folds[0].TrainRows ?? data.TrainRows, data.Encoding is not null)
+    public IReadOnlyList<TrialParameters> Trials { get; } = (trials ?? SearchSpace.Trials(budget.MaxTrials, seed, folds?.Folds[0].TrainRows ?? data.TrainRows, data.Encoding is not null))
         .Select(t => t with { BatchSize = t.BatchSize * batchSizeMultiplier }).ToList();
 
     /// <summary>Whether trials are ranked by cross-validation (and the ensemble re-runs are the fold models).</summary>
@@ -123,6 +127,10 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
     /// <summary>Networks averaged into the served model: fold models or seeded re-runs (1 for a single model or trees).</summary>
     public int AveragedModels => CrossValidated ? Math.Max(1, state.FoldModels) : state.EnsembleUsed ? state.EnsembleMembers.Count : 1;
+
+    /// <summary>Whether the clock cut the search: it stopped before its last trial, or a trial (or fold) stopped before its own end.</summary>
+    public bool CutByTimeBudget => state.StoppedBy?.StartsWith("time budget", StringComparison.Ordinal) == true
+        || state.Completed.Any(t => t.StopReason.Contains("time budget", StringComparison.Ordinal) || t.StopReason.StartsWith("trial time limit", StringComparison.Ordinal));
 
     /// <summary>Trials plus ensemble re-runs: the total the progress shows.</summary>
     public int TotalTrials => Trials.Count + (CrossValidated ? 0 : budget.EnsembleSize - 1);
@@ -153,7 +161,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
             // Re-runs of the chosen network configuration with other seeds (same hyperparameters, other initialization and batch
             // order). A tree ensemble is already an average of many trees; its seeds change little.
-            var chosenIsNetwork = !CrossValidated && state.Best >= 0 && state.Completed[state.Best].Parameters.Gbdt is null;
+            var chosenIsNetwork = !CrossValidated && state.Best >= 0 && state.Completed[state.Best].Parameters is { Gbdt: null, Exact: false };
             for (var member = state.Completed.Count(c => c.EnsembleMember) + 1; chosenIsNetwork && member < budget.EnsembleSize && state.StoppedBy is null; member++)
             {
                 if (OutOfTime())
@@ -170,14 +178,16 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             state.ElapsedSeconds = Elapsed();
         }
 
-        var best = state.Completed[state.Best];
         if (folds is not null)
         {
             state.StoppedBy ??= $"all {Trials.Count} trials, {folds.Folds.Count} folds each";
-            return CrossValidatedModel(folds, best, cancellationToken);
+            PreferLinearWithinOneStandardError();
+            return CrossValidatedModel(folds, state.Completed[state.Best], cancellationToken);
         }
 
-        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters.Gbdt is null ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
+        var best = state.Completed[state.Best];
+
+        state.StoppedBy ??= $"all {Trials.Count} trials" + (budget.EnsembleSize > 1 && best.Parameters is { Gbdt: null, Exact: false } ? $" and {budget.EnsembleSize - 1} ensemble re-run(s)" : "");
         var single = StateOf(best);
         single.BestWeights = state.BestWeights;
         single.TreeModel = best.Parameters.Gbdt is null ? null : state.BestTreeModel;
@@ -215,6 +225,12 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         if (p.Gbdt is not null)
         {
             RunTreeTrial(index, p, outOfTime, elapsed, progress, cancellationToken);
+            return;
+        }
+
+        if (p.Exact)
+        {
+            RunExactTrial(index, p, outOfTime, elapsed, progress, cancellationToken);
             return;
         }
 
@@ -281,13 +297,53 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             progress?.Invoke(new SearchProgress(index + 1, TotalTrials, p, s.Epoch, GbdtParameters.MaxRounds, last.TrainLoss, last.ValidationLoss,
                 Math.Min(s.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), null));
         }, cancellationToken);
+        Complete(index, trialState, outOfTime);
+    }
+
+    /// <summary>
+    /// A ridge / logistic regression trial: fitted exactly for every penalty of <see cref="ExactLinear.Penalties"/> on the
+    /// train split, the penalty with the lowest validation loss chosen (the trial's "epochs" are the penalties tried).
+    /// </summary>
+    private void RunExactTrial(int index, TrialParameters p, Func<bool> outOfTime, Func<double> elapsed, Action<SearchProgress>? progress, CancellationToken cancellationToken)
+    {
+        state.Current = null;
+        var started = time.GetTimestamp();
+        var path = ExactLinear.Path(data, p.Encoded, TrialClock(outOfTime, 0), cancellationToken, out var cut);
+        var trialState = ExactTrialState(index, p, path, path.FindIndex(f => f.ValidationLoss == path.Min(g => g.ValidationLoss)), time.GetElapsedTime(started).TotalSeconds, cut);
+        var last = trialState.History[^1];
+        progress?.Invoke(new SearchProgress(index + 1, TotalTrials, trialState.Parameters, trialState.Epoch, trialState.Epoch, last.TrainLoss, last.ValidationLoss,
+            Math.Min(trialState.BestLoss, state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity), elapsed(), null));
+        Complete(index, trialState, outOfTime);
+    }
+
+    /// <summary>An exact linear trial's path as a trial: <paramref name="chosen"/> is the index of the penalty kept.</summary>
+    /// <param name="cut">Whether the clock stopped the path.</param>
+    private static TrialState ExactTrialState(int index, TrialParameters p, List<LinearFit> path, int chosen, double seconds, bool cut) => new()
+    {
+        Index = index,
+        Parameters = p with { WeightDecay = path[chosen].Penalty },
+        Epoch = path.Count,
+        BestEpoch = chosen + 1,
+        BestLoss = path[chosen].ValidationLoss,
+        BestMetric = path[chosen].ValidationMetric,
+        BestWeights = path[chosen].Weights,
+        Seconds = seconds,
+        StopReason = cut
+            ? "time budget spent"
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"penalty chosen from {path.Count}"),
+        History = [.. path.Select((f, i) => new EpochRecord(i + 1, f.TrainLoss, f.ValidationLoss, f.ValidationMetric, 0))],
+    };
+
+    /// <summary>Records a finished tree or exact linear trial and keeps its model if it is the best so far.</summary>
+    private void Complete(int index, TrialState trialState, Func<bool> outOfTime)
+    {
         LimitedByTrialClock(trialState, outOfTime);
         var outcome = TrialOutcome.From(trialState);
         state.Completed.Add(outcome);
         if (state.Best < 0 || outcome.ValidationLoss < state.Completed[state.Best].ValidationLoss)
         {
             state.Best = state.Completed.Count - 1;
-            state.BestWeights = [];
+            state.BestWeights = trialState.BestWeights;
             state.BestTreeModel = trialState.TreeModel;
         }
 
@@ -308,6 +364,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         state.Current = null;
         var clock = TrialClock(outOfTime, 0);
         var runs = new List<TrialState>();
+        var paths = new List<(List<LinearFit> Path, double Seconds, bool Cut)>();
         var bestSoFar = state.Best >= 0 ? state.Completed[state.Best].ValidationLoss : double.PositiveInfinity;
         for (var fold = 0; fold < cv.Folds.Count; fold++)
         {
@@ -329,6 +386,13 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             {
                 GbdtTrainer.Run(cv.Folds[fold], run, foldSeed, threads, time, clock, Report, cancellationToken);
             }
+            else if (p.Exact)
+            {
+                var started = time.GetTimestamp();
+                var path = ExactLinear.Path(cv.Folds[fold], p.Encoded, clock, cancellationToken, out var cut);
+                paths.Add((path, time.GetElapsedTime(started).TotalSeconds, cut));
+                continue;
+            }
             else
             {
                 using var trainer = new TrialTrainer(cv.Folds[fold], run, foldSeed, budget.MaxEpochs, budget.Patience);
@@ -338,26 +402,44 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             runs.Add(run);
         }
 
+        if (p.Exact)
+        {
+            // The penalty every fold fitted with the lowest mean validation loss (RidgeCV's choice over these folds).
+            var fitted = paths.Min(f => f.Path.Count);
+            var chosen = Enumerable.Range(0, fitted).MinBy(j => paths.Average(f => f.Path[j].ValidationLoss));
+            runs.AddRange(paths.Select(f => ExactTrialState(index, p, f.Path, chosen, f.Seconds, f.Cut)));
+        }
+
         foreach (var run in runs)
         {
             LimitedByTrialClock(run, outOfTime);
         }
 
-        var complete = runs.Count == cv.Folds.Count;
+        // A trial is ranked only with every fold run to its own end: a fold the clock stopped early would score it on a
+        // model it did not finish.
+        var complete = runs.Count == cv.Folds.Count && !runs.Any(ClockStopped);
+        // One epoch (boosting round, penalty) for all folds: the one with the lowest mean validation loss, as RidgeCV picks
+        // its penalty. Each fold's own best epoch would score every trial on the noise of its fold's curve, and most so
+        // the trials with the most epochs to pick from.
+        var common = runs.Min(r => r.History.Count);
+        var epoch = common == 0 ? -1 : Enumerable.Range(0, common).MinBy(e => runs.Average(r => r.History[e].ValidationLoss) is var mean && double.IsFinite(mean) ? mean : double.PositiveInfinity);
         var outcome = new TrialOutcome
         {
             Index = index,
-            Parameters = p,
+            Parameters = runs[0].Parameters,
             Epochs = runs.Sum(r => r.Epoch),
-            BestEpoch = Math.Max(1, (int)Math.Round(runs.Average(r => r.BestEpoch), MidpointRounding.AwayFromZero)),
-            ValidationLoss = complete || state.Best < 0 ? runs.Average(r => r.BestLoss) : double.PositiveInfinity,
-            ValidationMetric = runs.Average(r => r.BestMetric),
+            BestEpoch = Math.Max(1, epoch + 1),
+            ValidationLoss = !complete && state.Best >= 0 ? double.PositiveInfinity
+                : epoch < 0 ? runs.Average(r => r.BestLoss)
+                : runs.Average(r => r.History[epoch].ValidationLoss),
+            ValidationMetric = epoch < 0 ? runs.Average(r => r.BestMetric) : runs.Average(r => r.History[epoch].ValidationMetric),
             Seconds = runs.Sum(r => r.Seconds),
             StopReason = complete
                 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{runs.Count} folds; per fold: {string.Join("; ", runs.Select(r => r.StopReason).Distinct())}")
+                : runs.Count == cv.Folds.Count ? $"time budget spent during fold {runs.FindIndex(ClockStopped) + 1} of {cv.Folds.Count}"
                 : $"time budget spent after {runs.Count} of {cv.Folds.Count} folds",
             History = runs[0].History,
-            FoldLosses = [.. runs.Select(r => r.BestLoss)],
+            FoldLosses = [.. runs.Select(r => epoch < 0 ? r.BestLoss : r.History[epoch].ValidationLoss)],
         };
 
         state.Completed.Add(outcome);
@@ -365,17 +447,70 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             state.Best = state.Completed.Count - 1;
             state.BestTreeModel = null;
-            state.FoldModels = p.Gbdt is null ? runs.Count : 0;
-            state.BestWeights = p.Gbdt is not null ? []
+            state.FoldModels = p is { Gbdt: null, Exact: false } ? runs.Count : 0;
+            state.BestWeights = p.Gbdt is not null || p.Exact ? []
                 : runs.Count == 1 ? runs[0].BestWeights
                 : EnsembleMerger.Merge([.. runs.Select(r => r.BestWeights)], data.InputWidth(p.Encoded), p.HiddenLayers, data.Outputs);
         }
 
-        if (!complete || runs.Any(r => r.StopReason == "time budget spent"))
+        // The trial's own time limit ends only this trial; the search's clock ends the search.
+        if (!complete && outOfTime())
         {
             state.StoppedBy = $"time budget ({budget.MaxSeconds:F0} s) during trial {index + 1} of {TotalTrials}";
         }
     }
+
+    /// <summary>
+    /// The one-standard-error rule (Breiman et al.; Hastie, Tibshirani &amp; Friedman §7.10) between the families: the best
+    /// ridge / logistic regression trial is chosen instead of the trial with the lowest mean fold loss unless that one beats
+    /// it by more than the standard error of their per-fold loss differences. On a few hundred rows the twelve trials'
+    /// mean losses differ by less than the folds' noise, and picking the lowest of them picks that noise; the linear model
+    /// is the one whose test loss its fold losses predict best. Sets <see cref="SearchState.LowestLoss"/> when it applies.
+    /// </summary>
+    private void PreferLinearWithinOneStandardError()
+    {
+        if (LinearWithinOneStandardError(state.Completed) is not { } choice)
+        {
+            return;
+        }
+
+        state.LowestLoss = choice.Lowest;
+        state.Best = choice.Linear;
+        state.BestWeights = [];
+        state.BestTreeModel = null;
+        state.FoldModels = 0;
+    }
+
+    /// <summary>
+    /// The one-standard-error rule over cross-validated trials: the best ridge / logistic regression trial and the trial with
+    /// the lowest mean fold loss when that one is not a linear model and beats it by at most the standard error of their
+    /// per-fold loss differences; null when the lowest stays chosen.
+    /// </summary>
+    public static (int Linear, int Lowest)? LinearWithinOneStandardError(IReadOnlyList<TrialOutcome> completed)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        var trials = completed.Select((t, i) => (Trial: t, Index: i)).Where(t => !t.Trial.EnsembleMember && t.Trial.FoldLosses is { Count: > 1 } && double.IsFinite(t.Trial.ValidationLoss)).ToList();
+        if (trials.Count == 0)
+        {
+            return null;
+        }
+
+        var lowest = trials.MinBy(t => t.Trial.ValidationLoss);
+        var linear = trials.Where(t => t.Trial.Parameters.Exact).OrderBy(t => t.Trial.ValidationLoss).FirstOrDefault();
+        if (linear.Trial is null || lowest.Trial.Parameters.Exact || linear.Trial.FoldLosses!.Count != lowest.Trial.FoldLosses!.Count)
+        {
+            return null;
+        }
+
+        var differences = linear.Trial.FoldLosses.Zip(lowest.Trial.FoldLosses, (a, b) => a - b).ToList();
+        var mean = differences.Average();
+        var standardError = Math.Sqrt(differences.Sum(d => (d - mean) * (d - mean)) / (differences.Count - 1) / differences.Count);
+        return mean > standardError ? null : (linear.Index, lowest.Index);
+    }
+
+    /// <summary>A run the search's clock or the trial's own time limit stopped before its own end.</summary>
+    private static bool ClockStopped(TrialState run) =>
+        run.StopReason == "time budget spent" || run.StopReason?.StartsWith("trial time limit", StringComparison.Ordinal) == true;
 
     /// <summary>The seed of fold <paramref name="fold"/>'s run of a trial in a search seeded <paramref name="seed"/>: fold models start and shuffle differently.</summary>
     public static int FoldSeed(int seed, int fold) => unchecked((seed * 7919) + fold);
@@ -404,6 +539,15 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         {
             var started = time.GetTimestamp();
             chosen.TreeModel = GbdtTrainer.Refit(cv.Combined, gbdt, best.BestEpoch, seed, threads, cancellationToken);
+            state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
+            chosen.Seconds += state.RefitSeconds;
+            return chosen;
+        }
+
+        if (best.Parameters.Exact)
+        {
+            var started = time.GetTimestamp();
+            chosen.BestWeights = ExactLinear.Fit(cv.Combined, best.Parameters.Encoded, best.Parameters.WeightDecay);
             state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
             chosen.Seconds += state.RefitSeconds;
             return chosen;
@@ -461,18 +605,16 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             var started = time.GetTimestamp();
             var model = GbdtTrainer.Refit(combined, gbdt, Math.Max(1, chosen.BestEpoch), seed, threads, cancellationToken);
             state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
-            return new TrialState
-            {
-                Index = chosen.Index,
-                Parameters = chosen.Parameters,
-                Epoch = chosen.Epoch,
-                BestEpoch = chosen.BestEpoch,
-                BestLoss = chosen.BestLoss,
-                BestMetric = chosen.BestMetric,
-                Seconds = chosen.Seconds + state.RefitSeconds,
-                History = chosen.History,
-                TreeModel = model,
-            };
+            return Refitted(chosen, [], model);
+        }
+
+        if (chosen.Parameters.Exact)
+        {
+            // The chosen penalty, fitted exactly on every row.
+            var started = time.GetTimestamp();
+            var fitted = ExactLinear.Fit(combined, chosen.Parameters.Encoded, chosen.Parameters.WeightDecay);
+            state.RefitSeconds = time.GetElapsedTime(started).TotalSeconds;
+            return Refitted(chosen, fitted, null);
         }
 
         var members = state.EnsembleUsed ? state.EnsembleMembers : [state.Best];
@@ -494,19 +636,24 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
 
         state.RefitSeconds = seconds;
         var best = state.Completed[state.Best];
-        return new TrialState
-        {
-            Index = chosen.Index,
-            Parameters = chosen.Parameters,
-            Epoch = chosen.Epoch,
-            BestEpoch = chosen.BestEpoch,
-            BestLoss = chosen.BestLoss,
-            BestMetric = chosen.BestMetric,
-            Seconds = chosen.Seconds + seconds,
-            History = chosen.History,
-            BestWeights = weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, combined.Outputs),
-        };
+        return Refitted(chosen,
+            weights.Count == 1 ? weights[0] : EnsembleMerger.Merge(weights, combined.InputWidth(best.Parameters.Encoded), best.Parameters.HiddenLayers, combined.Outputs), null);
     }
+
+    /// <summary>The chosen trial with its refit model (weights or trees) and the refit's seconds added.</summary>
+    private TrialState Refitted(TrialState chosen, List<float[]> weights, string? treeModel) => new()
+    {
+        Index = chosen.Index,
+        Parameters = chosen.Parameters,
+        Epoch = chosen.Epoch,
+        BestEpoch = chosen.BestEpoch,
+        BestLoss = chosen.BestLoss,
+        BestMetric = chosen.BestMetric,
+        Seconds = chosen.Seconds + state.RefitSeconds,
+        History = chosen.History,
+        BestWeights = weights,
+        TreeModel = treeModel,
+    };
 
     /// <summary>Remaining seconds, from the average seconds per epoch so far and the remaining trials at the epochs trials took on average.</summary>
     private double? EstimateRemaining(double elapsed, int trial, int epochInTrial)

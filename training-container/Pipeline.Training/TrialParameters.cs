@@ -13,10 +13,18 @@ namespace Pipeline.Training;
 /// <param name="BatchSize">Rows per optimizer step.</param>
 /// <param name="Encoded">Inputs go through the <see cref="PiecewiseEncoding"/> first.</param>
 /// <param name="Gbdt">Set for a gradient-boosted-trees trial (the network fields are then unused); null for a network.</param>
-public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false, GbdtParameters? Gbdt = null)
+/// <param name="Exact">
+/// A linear model fitted to the optimum of its penalised loss (<see cref="Training.ExactLinear"/>: ridge or logistic regression) with the
+/// L2 penalty chosen from a grid; <see cref="WeightDecay"/> then holds the chosen penalty (0 before the trial ran).
+/// </param>
+public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double LearningRate, double WeightDecay, double Dropout, int BatchSize, bool Encoded = false, GbdtParameters? Gbdt = null,
+    bool Exact = false)
 {
     /// <summary>A gradient-boosted-trees trial.</summary>
     public static TrialParameters Trees(GbdtParameters gbdt) => new([], gbdt.LearningRate, 0, 0, 0, Gbdt: gbdt);
+
+    /// <summary>A ridge / logistic regression trial (see <see cref="Exact"/>), on standardized or piecewise-linear encoded inputs.</summary>
+    public static TrialParameters Regularized(bool encoded) => new([], 0, 0, 0, 0, encoded, Exact: true);
 
     [JsonIgnore]
     public bool Linear => Gbdt is null && HiddenLayers.Count == 0;
@@ -27,9 +35,11 @@ public sealed record TrialParameters(IReadOnlyList<int> HiddenLayers, double Lea
 
     [JsonIgnore]
     public string Architecture => Gbdt is not null ? string.Create(CultureInfo.InvariantCulture, $"{Gbdt.Boosting} {Gbdt.Leaves} leaves")
-        : (Encoded ? "ple " : "") + (Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
+        : (Encoded ? "ple " : "") + (Exact ? "linear l2" : Linear ? "linear" : "mlp " + string.Join('x', HiddenLayers));
 
-    public override string ToString() => Gbdt is not null ? Gbdt.ToString() : string.Create(CultureInfo.InvariantCulture,
+    public override string ToString() => Gbdt is not null ? Gbdt.ToString()
+        : Exact ? string.Create(CultureInfo.InvariantCulture, $"{Architecture} (ridge / logistic regression fitted to convergence), penalty {WeightDecay:G3}")
+        : string.Create(CultureInfo.InvariantCulture,
         $"{Architecture}, lr {LearningRate:G3}, wd {WeightDecay:G3}, dropout {Dropout:G2}, batch {BatchSize}");
 }
 

@@ -79,6 +79,12 @@ public sealed class SearchReport
     /// <summary>What ended the search: all trials, or the time budget.</summary>
     public string StoppedBy { get; set; } = "";
 
+    /// <summary>
+    /// Whether the time budget cut the search: trials left unrun, or a trial (or one of its folds) stopped by the clock before
+    /// its own end. Such a trial counts with its best epoch or round so far; a cross-validated one cannot be chosen.
+    /// </summary>
+    public bool CutByTimeBudget { get; set; }
+
     /// <summary>The criterion trials are ranked by: lowest validation loss (cross-entropy or MSE on the standardized target).</summary>
     public string SelectedBy { get; set; } = "";
 
@@ -87,6 +93,12 @@ public sealed class SearchReport
 
     /// <summary>Index of the chosen trial in <see cref="Trials"/>.</summary>
     public int Selected { get; set; }
+
+    /// <summary>
+    /// Cross-validated searches: the trial with the lowest mean fold loss when the linear model was chosen over it because
+    /// it did not beat the linear model by more than the standard error of their per-fold differences; null otherwise.
+    /// </summary>
+    public int? LowestLoss { get; set; }
 
     public double Seconds { get; set; }
 

@@ -21,8 +21,12 @@ public class ModelSearchTests
         return new TrainingData(manifest, train, validation, CPU);
     }
 
-    private static ModelSearch CreateSut(TrainingData data, SearchBudget budget, SearchState? state = null, TimeProvider? time = null) =>
-        new(data, budget, seed: 5, state ?? new SearchState { Fingerprint = "test" }, time ?? TimeProvider.System);
+    /// <summary>An AdamW linear model, trees and an MLP: three trials that all train epoch by epoch (or round by round) under the clock.</summary>
+    private static readonly TrialParameters[] SteppedTrials =
+        [new([], 1e-2, 1e-4, 0, 32), TrialParameters.Trees(new(31, 0.05, 20, 0.9, 1.0, 0)), new([128], 3e-3, 1e-2, 0, 64)];
+
+    private static ModelSearch CreateSut(TrainingData data, SearchBudget budget, SearchState? state = null, TimeProvider? time = null, IReadOnlyList<TrialParameters>? trials = null) =>
+        new(data, budget, seed: 5, state ?? new SearchState { Fingerprint = "test" }, time ?? TimeProvider.System, trials: trials);
 
     [Fact]
     public void Trials_StartWithALinearModel_AndVaryEverySearchedSetting()
@@ -70,7 +74,7 @@ public class ModelSearchTests
     {
         using var data = Data();
         var time = new FakeTimeProvider();
-        var search = CreateSut(data, SmallBudget with { MaxTrials = 5, MaxEpochs = 100, Patience = 100, MaxSeconds = 5 }, time: time);
+        var search = CreateSut(data, SmallBudget with { MaxTrials = 5, MaxEpochs = 100, Patience = 100, MaxSeconds = 5 }, time: time, trials: SteppedTrials);
 
         // Every epoch "takes" one second.
         var best = search.Run(_ => time.Advance(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken);
@@ -87,7 +91,7 @@ public class ModelSearchTests
     {
         using var data = Data();
         var time = new FakeTimeProvider();
-        var search = CreateSut(data, SmallBudget with { MaxEpochs = 100, Patience = 100, MaxSeconds = 100, MaxTrialSeconds = 3 }, time: time);
+        var search = CreateSut(data, SmallBudget with { MaxEpochs = 100, Patience = 100, MaxSeconds = 100, MaxTrialSeconds = 3 }, time: time, trials: SteppedTrials);
 
         // Every epoch or boosting round "takes" one second.
         search.Run(_ => time.Advance(TimeSpan.FromSeconds(1)), TestContext.Current.CancellationToken);
@@ -187,12 +191,12 @@ public class ModelSearchTests
     {
         using var data = Data();
         var budget = SmallBudget with { EnsembleSize = 2 };
-        var finished = CreateSut(data, budget);
+        var finished = CreateSut(data, budget, trials: SteppedTrials);
         var expected = finished.Run(null, TestContext.Current.CancellationToken);
         var trials = finished.State.Completed.Count;
 
         var epochs = 0;
-        var resumed = CreateSut(data, budget, finished.State);
+        var resumed = CreateSut(data, budget, finished.State, trials: SteppedTrials);
         var best = resumed.Run(_ => epochs++, TestContext.Current.CancellationToken);
 
         Assert.Equal(0, epochs);

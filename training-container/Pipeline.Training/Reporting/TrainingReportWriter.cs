@@ -211,6 +211,11 @@ public sealed partial class TrainingReportWriter(ILogger<TrainingReportWriter> l
         {
             Line($"- **Chosen model:** {(treeFamily == ModelFamily.RandomForest ? "random forest" : "gradient-boosted trees")} (LightGBM), {t.Model}; {t.Trees} trees, best round {t.BestEpoch} of {t.Epochs}.");
         }
+        else if (t.Family == ModelFamily.Linear && t.LearningRate == 0)
+        {
+            // Fitted exactly (no optimizer, so no learning rate); the description names the chosen penalty.
+            Line($"- **Chosen model:** {t.Model}{(t.InputEncoding is { } encoding ? $" on a {encoding} input encoding" : "")}.");
+        }
         else
         {
             var member = t.EnsembleSize > 1 ? t.HiddenLayers.Select(h => h / t.EnsembleSize).ToList() : t.HiddenLayers;
