@@ -18,7 +18,7 @@ dotnet run bench/publish-model.cs -- bench "$ROWS" >/dev/null
 export BODY="$out/body-$ROWS.json" KEY
 
 common="Http__FunctionKey=$KEY Logging__LogLevel__Default=Warning Storage__ConnectionString=UseDevelopmentStorage=true"
-declare -A port=([off]=7431 [default]=7432 [all]=7433)
+declare -A port=([off]=7441 [default]=7442 [all]=7443)
 declare -A settings=(
   [off]="Monitoring__Enabled=false"
   [default]=""
