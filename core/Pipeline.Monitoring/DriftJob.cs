@@ -23,7 +23,11 @@ namespace Pipeline.Monitoring;
 /// </summary>
 public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOptions> options, TimeProvider time, ILogger<DriftJob> logger)
 {
-    /// <summary>A report for every model with a current version. A model that fails is logged and the others still get theirs; then the first failure is thrown.</summary>
+    /// <summary>
+    /// A report for every model with a current version. A model whose storage fails is logged and the others still get
+    /// theirs; then the failures are thrown (the host logs the invocation as failed). A model whose manifest or baseline
+    /// cannot be used gets a report saying so.
+    /// </summary>
     public async Task<IReadOnlyList<DriftReport>> RunAllAsync(CancellationToken cancellationToken)
     {
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
@@ -43,7 +47,7 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                     reports.Add(report);
                 }
             }
-            catch (Exception e) when (e is RequestFailedException or InvalidDataException or JsonException or DatasetRejectedException or ArgumentException)
+            catch (RequestFailedException e)
             {
                 LogModelFailed(logger, e, model);
                 failures.Add(e);
@@ -77,26 +81,44 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
 
         var now = time.GetUtcNow();
         var windowStart = now.AddDays(-o.WindowDays);
-        var manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(model, current.Version)), PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false))?.Value;
+        DriftReport Unusable(string message) => new()
+        {
+            Model = model, Version = current.Version, Status = DriftStatus.InsufficientData, CreatedAt = now, WindowStart = windowStart, WindowEnd = now, Message = message,
+        };
+
+        ModelManifest? manifest;
+        try
+        {
+            manifest = (await BlobJson.ReadAsync(models.GetBlobClient(StorageNames.ModelManifestPath(model, current.Version)), PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false))?.Value;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            manifest = null;
+            LogManifestUnreadable(logger, e, model, current.Version);
+        }
+
         DriftReport report;
         if (manifest?.Baseline is null)
         {
-            report = new DriftReport
-            {
-                Model = model, Version = current.Version, Status = DriftStatus.InsufficientData, CreatedAt = now, WindowStart = windowStart, WindowEnd = now,
-                Message = manifest is null
-                    ? $"Version {current.Version} has no manifest: there is no training baseline to compare with."
-                    : $"Version {current.Version} has no training baseline in its manifest (trained before baselines were recorded, or not by the trainer): retrain to monitor it.",
-            };
+            report = Unusable(manifest is null
+                ? $"Version {current.Version} has no readable manifest: there is no training baseline to compare with."
+                : $"Version {current.Version} has no training baseline in its manifest (trained before baselines were recorded, or not by the trainer): retrain to monitor it.");
         }
         else
         {
             manifest.Model = model;
             manifest.Version = current.Version;
-            var accumulator = new DriftAccumulator(manifest);
-            var sources = new DriftSources();
-            await ReadObservedAsync(manifest, accumulator, sources, windowStart, now, o, cancellationToken).ConfigureAwait(false);
-            report = accumulator.Report(o, now, windowStart, sources);
+            try
+            {
+                var accumulator = new DriftAccumulator(manifest);
+                var sources = new DriftSources();
+                await ReadObservedAsync(manifest, accumulator, sources, windowStart, now, o, cancellationToken).ConfigureAwait(false);
+                report = accumulator.Report(o, now, windowStart, sources);
+            }
+            catch (ArgumentException e)
+            {
+                report = Unusable($"The training baseline of version {current.Version} does not fit its encodings: {e.Message}");
+            }
         }
 
         await WriteAsync(report, cancellationToken).ConfigureAwait(false);
@@ -169,16 +191,33 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                 sources.Bytes += file.Bytes;
                 var before = accumulator.Rows;
                 bool cut;
+                try
+                {
+                    if (file.Batch)
+                    {
+                        Directory.CreateDirectory(work);
+                        cut = await ReadBatchOutputAsync(manifest, accumulator, file.Blob, Path.Combine(work, "output"), o.MaxRows, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        cut = await ReadPredictionLogAsync(manifest, accumulator, file.Blob, o.MaxRows, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is InvalidDataException or JsonException or DatasetRejectedException or FormatException or InvalidOperationException)
+                {
+                    // A corrupt file counts what it held before the damage; the rest of it is left out, and the report says how many files were.
+                    LogFileUnreadable(logger, e, file.Blob.BlobContainerName, file.Blob.Name);
+                    sources.UnreadableFiles++;
+                    cut = false;
+                }
+
                 if (file.Batch)
                 {
-                    Directory.CreateDirectory(work);
-                    cut = await ReadBatchOutputAsync(manifest, accumulator, file.Blob, Path.Combine(work, "output"), o.MaxRows, cancellationToken).ConfigureAwait(false);
                     sources.BatchFiles++;
                     sources.BatchRows += accumulator.Rows - before;
                 }
                 else
                 {
-                    cut = await ReadPredictionLogAsync(manifest, accumulator, file.Blob, o.MaxRows, cancellationToken).ConfigureAwait(false);
                     sources.PredictionLogFiles++;
                     sources.PredictionLogRows += accumulator.Rows - before;
                 }
@@ -329,6 +368,12 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Drift: batch output predictions/{Blob} lacks the model's columns or its prediction column; skipped")]
     private static partial void LogBatchOutputSkipped(ILogger logger, string blob);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drift: the manifest of model {Model} version {Version} cannot be read")]
+    private static partial void LogManifestUnreadable(ILogger logger, Exception exception, string model, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drift: {Container}/{Blob} cannot be read to its end; the rest of it is left out")]
+    private static partial void LogFileUnreadable(ILogger logger, Exception exception, string container, string blob);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Drift: the report of model {Model} failed")]
     private static partial void LogModelFailed(ILogger logger, Exception exception, string model);

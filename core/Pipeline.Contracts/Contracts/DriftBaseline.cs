@@ -110,6 +110,9 @@ public sealed class DriftSources
 
     public long BatchRows { get; set; }
 
+    /// <summary>Files that could not be read to their end (corrupt gzip, JSON or Parquet): what they held before the damage is counted.</summary>
+    public int UnreadableFiles { get; set; }
+
     /// <summary>Bytes downloaded (compressed, as stored).</summary>
     public long Bytes { get; set; }
 
