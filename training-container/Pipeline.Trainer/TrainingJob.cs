@@ -404,7 +404,8 @@ public sealed partial class TrainingJob(
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
                 EnsembleMember = t.EnsembleMember,
-                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses] : null,
+                // A fold cut by the time budget before its first evaluation has an infinite loss, which JSON cannot hold (as ValidationLoss above).
+                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses.Select(l => double.IsFinite(l) ? l : double.MaxValue)] : null,
             })],
         };
     }

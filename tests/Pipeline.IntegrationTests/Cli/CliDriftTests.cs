@@ -71,7 +71,15 @@ public sealed class CliDriftTests : IAsyncLifetime
     [Fact]
     public async Task Drift_NobodyAnswers_TimesOutNamingTheQueue()
     {
-        var run = await CliTestHost.StorageAsync("drift", _model, "--timeout", "1s");
+        // An Azurite of its own: on the shared one any daily-style run over all models (the timer tests) answers too.
+        await using var azurite = await PrivateAzurite.StartAsync(Cancellation);
+        var models = azurite.Blobs().GetBlobContainerClient(StorageNames.ModelsContainer);
+        await models.CreateIfNotExistsAsync(cancellationToken: Cancellation);
+        await BlobJson.WriteAsync(models.GetBlobClient(StorageNames.CurrentPointerPath(_model)), new Pipeline.Contracts.CurrentPointer { Version = "v1" },
+            Pipeline.Contracts.PipelineJson.Default.CurrentPointer, null, Cancellation);
+        await azurite.Queues().GetQueueClient(StorageNames.DriftRequestsQueue).CreateIfNotExistsAsync(cancellationToken: Cancellation);
+
+        var run = await CliTestHost.RunAsync(["drift", _model, "--timeout", "1s", "--connection-string", azurite.ConnectionString]);
 
         Assert.True(run.ExitCode == 6, run.ToString());
         Assert.Contains("waits in queue drift-requests", run.Error, StringComparison.Ordinal);

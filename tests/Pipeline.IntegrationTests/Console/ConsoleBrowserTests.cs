@@ -185,9 +185,9 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         var text = await drift.InnerTextAsync();
         Assert.Contains("column(s) size drifted from the training data", text, StringComparison.Ordinal);
         Assert.Contains("1,000 observed rows", text, StringComparison.Ordinal);
-        var size = drift.Locator("tr", new PageLocatorOptions { HasText = "size" });
+        var size = drift.Locator("tr", new LocatorLocatorOptions { HasText = "size" });
         Assert.Contains("drifted", await size.InnerTextAsync(), StringComparison.Ordinal);
-        Assert.Contains("ok", await drift.Locator("tr", new PageLocatorOptions { HasText = "member" }).InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("ok", await drift.Locator("tr", new LocatorLocatorOptions { HasText = "member" }).InnerTextAsync(), StringComparison.Ordinal);
         await ScreenshotAsync(page, "model-drift");
         AssertNoErrors(errors);
     }

@@ -101,47 +101,6 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Timer_DriftSchedule_WritesEveryCurrentModelsReportThroughTheWorker()
-    {
-        var model = Azurite.UniqueName("worker-drift");
-        await Functions.Drift.DriftData.PublishAsync(model);
-        var timers = new TimerTriggerHost(_worker, TimeProvider.System, NullLogger<TimerTriggerHost>.Instance);
-
-        var failure = await timers.InvokeAsync(Assert.Single(timers.Functions), TimerStatus.Now(TimeProvider.System), Cancellation);
-
-        Assert.Null(failure);
-        var (report, _) = await Functions.Drift.DriftData.ReadReportAsync(model);
-        Assert.Equal(("v1", DriftStatus.InsufficientData, 0L), (report.Version, report.Status, report.Rows));
-    }
-
-    [Fact]
-    public async Task TimerHost_OverriddenSchedule_FiresTheDriftTimerOnItsOwn()
-    {
-        var model = Azurite.UniqueName("worker-drift-loop");
-        await Functions.Drift.DriftData.PublishAsync(model);
-        var timers = new TimerTriggerHost(_worker, TimeProvider.System, NullLogger<TimerTriggerHost>.Instance,
-            new Dictionary<string, string> { ["DriftSchedule"] = "*/2 * * * * *" });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        var running = timers.RunAsync(stop.Token);
-        var report = Azurite.Blobs().GetBlobContainerClient(StorageNames.MonitoringContainer)
-            .GetBlobClient(StorageNames.DriftReportPath(model, DateOnly.FromDateTime(DateTime.UtcNow), ".json"));
-        try
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            while (!(await report.ExistsAsync(Cancellation)).Value)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "The stand-in did not fire DriftSchedule within 90 s on a 2 s schedule.");
-                await Task.Delay(250, Cancellation);
-            }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
-    }
-
-    [Fact]
     public async Task Drain_DriftRequest_WritesTheModelsReportThroughTheWorker_BadRequest_Fails()
     {
         var model = Azurite.UniqueName("worker-drift-request");
