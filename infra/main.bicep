@@ -140,6 +140,8 @@ var queues = [
   'train-requests-poison'
   'score-requests'
   'score-requests-poison'
+  'drift-requests'
+  'drift-requests-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

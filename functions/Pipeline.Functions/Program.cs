@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Pipeline.Monitoring;
 using Pipeline.Preprocessing;
 using Pipeline.Scoring;
 using Pipeline.Storage;
@@ -10,4 +11,5 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPipelineStorage(builder.Configuration);
 builder.Services.AddPreprocessing();
 builder.Services.AddScoring();
+builder.Services.AddDriftReports();
 builder.Build().Run();

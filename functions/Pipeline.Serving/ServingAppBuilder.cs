@@ -44,6 +44,8 @@ public static class ServingAppBuilder
                 : null,
             provider.GetRequiredService<IOptions<PredictionLogOptions>>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<PredictionLog>>()));
         builder.Services.AddHostedService(provider => provider.GetRequiredService<PredictionLog>());
+        builder.Services.AddSingleton<DriftReports>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<DriftReports>());
 
         // Transport limits: the predict body limit is enforced again while reading (413 problem details); slow or
         // oversized requests are cut off by Kestrel before they reach a handler.

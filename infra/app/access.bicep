@@ -12,6 +12,9 @@
 //                  (Blob Data Reader) · predictions: write outputs and reports, and delete an output a failed re-upload
 //                  leaves stale (Blob Data Contributor) · score-requests: the queue trigger (Queue Data Contributor, as
 //                  blob-created) · score-requests-poison: Message Sender.
+//                  Drift reports: monitoring: read prediction logs, write drift reports (Blob Data Contributor) ·
+//                  drift-requests: the queue trigger (Queue Data Contributor) · drift-requests-poison: Message Sender.
+//                  The DriftSchedule timer's lock is a blob lease in azure-webjobs-hosts (below).
 //                  Its own host storage account (AzureWebJobsStorage), nothing in the serving app's: the Flex
 //                  deployment container app-package (the platform reads the package and the publish endpoint writes
 //                  it with this identity: Blob Data Contributor) and the host's own containers azure-webjobs-hosts
@@ -34,7 +37,8 @@
 //   deployer       (optional, AZURE_PRINCIPAL_ID) raw and score: Blob Data Contributor to upload files; models,
 //                  predictions, datasets and runs: Blob Data Reader, for the command-line tool (`pipeline --azd`: status,
 //                  rejections, runs, report, upload's follow); replaying dead-lettered events: eventgrid-deadletter: Blob
-//                  Data Contributor (read, then delete what was replayed), blob-created: Queue Data Message Sender.
+//                  Data Contributor (read, then delete what was replayed), blob-created: Queue Data Message Sender ·
+//                  `pipeline drift`: drift-requests: Queue Data Message Sender, monitoring: Blob Data Reader.
 //
 // The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
 @description('Name of the pipeline storage account.')
@@ -146,6 +150,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource scoreRequestsPoison 'queues' existing = {
       name: 'score-requests-poison'
+    }
+    resource driftRequests 'queues' existing = {
+      name: 'drift-requests'
+    }
+    resource driftRequestsPoison 'queues' existing = {
+      name: 'drift-requests-poison'
     }
   }
 }
@@ -374,6 +384,38 @@ resource functionsScoreRequestsPoisonSender 'Microsoft.Authorization/roleAssignm
   }
 }
 
+// Drift reports (the DriftSchedule timer and the DriftRequest queue trigger): read prediction logs and write
+// monitoring/{model}/drift/ (models and predictions are read with the grants above).
+resource functionsMonitoringContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::monitoring.id, functionsPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::monitoring
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsDriftRequestsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::driftRequests.id, functionsPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::driftRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsDriftRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::driftRequestsPoison.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::driftRequestsPoison
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource functionsMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, functionsPrincipalId, roles.monitoringMetricsPublisher)
   scope: applicationInsights
@@ -589,6 +631,27 @@ resource deployerDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04
 resource deployerRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::blobService::runs.id, deployerPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+// `pipeline drift MODEL`: asks for a report on queue drift-requests and reads it from monitoring/{model}/drift/.
+resource deployerDriftRequestsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::queueService::driftRequests.id, deployerPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::driftRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerMonitoringReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::monitoring.id, deployerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::monitoring
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: deployerPrincipalId

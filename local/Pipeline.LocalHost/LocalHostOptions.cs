@@ -20,4 +20,7 @@ public sealed class LocalHostOptions
     public string? TrainerPath { get; set; }
 
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Schedules that replace a timer function's own (NCRONTAB), by function name, e.g. <c>LocalHost__TimerSchedules__DriftSchedule="0 */5 * * * *"</c>.</summary>
+    public Dictionary<string, string> TimerSchedules { get; set; } = [];
 }

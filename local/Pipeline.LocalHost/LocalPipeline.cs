@@ -6,7 +6,7 @@ namespace Pipeline.LocalHost;
 
 /// <summary>
 /// Plays the Azure Functions host for both function apps — the preprocessing app's isolated worker over the host's gRPC
-/// protocol, driving its queue triggers; the serving app's custom handler on its HTTP port — and starts the training
+/// protocol, driving its queue and timer triggers; the serving app's custom handler on its HTTP port — and starts the training
 /// worker, as the Container Apps job would.
 /// </summary>
 public sealed partial class LocalPipeline(
@@ -42,7 +42,8 @@ public sealed partial class LocalPipeline(
         }
 
         var host = new QueueTriggerHost(worker, queues, time, loggers.CreateLogger<QueueTriggerHost>());
-        await host.RunAsync(o.QueuePollInterval, stoppingToken);
+        var timers = new TimerTriggerHost(worker, time, loggers.CreateLogger<TimerTriggerHost>(), o.TimerSchedules);
+        await Task.WhenAll(host.RunAsync(o.QueuePollInterval, stoppingToken), timers.RunAsync(stoppingToken));
     }
 
     /// <summary>The serving app, started as the Functions host starts a custom handler (HTTP functions are called on its port directly).</summary>

@@ -58,6 +58,11 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("eventgrid", QueueDataMessageSender, "queue:score-requests"),
         new("deployer", BlobDataContributor, "container:score"),
         new("deployer", BlobDataReader, "container:predictions"),
+        new("functions", BlobDataContributor, "container:monitoring"),
+        new("functions", QueueDataContributor, "queue:drift-requests"),
+        new("functions", QueueDataMessageSender, "queue:drift-requests-poison"),
+        new("deployer", QueueDataMessageSender, "queue:drift-requests"),
+        new("deployer", BlobDataReader, "container:monitoring"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");

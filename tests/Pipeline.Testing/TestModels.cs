@@ -63,7 +63,7 @@ public static class TestModels
     /// logit(yes) = 0.5·size + 2·red − blue + 0.3·other + 1.5·member − 3 + <paramref name="shift"/>, or regression
     /// (<paramref name="regression"/>) of the same sum.
     /// </summary>
-    public static async Task PublishEncodedAsync(string model, string version, bool regression = false, float shift = 0, bool moveCurrent = true)
+    public static async Task PublishEncodedAsync(string model, string version, bool regression = false, float shift = 0, bool moveCurrent = true, TrainingBaseline? baseline = null)
     {
         var encodings = RawColumns();
         List<string> features = [.. encodings.SelectMany(e => e.Features)];
@@ -80,7 +80,7 @@ public static class TestModels
             Model = model, Version = version, Task = regression ? TaskKind.Regression : TaskKind.Classification, Target = "label",
             Features = features, Labels = regression ? [] : ["no", "yes"], Encodings = encodings, IgnoredColumns = ["id"],
             InputName = OnnxContract.InputName, OutputName = regression ? OnnxContract.ValueOutput : OnnxContract.ProbabilitiesOutput,
-            TestMetrics = new() { [regression ? "r2" : "accuracy"] = 0.9 }, CreatedAt = DateTimeOffset.UtcNow,
+            TestMetrics = new() { [regression ? "r2" : "accuracy"] = 0.9 }, CreatedAt = DateTimeOffset.UtcNow, Baseline = baseline,
         };
         await BlobJson.WriteAsync(container.GetBlobClient(StorageNames.ModelManifestPath(model, version)), manifest, PipelineJson.Default.ModelManifest, null, Cancellation);
         if (moveCurrent)

@@ -83,6 +83,7 @@ public static class CliApp
         root.Subcommands.Add(PointerCommands.Create(host, PointerCommands.Kind.Rollback));
         root.Subcommands.Add(PointerCommands.Create(host, PointerCommands.Kind.Promote));
         root.Subcommands.Add(RejectionsCommand.Create(host));
+        root.Subcommands.Add(DriftCommand.Create(host));
         return root;
     }
 

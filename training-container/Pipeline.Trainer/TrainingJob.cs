@@ -252,6 +252,8 @@ public sealed partial class TrainingJob(
                 Encodings = manifest.Encodings,
                 IgnoredColumns = [manifest.Target, .. manifest.ExcludedColumns.Select(c => c.Name)],
                 FeatureStats = manifest.Features,
+                Baseline = TrainingBaselines.Build(manifest.Encodings, features, train.Features, manifest.Features, manifest.Rows.Used,
+                    TrainingBaselines.DefaultBins, classification ? manifest.Labels : [], quantized.ServedTestOutputs ?? testOutput),
                 Artifact = quantized.Served,
                 InputName = OnnxContract.InputName,
                 OutputName = outputName,

@@ -37,6 +37,9 @@ public sealed class ModelManifest
     /// <summary>Train-split statistics of every feature (copied from the dataset manifest; the baseline for drift monitoring).</summary>
     public List<FeatureStats> FeatureStats { get; set; } = [];
 
+    /// <summary>Train-split distributions per column and the test split's predictions: the baseline of drift reports; null for versions trained before it was recorded, or without a trainer.</summary>
+    public TrainingBaseline? Baseline { get; set; }
+
     /// <summary>Artifact served, relative to the version folder: the fp32 model or the int8 candidate the gate chose.</summary>
     public string Artifact { get; set; } = Storage.StorageNames.ModelFile;
 

@@ -17,5 +17,6 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(CurrentPointer))]
 [JsonSerializable(typeof(RunStatus))]
 [JsonSerializable(typeof(ScoringReport))]
+[JsonSerializable(typeof(DriftReport))]
 [JsonSerializable(typeof(string))]
 public sealed partial class PipelineJson : JsonSerializerContext;

@@ -114,6 +114,20 @@ public static class StorageNames
         !string.IsNullOrEmpty(version) && version.Length <= 128 && char.IsAsciiLetterOrDigit(version[0]) && !version.Contains("..", StringComparison.Ordinal) &&
         version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 
+    /// <summary>Queue of on-demand drift reports: <c>{"model":"…"}</c> (the timer covers every model).</summary>
+    public const string DriftRequestsQueue = "drift-requests";
+
+    /// <summary>Folder of a model's drift reports in container <c>monitoring</c>, beside its version folders of prediction logs.</summary>
+    public const string DriftFolder = "drift";
+
+    /// <summary>Prediction logs of one model version and day: <c>{model}/{version}/{yyyy-MM-dd}/</c> in container <c>monitoring</c>.</summary>
+    public static string PredictionLogPrefix(string model, string version, DateOnly day) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{model}/{version}/{day:yyyy-MM-dd}/");
+
+    /// <summary>A drift report in container <c>monitoring</c>: <c>{model}/drift/{yyyy-MM-dd}{extension}</c> (<c>.json</c> or <c>.md</c>).</summary>
+    public static string DriftReportPath(string model, DateOnly day, string extension) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{model}/{DriftFolder}/{day:yyyy-MM-dd}{extension}");
+
     /// <summary>Suffix of a batch-scoring report beside its output: <c>predictions/{model}/{file}.report.json</c>.</summary>
     public const string ScoringReportSuffix = ".report.json";
 

@@ -8,7 +8,7 @@ namespace Pipeline.Serving.Predict;
 
 /// <summary>
 /// The HTTP functions <c>Predict</c> (<c>POST /api/models/{name}/predict</c>), <c>Models</c>
-/// (<c>GET /api/models[/{name}]</c>) and <c>SetCurrent</c> (<c>POST /api/models/{name}/current</c>).
+/// (<c>GET /api/models[/{name}]</c>), <c>ModelDrift</c> (<c>GET /api/models/{name}/drift</c>) and <c>SetCurrent</c> (<c>POST /api/models/{name}/current</c>).
 /// </summary>
 public static partial class PredictApi
 {
@@ -19,6 +19,7 @@ public static partial class PredictApi
         models.MapPost("/{name}/current", SetCurrentAsync);
         models.MapGet("/", ListAsync);
         models.MapGet("/{name}", GetAsync);
+        models.MapGet("/{name}/drift", GetDriftAsync);
         return app;
     }
 
@@ -157,10 +158,35 @@ public static partial class PredictApi
     private static async Task<JsonHttpResult<List<ModelSummary>>> ListAsync(ModelCatalog catalog, CancellationToken cancellationToken) =>
         TypedResults.Json(await catalog.ListAsync(cancellationToken), PredictJson.Default.ListModelSummary);
 
-    private static async Task<Results<JsonHttpResult<ModelDetails>, ProblemHttpResult>> GetAsync(string name, ModelCatalog catalog, CancellationToken cancellationToken)
+    private static async Task<Results<JsonHttpResult<ModelDetails>, ProblemHttpResult>> GetAsync(
+        string name, ModelCatalog catalog, Monitoring.DriftReports drift, ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
     {
         var details = StorageNames.IsValidName(name) ? await catalog.GetAsync(name, cancellationToken) : null;
-        return details is null ? NotFound(name) : TypedResults.Json(details, PredictJson.Default.ModelDetails);
+        if (details is null)
+        {
+            return NotFound(name);
+        }
+
+        try
+        {
+            details.Drift = (await drift.LatestAsync(name, details.CurrentVersion, cancellationToken))?.Summary;
+        }
+        catch (Exception e) when (e is RequestFailedException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            LogDriftUnreadable(logger, e, name);
+        }
+
+        return TypedResults.Json(details, PredictJson.Default.ModelDetails);
+    }
+
+    /// <summary><c>GET /api/models/{name}/drift</c>: the model's latest drift report as the functions app wrote it.</summary>
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetDriftAsync(string name, Monitoring.DriftReports drift, CancellationToken cancellationToken)
+    {
+        var latest = StorageNames.IsValidName(name) ? await drift.LatestAsync(name, null, cancellationToken) : null;
+        return latest is { } found
+            ? TypedResults.File(found.Json.ToArray(), "application/json")
+            : TypedResults.Problem($"Model '{name}' has no drift report yet. Reports are written daily for every model with a current version, or on demand with `pipeline drift {name}`.",
+                statusCode: StatusCodes.Status404NotFound, title: "No drift report");
     }
 
     /// <summary>The first row of <paramref name="values"/> (rows of <paramref name="width"/>) holding NaN or an infinity, or -1.</summary>
@@ -187,6 +213,9 @@ public static partial class PredictApi
         TypedResults.Problem($"'{Truncate(version)}' is not a version name (1-128 letters, digits, '.', '-', '_').", statusCode: StatusCodes.Status400BadRequest, title: "Invalid version");
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The latest drift report of {Model} could not be read; the model is shown without it")]
+    private static partial void LogDriftUnreadable(ILogger logger, Exception exception, string model);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model storage failed while serving {Model}")]
     private static partial void LogStorageFailed(ILogger logger, Exception exception, string model);

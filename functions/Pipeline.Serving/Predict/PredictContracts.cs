@@ -60,6 +60,9 @@ public sealed class ModelDetails
     public List<ModelVersionInfo> Versions { get; set; } = [];
 
     public ModelProblem? Problem { get; set; }
+
+    /// <summary>The latest drift report in brief (<c>drifted</c>: it judged the current version and found drift); null when there is none.</summary>
+    public Monitoring.ModelDrift? Drift { get; set; }
 }
 
 public sealed class ModelVersionInfo
@@ -113,6 +116,9 @@ public sealed class HealthReport
 
     /// <summary>The prediction log's counters: recorded, sampled out, dropped, written.</summary>
     public Monitoring.PredictionLogCounters? Monitoring { get; set; }
+
+    /// <summary>The latest drift report of each served model, as last read (refreshed every 10 minutes); <c>drifted</c> flags a model to look at.</summary>
+    public List<Monitoring.ModelDrift> Drift { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

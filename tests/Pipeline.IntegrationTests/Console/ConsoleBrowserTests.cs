@@ -166,6 +166,33 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task DriftedModel_ShowsTheLatestDriftReportWithItsColumns()
+    {
+        var model = Azurite.UniqueName("console-drift");
+        await Functions.Drift.DriftData.PublishAsync(model);
+        await using (var functions = new PreprocessingApp())
+        {
+            await Functions.Drift.DriftData.ScoreAsync(functions, $"{model}/day.csv", Functions.Drift.DriftData.Csv(Functions.Drift.DriftData.Rows(1000, seed: 50, sizeShift: 3)));
+            await functions.DriftJob.RunAsync(model, TestContext.Current.CancellationToken);
+        }
+
+        var (context, page, errors) = await OpenAsync();
+        await using var _ = context;
+        await GoAsync(page, $"#/models/{model}", model);
+
+        var drift = page.Locator(".card", new PageLocatorOptions { Has = page.Locator("h2", new PageLocatorOptions { HasTextRegex = new("^Drift$") }) });
+        await drift.Locator("table").WaitForAsync();
+        var text = await drift.InnerTextAsync();
+        Assert.Contains("column(s) size drifted from the training data", text, StringComparison.Ordinal);
+        Assert.Contains("1,000 observed rows", text, StringComparison.Ordinal);
+        var size = drift.Locator("tr", new LocatorLocatorOptions { HasText = "size" });
+        Assert.Contains("drifted", await size.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("ok", await drift.Locator("tr", new LocatorLocatorOptions { HasText = "member" }).InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "model-drift");
+        AssertNoErrors(errors);
+    }
+
+    [Fact]
     public async Task TryItForm_ReturnsAPrediction()
     {
         var (context, page, errors) = await OpenAsync();

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Pipeline.Functions.Drift;
 using Pipeline.Functions.Preprocess;
 using Pipeline.Functions.Score;
+using Pipeline.Monitoring;
 using Pipeline.Preprocessing;
 using Pipeline.Scoring;
 using Pipeline.Storage;
@@ -11,8 +13,8 @@ namespace Pipeline.Tests.Infrastructure;
 
 /// <summary>
 /// The functions app's services in memory, against Azurite, registered as its Program.cs registers them: the
-/// preprocessing engine (<see cref="Handler"/>) and function class (<see cref="Function"/>), and the batch-scoring
-/// function (<see cref="ScoreFunction"/>). Unless a test sets <c>Preprocess:QuietPeriod</c>
+/// preprocessing engine (<see cref="Handler"/>) and function class (<see cref="Function"/>), the batch-scoring
+/// function (<see cref="ScoreFunction"/>) and the drift reports (<see cref="DriftJob"/>, <see cref="DriftFunctions"/>). Unless a test sets <c>Preprocess:QuietPeriod</c>
 /// there is no upload debounce (every event builds at once). <paramref name="settings"/> override.
 /// </summary>
 public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settings = null) : IAsyncDisposable
@@ -24,6 +26,10 @@ public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settin
     public PreprocessFunction Function => ActivatorUtilities.CreateInstance<PreprocessFunction>(_services);
 
     public ScoreFunction ScoreFunction => ActivatorUtilities.CreateInstance<ScoreFunction>(_services);
+
+    public DriftFunctions DriftFunctions => ActivatorUtilities.CreateInstance<DriftFunctions>(_services);
+
+    public DriftJob DriftJob => _services.GetRequiredService<DriftJob>();
 
     private static ServiceProvider Build(IReadOnlyDictionary<string, string>? settings)
     {
@@ -44,7 +50,8 @@ public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settin
             .AddSingleton(TimeProvider.System)
             .AddPipelineStorage(configuration)
             .AddPreprocessing()
-            .AddScoring();
+            .AddScoring()
+            .AddDriftReports();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 

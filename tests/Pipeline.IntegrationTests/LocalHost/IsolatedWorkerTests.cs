@@ -65,7 +65,7 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
     [Fact]
     public void Indexing_ReportsScoreOnScoreRequestsWithoutOutputs()
     {
-        Assert.Equal(2, _worker.QueueFunctions.Count);
+        Assert.Equal(3, _worker.QueueFunctions.Count);
         Assert.Equal(StorageNames.ScoreRequestsQueue, Score.QueueName);
         Assert.Empty(Score.Outputs);
     }
@@ -87,6 +87,33 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
         Assert.Equal((ScoringStatus.Succeeded, 2L, "v1"), (report.Status, report.Scored, report.Version));
         var output = (await predictions.GetBlobClient($"{model}/day.csv").DownloadContentAsync(Cancellation)).Value.Content.ToString();
         Assert.StartsWith("size,color,member,prediction,probability_no,probability_yes\n1,red,true,", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Indexing_ReportsTheDriftTimerWithItsScheduleAndTheDriftRequestQueue()
+    {
+        var timers = new TimerTriggerHost(_worker, TimeProvider.System, NullLogger<TimerTriggerHost>.Instance);
+
+        var timer = Assert.Single(timers.Functions);
+        Assert.Equal(("DriftSchedule", "0 0 5 * * *"), (timer.Name, timer.Schedule));
+        Assert.Equal(new DateTime(2026, 12, 8, 5, 0, 0), TimerTriggerHost.Parse(timer.Schedule).GetNextOccurrence(new DateTime(2026, 12, 7, 21, 0, 0)));
+        Assert.Single(_worker.QueueFunctions, f => f.Name == "DriftRequest" && f.QueueName == StorageNames.DriftRequestsQueue);
+    }
+
+    [Fact]
+    public async Task Drain_DriftRequest_WritesTheModelsReportThroughTheWorker_BadRequest_Fails()
+    {
+        var model = Azurite.UniqueName("worker-drift-request");
+        await Functions.Drift.DriftData.PublishAsync(model);
+        var request = Assert.Single(_worker.QueueFunctions, f => f.Name == "DriftRequest");
+
+        var result = await Host().InvokeAsync(request, Message($"{{\"model\":\"{model}\"}}"), Cancellation);
+        var bad = await Host().InvokeAsync(request, Message("{\"model\":\"../x\"}"), Cancellation);
+
+        Assert.True(result.Succeeded, result.Failure);
+        Assert.Equal(model, (await Functions.Drift.DriftData.ReadReportAsync(model)).Report.Model);
+        Assert.False(bad.Succeeded);
+        Assert.Contains("does not name a valid model", bad.Failure, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -72,6 +72,19 @@ public class TrainingJobTests
         Assert.Equal(0, manifest.Training.EstimatedCost);
         Assert.True(manifest.TestMetrics["accuracy"] > 0.9);
 
+        // The drift baseline: every column binned on the train split, the test split's predicted classes.
+        var baseline = manifest.Baseline!;
+        Assert.Equal(manifest.Encodings.Count > 0 ? manifest.Encodings.Select(e => e.Column) : manifest.Features, baseline.Columns.Select(c => c.Column));
+        Assert.All(baseline.Columns.SelectMany(c => c.Features), f =>
+        {
+            Assert.InRange(f.Edges.Count, 1, TrainingBaselines.DefaultBins - 1);
+            Assert.Equal(1, f.Shares.Sum(), 9);
+            Assert.True(f.Min < f.Max);
+        });
+        Assert.Equal(manifest.Labels, baseline.Predictions!.Categories);
+        Assert.Equal(1, baseline.Predictions.Shares.Sum(), 9);
+        Assert.True(baseline.TrainRows > 0 && baseline.TestRows > 0);
+
         Assert.True(manifest.Promotion!.Promoted);
         Assert.Equal("no current model", manifest.Promotion.Reason);
         Assert.Equal(manifest.Version, (await ReadAsync(StorageNames.ModelsContainer, StorageNames.CurrentPointerPath(name), PipelineJson.Default.CurrentPointer))!.Version);

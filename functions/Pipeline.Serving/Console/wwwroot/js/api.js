@@ -63,6 +63,7 @@ export const api = {
   health: () => request('/api/health'),
   models: () => request('/api/models'),
   model: name => request(`/api/models/${segment(name)}`),
+  drift: name => request(`/api/models/${segment(name)}/drift`),
   modelVersion: (name, version) => request(`/api/models/${segment(name)}/versions/${segment(version)}`),
   reportFile: (name, version, file) => request(`/api/models/${segment(name)}/versions/${segment(version)}/files/${segment(file)}`, { as: 'blob' }),
   predict: (name, rows, version) => request(`/api/models/${segment(name)}/predict${version ? `?version=${segment(version)}` : ''}`, { method: 'POST', body: { rows } }),

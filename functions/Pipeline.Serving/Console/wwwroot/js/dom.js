@@ -97,6 +97,7 @@ const tones = {
   succeeded: 'good', accepted: 'good', healthy: 'good', serving: 'good', current: 'good', promoted: 'good', served: 'good',
   running: 'info', retrying: 'warn', interrupted: 'warn', pending: 'info', degraded: 'warn',
   failed: 'bad', rejected: 'bad',
+  ok: 'good', warning: 'warn', drifted: 'bad', 'insufficient-data': 'neutral',
 };
 
 export function badge(text, tone) {

@@ -62,6 +62,7 @@ export async function detail(page, name, versionName) {
     details.currentVersion !== details.servedVersion && details.servedVersion
       ? notice(`current.json names ${details.currentVersion}; this instance still serves ${details.servedVersion}.`, 'warn') : null,
     metrics(manifest, info),
+    details.drift && shown === details.currentVersion ? drift(page, name, details.drift) : null,
     manifest?.report?.some(f => f.endsWith('.png')) ? plots(page, name, shown, manifest.report.filter(f => f.endsWith('.png'))) : null,
     tryIt(name, shown, manifest, details, versionName),
     versionsCard(name, details, shown),
@@ -70,6 +71,28 @@ export async function detail(page, name, versionName) {
     manifest?.quantization ? quantization(manifest.quantization) : null,
     manifest?.training ? training(manifest.training) : null);
   return root;
+}
+
+/** The latest drift report: its status and message at once, then each column's numbers from GET /api/models/{name}/drift. */
+function drift(page, name, summary) {
+  const columns = h('div', h('p.muted', 'Loading the report…'));
+  api.drift(name).then(report => {
+    if (page.signal.aborted) return;
+    const rows = [...report.columns, ...(report.predictions ? [report.predictions] : [])];
+    columns.replaceChildren(table([
+      { label: 'Column', value: c => c.column },
+      { label: 'Status', value: c => badge(c.status) },
+      { label: 'PSI', value: c => number(c.psi, 3), class: 'num' },
+      { label: 'Missing (train → now)', value: c => `${percent(c.trainMissingRate)} → ${percent(c.missingRate)}` },
+      { label: 'Why', value: c => c.reasons.join('; ') },
+    ], rows, { caption: `${number(report.rows)} observed rows, ${report.windowStart.slice(0, 10)} to ${report.windowEnd.slice(0, 10)}` }));
+  }).catch(error => columns.replaceChildren(h('p.error-text', `Could not load the drift report: ${error.message}`)));
+  return card('Drift',
+    h('p', badge(summary.status), ' ', summary.message),
+    summary.version !== undefined && !summary.drifted && summary.status === 'drifted'
+      ? notice(`This report judged version ${summary.version}, not the current one.`, 'info') : null,
+    h('p.muted', `Report of ${summary.createdAt.slice(0, 10)}: ${summary.report} (docs/monitoring.md).`),
+    columns);
 }
 
 function notFoundAsNull(error) {

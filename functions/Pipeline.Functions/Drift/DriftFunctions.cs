@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
+using Pipeline.Monitoring;
+using Pipeline.Storage;
+
+namespace Pipeline.Functions.Drift;
+
+/// <summary>
+/// Drift reports (<see cref="DriftJob"/>): <c>DriftSchedule</c> writes one for every model with a current version on a
+/// timer; <c>DriftRequest</c> writes one model's on demand, from a <c>{"model":"…"}</c> message on queue
+/// <c>drift-requests</c> (<c>pipeline drift MODEL</c> sends it).
+/// </summary>
+public sealed class DriftFunctions(DriftJob job)
+{
+    public const string ScheduleName = "DriftSchedule";
+    public const string RequestName = "DriftRequest";
+
+    /// <summary>Daily at 05:00 UTC (NCRONTAB with seconds, as the Functions host reads it).</summary>
+    public const string Schedule = "0 0 5 * * *";
+
+    [Function(ScheduleName)]
+    public async Task RunScheduleAsync([TimerTrigger(Schedule)] TimerInfo timer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(timer);
+        await job.RunAllAsync(cancellationToken);
+    }
+
+    /// <remarks>A message that is not a request for a valid model name throws, so it ends in <c>drift-requests-poison</c>.</remarks>
+    [Function(RequestName)]
+    public async Task RunRequestAsync(
+        [QueueTrigger(StorageNames.DriftRequestsQueue, Connection = StorageOptions.Section)] string message,
+        CancellationToken cancellationToken)
+    {
+        string? model;
+        try
+        {
+            using var document = JsonDocument.Parse(message);
+            model = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("model", out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString()
+                : null;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException("The drift-requests message is not JSON {\"model\":\"…\"}.", e);
+        }
+
+        if (!StorageNames.IsValidName(model))
+        {
+            throw new InvalidOperationException("The drift-requests message does not name a valid model: {\"model\":\"…\"}.");
+        }
+
+        await job.RunAsync(model!, cancellationToken);
+    }
+}
