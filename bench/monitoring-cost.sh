@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What the prediction log costs the warm path (docs/monitoring.md): the Native AOT serving app against Azurite, three
 # instances of the same build and model — logging off, logging at its defaults, logging every request — loaded in turn
-# with wrk, interleaved rounds. Prints each instance's median requests/s, its loss against "off", and the "all"
-# instance's monitoring counters (recorded, dropped, written).
+# with wrk, interleaved rounds. Prints each instance's median requests/s, its change against "off" in each round and
+# the median change, and the "all" instance's monitoring counters (recorded, dropped, written).
 #   bash bench/monitoring-cost.sh            (ROUNDS=3 CONNECTIONS=32 DURATION=10 ROWS=1 to change)
 # Needs wrk (apt-get install wrk); starts Azurite if none answers. Not part of the test suite.
 set -euo pipefail
@@ -45,11 +45,14 @@ for round in $(seq 1 "$ROUNDS"); do
     rps[$target]+="$r "
   done
 done
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-off=$(echo "${rps[off]}" | median)
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uptime | sed 's/.*load average/load average/')); $ROWS row(s) per request, $CONNECTIONS connections."
+read -ra offs <<< "${rps[off]}"
 for target in off default all; do
-  m=$(echo "${rps[$target]}" | median)
-  awk -v t="$target" -v m="$m" -v off="$off" 'BEGIN {printf "%-8s median %s req/s (%+.1f%% against off)\n", t, m, (m - off) * 100 / off}'
+  read -ra these <<< "${rps[$target]}"
+  # Each round's change against "off" in the same round (seconds apart), then the median over rounds.
+  changes=""
+  for i in "${!these[@]}"; do changes+="$(awk -v a="${these[$i]}" -v b="${offs[$i]}" 'BEGIN {printf "%.2f", (a - b) * 100 / b}') "; done
+  printf "%-8s median %s req/s; change against off, per round: %s-> median %+.1f%%\n" "$target" "$(echo "${rps[$target]}" | median)" "$changes" "$(echo "$changes" | median)"
 done
 echo "all: $(curl -sf -H "x-functions-key: $KEY" "http://127.0.0.1:${port[all]}/api/health/details" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("monitoring")))')"
