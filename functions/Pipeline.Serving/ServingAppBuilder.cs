@@ -7,6 +7,7 @@ using Pipeline.Serving.Monitoring;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Runs;
 using Pipeline.Serving.Storage;
+using Pipeline.Telemetry;
 
 namespace Pipeline.Serving;
 
@@ -27,6 +28,7 @@ public static class ServingAppBuilder
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsPolicy.Apply);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddServingStorage(builder.Configuration);
+        builder.Services.AddPipelineTelemetry(builder.Configuration, "pipeline-serving");
 
         // Source-generated validators (no reflection, AOT-safe), run at start-up.
         builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();
