@@ -28,7 +28,9 @@ public static class ServingAppBuilder
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDetailsPolicy.Apply);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddServingStorage(builder.Configuration);
-        builder.Services.AddPipelineTelemetry(builder.Configuration, "pipeline-serving");
+        // ASP.NET Core's request activity is sampled too: the predict span is its child, and a span under an unsampled
+        // parent would be dropped.
+        builder.Services.AddPipelineTelemetry(builder.Configuration, "pipeline-serving", "Microsoft.AspNetCore");
 
         // Source-generated validators (no reflection, AOT-safe), run at start-up.
         builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();

@@ -28,6 +28,16 @@ public sealed class MonitoringTests(CompiledTemplate template)
     }
 
     [Fact]
+    public void TrainingJob_Telemetry_GoesToApplicationInsights()
+    {
+        var job = template.SingleOf("Microsoft.App/jobs");
+        var environment = job.Properties.At("template", "containers").EnumerateArray().Single().At("env").EnumerateArray()
+            .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+        Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", environment.Keys);
+        Assert.Contains("AZURE_CLIENT_ID", environment.Keys);
+    }
+
+    [Fact]
     public void ContainerAppsEnvironment_Logs_AreShippedWithoutTheWorkspaceKey()
     {
         var environment = template.SingleOf("Microsoft.App/managedEnvironments");

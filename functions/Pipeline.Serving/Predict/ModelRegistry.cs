@@ -131,7 +131,6 @@ public sealed partial class ModelRegistry : IDisposable
                 continue;
             }
 
-            ServingTelemetry.CacheMiss(name);
             var model = await GetOrLoadAsync(name, target, limited: version is not null && !IsDefault(name, version), cancellationToken).ConfigureAwait(false);
             if (model is null)
             {
@@ -176,9 +175,11 @@ public sealed partial class ModelRegistry : IDisposable
         var key = (name, version);
         if (_cache.TryGetValue(key, out var cached))
         {
+            ServingTelemetry.CacheHit(name);
             return cached;
         }
 
+        ServingTelemetry.CacheMiss(name);
         if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
         {
             throw new ModelUnavailableException(name, version, failure.Message);

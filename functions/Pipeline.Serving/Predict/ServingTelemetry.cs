@@ -26,10 +26,10 @@ public static class ServingTelemetry
         "Time to load one model version from storage into an ONNX Runtime session, by model and outcome.");
 
     private static readonly Counter<long> CacheHits = Meter.CreateCounter<long>("pipeline.model.cache.hits", "{request}",
-        "Requests served by a session already in the cache.");
+        "Look-ups of a model version (predict, model details) that found its session in the cache.");
 
     private static readonly Counter<long> CacheMisses = Meter.CreateCounter<long>("pipeline.model.cache.misses", "{request}",
-        "Requests that had to load (or wait for a load of) their model version.");
+        "Look-ups of a model version that had to load it (or join a load in flight).");
 
     private static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>("pipeline.model.cache.evictions", "{session}",
         "Sessions let go, by reason: memory (the cache's budget) or replaced (a new version is served, or the model was removed).");
