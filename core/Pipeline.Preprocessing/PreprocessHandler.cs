@@ -203,6 +203,7 @@ public sealed partial class PreprocessHandler(
                 Dataset = dataset,
                 Version = version,
                 CreatedAt = time.GetUtcNow(),
+                UploadedAt = listing.LastModified,
                 Sources = used.Select(f => new SourceFile { Blob = f.Blob, Sha256 = f.Sha256, Bytes = f.Bytes }).ToList(),
                 Task = prepared.Task,
                 Target = prepared.Target,

@@ -9,6 +9,9 @@ public sealed class DatasetManifest
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>The newest change among the dataset's files when it was built (the upload that made it); null in versions written before it was recorded.</summary>
+    public DateTimeOffset? UploadedAt { get; set; }
+
     public List<SourceFile> Sources { get; set; } = [];
 
     public string Task { get; set; } = "";

@@ -115,6 +115,17 @@ public sealed class UploadTraceTests(PipelineFixture pipeline)
         });
         Assert.Contains(Snapshot(spans), s => s.DisplayName == "model load" && Tag(s, "pipeline.model") == name && Tag(s, "pipeline.load.outcome") == "loaded");
 
+        // The console's timeline of this version: upload, preprocessing, every stage of the run, promotion, in order.
+        var details = JsonNode.Parse(await pipeline.ServingClient.GetStringAsync(new Uri($"/api/datasets/{name}/versions/{request.DatasetVersion}", UriKind.Relative), Cancellation))!;
+        var timeline = details["timeline"]!.AsArray().Select(t => (Stage: t!["stage"]!.GetValue<string>(), At: t["at"]!.GetValue<DateTimeOffset>())).ToList();
+        Assert.Equal(["uploaded", "preprocessed", "loading", "searching"], timeline.Take(4).Select(t => t.Stage));
+        Assert.Equal(["publishing", "done", "promoted"], timeline.TakeLast(3).Select(t => t.Stage));
+        Assert.Contains(timeline, t => t.Stage == "exporting");
+        Assert.Contains(timeline, t => t.Stage == "quantizing");
+        Assert.Contains(timeline, t => t.Stage == "comparing");
+        Assert.True(timeline.Zip(timeline.Skip(1)).All(p => p.First.At <= p.Second.At), string.Join(", ", timeline));
+        Assert.Equal(datasetManifest.CreatedAt, timeline[1].At);
+
         // Metrics of the same run, from the meters' own instruments.
         metrics.Collect();
         Assert.Contains(metrics.For("pipeline.preprocess.duration"), m => Tag(m, "pipeline.result") == "Accepted");
