@@ -427,7 +427,8 @@ public sealed partial class TrainingJob(
                 Seconds = t.Seconds,
                 StopReason = t.StopReason,
                 EnsembleMember = t.EnsembleMember,
-                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses] : null,
+                // A fold that diverged has a non-finite loss, which JSON cannot hold: written as the largest double, like ValidationLoss.
+                FoldValidationLosses = t.FoldLosses is { } losses ? [.. losses.Select(l => double.IsFinite(l) ? l : double.MaxValue)] : null,
             })],
         };
     }
