@@ -389,6 +389,7 @@ module training 'app/training.bicep' = {
     registryLoginServer: registry.outputs.loginServer
     identityId: trainerIdentity.outputs.id
     identityClientId: trainerIdentity.outputs.clientId
+    applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
     storageAccountName: storageAccountName
     queueName: 'train-requests'
     parallelism: trainingParallelism

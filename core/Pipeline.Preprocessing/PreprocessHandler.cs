@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -7,6 +8,7 @@ using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
 using Pipeline.Storage;
+using Pipeline.Telemetry;
 
 namespace Pipeline.Preprocessing;
 
@@ -50,6 +52,23 @@ public sealed partial class PreprocessHandler(
 
     public async Task<PreprocessOutcome> HandleAsync(BlobCreatedEvent blobEvent, CancellationToken cancellationToken)
     {
+        using var activity = PreprocessingTelemetry.StartHandling(blobEvent);
+        var started = time.GetTimestamp();
+        try
+        {
+            var outcome = await HandleAsync(blobEvent, activity, cancellationToken).ConfigureAwait(false);
+            PreprocessingTelemetry.Finished(activity, outcome, time.GetElapsedTime(started).TotalSeconds);
+            return outcome;
+        }
+        catch (Exception e)
+        {
+            PreprocessingTelemetry.Failed(activity, e);
+            throw;
+        }
+    }
+
+    private async Task<PreprocessOutcome> HandleAsync(BlobCreatedEvent blobEvent, Activity? activity, CancellationToken cancellationToken)
+    {
         if (blobEvent.EventType != BlobCreatedEvent.EventTypeName || blobEvent.TryGetBlob() is not var (container, blobName) ||
             container != StorageNames.RawContainer)
         {
@@ -78,6 +97,9 @@ public sealed partial class PreprocessHandler(
             return new PreprocessOutcome(PreprocessResult.Ignored, Detail: "no data file in the dataset");
         }
 
+        activity?.SetTag("pipeline.dataset", dataset);
+        // A delayed copy of this event continues this trace.
+        blobEvent.TraceParent = TraceContext.TraceParent(activity);
         var wait = await debouncer.DeferAsync(blobEvent, dataset, listing.LastModified, cancellationToken).ConfigureAwait(false);
         if (wait is { } delay)
         {
@@ -106,7 +128,12 @@ public sealed partial class PreprocessHandler(
         Directory.CreateDirectory(work);
         try
         {
-            var files = await DownloadAsync(raw, listing.Files, work, cancellationToken).ConfigureAwait(false);
+            List<DataFile> files;
+            using (PreprocessingTelemetry.StartStage("preprocess download", dataset))
+            {
+                files = await DownloadAsync(raw, listing.Files, work, cancellationToken).ConfigureAwait(false);
+            }
+
             if (files.Count == 0)
             {
                 return new PreprocessOutcome(PreprocessResult.Ignored, Detail: "the dataset's files no longer exist");
@@ -121,6 +148,7 @@ public sealed partial class PreprocessHandler(
             }
 
             PreparedDataset prepared;
+            using var build = PreprocessingTelemetry.StartStage("preprocess build", dataset);
             try
             {
                 prepared = await new DatasetBuilder(options.Value).BuildAsync(files, spec, Path.Combine(work, "out"), cancellationToken).ConfigureAwait(false);
@@ -151,6 +179,8 @@ public sealed partial class PreprocessHandler(
                     cancellationToken).ConfigureAwait(false);
             }
 
+            build?.SetTag("pipeline.rows", prepared.Rows.Used);
+            build?.Dispose();
             foreach (var skipped in prepared.Files.Where(f => !f.Used))
             {
                 await RejectAsync(dataset, skipped.Blob, new DatasetRejectedException(skipped.Reason ?? "unusable-file", skipped.Message ?? "", (int?)skipped.Line), cancellationToken).ConfigureAwait(false);
@@ -173,6 +203,7 @@ public sealed partial class PreprocessHandler(
                 Dataset = dataset,
                 Version = version,
                 CreatedAt = time.GetUtcNow(),
+                UploadedAt = listing.LastModified,
                 Sources = used.Select(f => new SourceFile { Blob = f.Blob, Sha256 = f.Sha256, Bytes = f.Bytes }).ToList(),
                 Task = prepared.Task,
                 Target = prepared.Target,
@@ -184,15 +215,24 @@ public sealed partial class PreprocessHandler(
                 Rows = prepared.Rows,
                 Warnings = prepared.Warnings,
                 Encodings = prepared.Encodings,
+                TraceId = TraceContext.TraceId(activity),
             };
-            await store.WriteVersionAsync(manifest, prepared, cancellationToken).ConfigureAwait(false);
+            using (PreprocessingTelemetry.StartStage("preprocess write", dataset))
+            {
+                await store.WriteVersionAsync(manifest, prepared, cancellationToken).ConfigureAwait(false);
+            }
+
+            PreprocessingTelemetry.Accepted(prepared.Rows.Used);
             LogAccepted(logger, blobName, dataset, version, used.Count, prepared.Rows.Used, prepared.Features.Count, prepared.Task);
+            using var send = PreprocessingTelemetry.StartTrainRequest(dataset, version, model);
             return new PreprocessOutcome(PreprocessResult.Accepted, new TrainRequest
             {
                 Dataset = dataset,
                 DatasetVersion = version,
                 Model = model,
                 RequestedAt = time.GetUtcNow(),
+                TraceParent = TraceContext.TraceParent(send ?? activity),
+                TraceState = TraceContext.TraceState(send ?? activity),
             });
         }
         finally
@@ -309,6 +349,7 @@ public sealed partial class PreprocessHandler(
             Line = reason.Line,
             Validation = reason.Report,
         };
+        PreprocessingTelemetry.Rejected(reason.Reason);
         var path = await store.WriteRejectionAsync(report, cancellationToken).ConfigureAwait(false);
         LogRejected(logger, blob, reason.Reason, reason.Message, path);
         return new PreprocessOutcome(PreprocessResult.Rejected, ReportPath: path, Detail: reason.Message);

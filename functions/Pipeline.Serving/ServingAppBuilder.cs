@@ -7,6 +7,7 @@ using Pipeline.Serving.Monitoring;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Runs;
 using Pipeline.Serving.Storage;
+using Pipeline.Telemetry;
 
 namespace Pipeline.Serving;
 
@@ -28,6 +29,9 @@ public static class ServingAppBuilder
         builder.Services.Configure<ExceptionHandlerOptions>(options => options.StatusCodeSelector = ProblemDetailsPolicy.StatusCodeOf);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddServingStorage(builder.Configuration);
+        // ASP.NET Core's request activity is sampled too: the predict span is its child, and a span under an unsampled
+        // parent would be dropped.
+        builder.Services.AddPipelineTelemetry(builder.Configuration, "pipeline-serving", "Microsoft.AspNetCore");
 
         // Source-generated validators (no reflection, AOT-safe), run at start-up.
         builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();

@@ -31,7 +31,7 @@
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
-//                  registry: AcrPull.
+//                  registry: AcrPull · App Insights: Metrics Publisher (OpenTelemetry export).
 //   Event Grid     blob-created and score-requests: Queue Data Message Sender · eventgrid-deadletter: Blob Data
 //                  Contributor (dead-letter blobs are written with the delivery identity), nothing else.
 //   deployer       (optional, AZURE_PRINCIPAL_ID) raw and score: Blob Data Contributor to upload files; models,
@@ -526,6 +526,16 @@ resource trainerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: registry
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+    principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource trainerMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, trainerPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: trainerPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -44,6 +44,9 @@ param identityId string
 @description('Client ID of the trainer\'s user-assigned identity.')
 param identityClientId string
 
+@description('Application Insights connection string (ingestion endpoint; local auth is disabled, telemetry carries an Entra token).')
+param applicationInsightsConnectionString string
+
 @description('Name of the storage account holding the train-requests queue.')
 param storageAccountName string
 
@@ -181,6 +184,8 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'Storage__BlobServiceUri', value: storage.properties.primaryEndpoints.blob }
             { name: 'Storage__QueueServiceUri', value: storage.properties.primaryEndpoints.queue }
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
+            // OpenTelemetry traces, metrics and logs to Application Insights with the identity's token (Monitoring Metrics Publisher).
+            { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
             // The job runs on a GPU profile: a replica without a usable GPU fails loudly instead of training on CPU.
             { name: 'Trainer__Device', value: 'Cuda' }
           ]

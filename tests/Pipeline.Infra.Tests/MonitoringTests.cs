@@ -28,6 +28,17 @@ public sealed class MonitoringTests(CompiledTemplate template)
     }
 
     [Fact]
+    public void TrainingJob_Telemetry_GoesToTheMonitorModulesApplicationInsights()
+    {
+        // OpenTelemetry in the trainer exports there with the identity named by AZURE_CLIENT_ID (Monitoring Metrics
+        // Publisher: RoleAssignmentTests).
+        var job = template.SingleOf("Microsoft.App/jobs");
+        var environment = job.Properties.At("template", "containers").EnumerateArray().Single().At("env").EnumerateArray()
+            .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+        Assert.True(job.Resolve(environment["APPLICATIONINSIGHTS_CONNECTION_STRING"]).ComesFromModule("monitor"));
+    }
+
+    [Fact]
     public void ContainerAppsEnvironment_Logs_AreShippedWithoutTheWorkspaceKey()
     {
         var environment = template.SingleOf("Microsoft.App/managedEnvironments");

@@ -47,6 +47,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("trainer", QueueDataContributor, "queue:train-requests"),
         new("trainer", QueueDataMessageSender, "queue:train-requests-poison"),
         new("trainer", AcrPull, "registry"),
+        new("trainer", MonitoringMetricsPublisher, "appinsights"),
         new("eventgrid", QueueDataMessageSender, "queue:blob-created"),
         new("eventgrid", BlobDataContributor, "container:eventgrid-deadletter"),
         new("deployer", BlobDataContributor, "container:raw"),

@@ -92,7 +92,7 @@ public sealed class TrainingJobTests(CompiledTemplate template)
     {
         var container = Assert.Single(Job.Properties.At("template", "containers").EnumerateArray());
         var env = container.At("env").EnumerateArray().ToDictionary(item => item.StringAt("name"), item => item);
-        Assert.Equal(["Storage__BlobServiceUri", "Storage__QueueServiceUri", "AZURE_CLIENT_ID", "Trainer__Device"], env.Keys);
+        Assert.Equal(["Storage__BlobServiceUri", "Storage__QueueServiceUri", "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING", "Trainer__Device"], env.Keys);
         // On a GPU profile a replica without a usable GPU fails instead of training on CPU (DeviceSelector).
         Assert.Equal("Cuda", env["Trainer__Device"].StringAt("value"));
         Assert.All(env.Values, item => Assert.False(item.TryGetProperty("secretRef", out _)));

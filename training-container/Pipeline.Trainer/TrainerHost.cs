@@ -1,4 +1,5 @@
 using Pipeline.Storage;
+using Pipeline.Telemetry;
 using Pipeline.Training.Publishing;
 using Pipeline.Training.Quantization;
 using Pipeline.Training.Reporting;
@@ -16,6 +17,7 @@ public static class TrainerHost
         services.AddSingleton(TimeProvider.System);
         services.AddPipelineStorage(configuration);
         services.AddHostedService<AzureSdkLogForwarder>();
+        services.AddPipelineTelemetry(configuration, "pipeline-trainer");
         services.AddOptions<TrainerOptions>().Bind(configuration.GetSection(TrainerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuantizationOptions>().Bind(configuration.GetSection(QuantizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

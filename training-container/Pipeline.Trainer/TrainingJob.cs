@@ -10,7 +10,9 @@ using Pipeline.Training.Publishing;
 using Pipeline.Training.Quantization;
 using Pipeline.Trainer.Runs;
 using Pipeline.Training.Reporting;
+using System.Diagnostics;
 using System.Globalization;
+using Pipeline.Telemetry;
 using TorchSharp;
 
 namespace Pipeline.Trainer;
@@ -50,20 +52,25 @@ public sealed partial class TrainingJob(
 
         var runId = RunIds.For(request);
         var model = StorageNames.IsValidName(request.Model) ? request.Model : request.Dataset;
+        using var activity = TrainerTelemetry.StartJob(request, runId, model);
+        var started = time.GetTimestamp();
         await using var run = await RunTracker.StartAsync(blobs, runId, request, model, options.Value.StatusInterval, time, logger, cancellationToken).ConfigureAwait(false);
         try
         {
             var result = await RunAsync(request, run, cancellationToken).ConfigureAwait(false);
+            TrainerTelemetry.JobFinished(activity, RunStates.Succeeded, time.GetElapsedTime(started).TotalSeconds);
             await run.FinishAsync(RunStates.Succeeded, null, CancellationToken.None).ConfigureAwait(false);
             return result;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
+            TrainerTelemetry.JobFinished(activity, RunStates.Interrupted, time.GetElapsedTime(started).TotalSeconds, e);
             await run.FinishAsync(RunStates.Interrupted, "stopped before it finished (shutdown or lost message); the next attempt resumes from the checkpoint", CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         catch (TrainingFailedException e)
         {
+            TrainerTelemetry.JobFinished(activity, RunStates.Failed, time.GetElapsedTime(started).TotalSeconds, e);
             await run.FinishAsync(RunStates.Failed, e.Message, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
@@ -71,6 +78,7 @@ public sealed partial class TrainingJob(
         {
             // Only transient trouble is retried (the consumer applies the same rule); a crash on this input is final.
             var state = Failures.Classify(e) == FailureKind.Transient ? RunStates.Retrying : RunStates.Failed;
+            TrainerTelemetry.JobFinished(activity, state, time.GetElapsedTime(started).TotalSeconds, e);
             await run.FinishAsync(state, Failures.Describe(e), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
@@ -79,6 +87,8 @@ public sealed partial class TrainingJob(
     private async Task<ModelManifest> RunAsync(TrainRequest request, RunTracker run, CancellationToken cancellationToken)
     {
         var runId = run.Status.RunId;
+        using var stages = new TrainerTelemetry.Stages();
+        stages.Enter("load");
         var datasets = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer);
         DatasetManifest manifest;
         try
@@ -145,6 +155,8 @@ public sealed partial class TrainingJob(
             ? new CrossValidation(manifest, train, validation, o.CrossValidationFolds, seed, device.Device, device.PinMemory, data.Encoding)
             : null;
         var search = new ModelSearch(data, budget, seed, resumed ?? new SearchState { Fingerprint = fingerprint }, time, device.BatchSizeMultiplier, o.Threads, folds);
+        stages.Enter("search");
+        stages.Current?.SetTag("pipeline.device", device.Reason);
         await run.UpdateAsync(s =>
         {
             s.Stage = "searching";
@@ -160,14 +172,17 @@ public sealed partial class TrainingJob(
             var best = await Task.Run(() => search.Run(progress =>
             {
                 run.Report(progress);
+                stages.OnProgress(progress);
                 periodic.OnProgress(search.State, progress);
             }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            stages.EndTrial();
 
             var chosen = search.State.Completed[search.State.Best];
             LogSelected(logger, runId, chosen.Index + 1, chosen.Parameters.ToString(), chosen.ValidationLoss, chosen.ValidationMetric,
                 search.AveragedModels);
             if (o.RefitOnValidation && !search.CrossValidated)
             {
+                stages.Enter("refit");
                 await run.StageAsync("refitting", cancellationToken).ConfigureAwait(false);
                 using var combined = new TrainingData(manifest, CrossValidation.Concat(train, validation), validation, device.Device, device.PinMemory, data.Encoding);
                 best = await Task.Run(() => search.Refit(combined, best, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -175,6 +190,7 @@ public sealed partial class TrainingJob(
 
             var searchReport = SearchReportOf(search, budget, classification);
 
+            stages.Enter("export");
             await run.StageAsync("exporting", cancellationToken).ConfigureAwait(false);
             var width = classification ? manifest.Labels.Count : 1;
             var onnxMetadata = new Dictionary<string, string>
@@ -215,6 +231,7 @@ public sealed partial class TrainingJob(
             var alternatives = new List<AlternativeCandidate>();
             if (o.Distill && reference.Leaves >= o.DistillMinLeaves)
             {
+                stages.Enter("distill");
                 await run.StageAsync("distilling", cancellationToken).ConfigureAwait(false);
                 var student = await Task.Run(() => Distill(manifest, train, validation, reference, device, seed, budget, onnxMetadata, cancellationToken), cancellationToken).ConfigureAwait(false);
                 var studentTolerance = o.MaxOnnxDifference * (classification ? 1 : Math.Max(1, Math.Abs(data.TargetStd) + Math.Abs(data.TargetMean)));
@@ -227,6 +244,7 @@ public sealed partial class TrainingJob(
                 LogDistilled(logger, runId, reference.Leaves ?? 0, student.BestEpoch, student.ValidationLoss, chosen.ValidationLoss, student.OnnxMaxAbsDiff <= studentTolerance);
             }
 
+            stages.Enter("quantize");
             await run.StageAsync("quantizing", cancellationToken).ConfigureAwait(false);
             var testSet = new EvaluationSet(MlpTrainer.ToRowMajor(test), test.RowCount, features.Count, test.Target, classification ? width : 0);
             var quantized = await Task.Run(
@@ -285,14 +303,19 @@ public sealed partial class TrainingJob(
                 },
                 Quantization = quantized.Report,
                 Search = searchReport,
+                TraceId = TraceContext.TraceId(Activity.Current),
             };
 
+            stages.Enter("gate");
             await run.StageAsync("comparing", cancellationToken).ConfigureAwait(false);
             var quality = result.TestMetrics[testSet.QualityMetric];
             var compared = await publisher.ReadPointerAsync(result.Model, cancellationToken).ConfigureAwait(false);
             result.Promotion = await championChallenger.DecideAsync(result, testSet, quality, o.PromotionTolerance,
                 request.ForcePromotion == true, compared, cancellationToken).ConfigureAwait(false);
+            stages.Current?.SetTag("pipeline.promoted", result.Promotion.Promoted);
+            stages.Current?.SetTag("pipeline.promotion.reason", result.Promotion.Reason);
 
+            stages.Enter("report");
             await run.StageAsync("reporting", cancellationToken).ConfigureAwait(false);
             // Unmeasured means fp32 is served, whose test outputs the parity check computed.
             var reportFiles = reports.Write(result, search.State, best, testSet, quantized.ServedTestOutputs ?? testOutput);
@@ -303,6 +326,7 @@ public sealed partial class TrainingJob(
                 artifacts[file] = bytes;
             }
 
+            stages.Enter("publish");
             await run.StageAsync("publishing", cancellationToken).ConfigureAwait(false);
             await publisher.PublishVersionAsync(result, artifacts, cancellationToken).ConfigureAwait(false);
             // The pointer moves only if it is still the one compared against; if it moved meanwhile (another run, an
@@ -320,6 +344,7 @@ public sealed partial class TrainingJob(
                 await publisher.WriteManifestAsync(result, cancellationToken).ConfigureAwait(false);
             }
 
+            TrainerTelemetry.GpuUsed(result.Model, gpuSeconds);
             await periodic.DrainAsync().ConfigureAwait(false);
             await checkpoints.DeleteAsync(runId, cancellationToken).ConfigureAwait(false);
             await run.UpdateAsync(s =>

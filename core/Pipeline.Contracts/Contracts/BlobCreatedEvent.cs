@@ -32,6 +32,13 @@ public sealed class BlobCreatedEvent
     [JsonPropertyName("pipelineDebounce")]
     public string? DebounceToken { get; set; }
 
+    /// <summary>
+    /// Not Event Grid's: the W3C <c>traceparent</c> of the handling that queued this delayed copy, so the build it stands for
+    /// continues the upload's trace.
+    /// </summary>
+    [JsonPropertyName("pipelineTraceparent")]
+    public string? TraceParent { get; set; }
+
     /// <summary>Container and blob name taken from <see cref="Subject"/>; null when the subject is not a blob subject.</summary>
     public (string Container, string BlobName)? TryGetBlob()
     {

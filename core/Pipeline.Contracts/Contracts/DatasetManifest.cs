@@ -9,6 +9,9 @@ public sealed class DatasetManifest
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>The newest change among the dataset's files when it was built (the upload that made it); null in versions written before it was recorded.</summary>
+    public DateTimeOffset? UploadedAt { get; set; }
+
     public List<SourceFile> Sources { get; set; } = [];
 
     public string Task { get; set; } = "";
@@ -37,6 +40,9 @@ public sealed class DatasetManifest
 
     /// <summary>How each raw column becomes the features above (one-hot categories, booleans, datetime parts); empty for versions written before encodings existed (all columns numeric, one feature each).</summary>
     public List<ColumnEncoding> Encodings { get; set; } = [];
+
+    /// <summary>W3C trace id (32 hex digits) of the upload's trace that built this version; null when none was recorded.</summary>
+    public string? TraceId { get; set; }
 
     /// <summary>The validation report and its human-readable summary, relative to the version folder.</summary>
     public string? Report { get; set; }

@@ -66,6 +66,9 @@ public sealed class ModelManifest
 
     /// <summary>Files of the training report in the version folder (<c>report.md</c> and its plots).</summary>
     public List<string> Report { get; set; } = [];
+
+    /// <summary>W3C trace id (32 hex digits) of the training run's trace: the upload's trace when the request carried one.</summary>
+    public string? TraceId { get; set; }
 }
 
 /// <summary>The model search of a version.</summary>

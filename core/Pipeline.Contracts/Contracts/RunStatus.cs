@@ -71,6 +71,17 @@ public sealed class RunStatus
 
     /// <summary>Why the run failed or stopped.</summary>
     public string? Error { get; set; }
+
+    /// <summary>When each stage of this run started, in order (empty in runs written before stages were timed).</summary>
+    public List<StageTime> Stages { get; set; } = [];
+}
+
+/// <summary>A stage of a run (<see cref="RunStatus.Stage"/>) and when the run entered it.</summary>
+public sealed class StageTime
+{
+    public string Stage { get; set; } = "";
+
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary>One epoch of a trial's loss curve.</summary>

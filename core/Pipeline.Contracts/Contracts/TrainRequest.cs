@@ -31,4 +31,13 @@ public sealed class TrainRequest
 
     /// <summary>Id of the run (status at <c>runs/{runId}/status.json</c>); default: derived from the request, so every attempt of a message shares it.</summary>
     public string? RunId { get; set; }
+
+    /// <summary>
+    /// W3C <c>traceparent</c> of the preprocessing that requested the training: the trainer continues that trace. Absent
+    /// in requests written by hand or before trace context existed; the trainer then starts a trace of its own.
+    /// </summary>
+    public string? TraceParent { get; set; }
+
+    /// <summary>W3C <c>tracestate</c> that goes with <see cref="TraceParent"/>.</summary>
+    public string? TraceState { get; set; }
 }

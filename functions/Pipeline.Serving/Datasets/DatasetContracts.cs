@@ -85,6 +85,22 @@ public sealed class DatasetVersionDetails
 
     /// <summary>Null for versions written before validation reports existed.</summary>
     public ValidationReport? Report { get; set; }
+
+    /// <summary>
+    /// The stages from upload to served, oldest first: uploaded, preprocessed, then the training run's stages (from its
+    /// status document) up to done, and promoted when the version became current. Stages whose time was not recorded
+    /// (older manifests and runs) are left out.
+    /// </summary>
+    public List<TimelineEntry> Timeline { get; set; } = [];
+}
+
+public sealed class TimelineEntry
+{
+    public string Stage { get; set; } = "";
+
+    public DateTimeOffset At { get; set; }
+
+    public string? Detail { get; set; }
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

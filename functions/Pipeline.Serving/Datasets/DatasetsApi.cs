@@ -147,12 +147,50 @@ public static partial class DatasetsApi
             var report = manifest.Report is { Length: > 0 } file && !file.Contains('/', StringComparison.Ordinal)
                 ? await ReadAsync(container.GetBlobClient($"{name}/{version}/{file}"), PipelineJson.Default.ValidationReport, cancellationToken).ConfigureAwait(false)
                 : null;
-            return TypedResults.Json(new DatasetVersionDetails { Manifest = manifest, Report = report }, DatasetsJson.Default.DatasetVersionDetails);
+            var timeline = await TimelineAsync(blobs, manifest, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Json(new DatasetVersionDetails { Manifest = manifest, Report = report, Timeline = timeline }, DatasetsJson.Default.DatasetVersionDetails);
         }
         catch (Exception e) when (e is InvalidDataException or JsonException)
         {
             return Unreadable(e.Message);
         }
+    }
+
+    /// <summary>
+    /// Upload → preprocessed → the run's stages → promoted: from the dataset manifest, the model version's manifest (the
+    /// model version is the dataset version; its training summary names the run) and the run's status document.
+    /// </summary>
+    private static async Task<List<TimelineEntry>> TimelineAsync(BlobServiceClient blobs, DatasetManifest dataset, CancellationToken cancellationToken)
+    {
+        var timeline = new List<TimelineEntry>();
+        if (dataset.UploadedAt is { } uploaded)
+        {
+            timeline.Add(new TimelineEntry { Stage = "uploaded", At = uploaded, Detail = string.Join(", ", dataset.Sources.Select(s => s.Blob)) });
+        }
+
+        timeline.Add(new TimelineEntry { Stage = "preprocessed", At = dataset.CreatedAt, Detail = $"{dataset.Rows.Used} rows, {dataset.Features.Count} features" });
+        if (!StorageNames.IsValidName(dataset.Model))
+        {
+            return timeline;
+        }
+
+        var model = await ReadAsync(blobs.GetBlobContainerClient(StorageNames.ModelsContainer).GetBlobClient(StorageNames.ModelManifestPath(dataset.Model, dataset.Version)),
+            PipelineJson.Default.ModelManifest, cancellationToken).ConfigureAwait(false);
+        var run = model?.Training.RunId is { } runId && StorageNames.IsValidRunId(runId)
+            ? await ReadAsync(blobs.GetBlobContainerClient(StorageNames.RunsContainer).GetBlobClient(StorageNames.RunStatusPath(runId)), PipelineJson.Default.RunStatus, cancellationToken).ConfigureAwait(false)
+            : null;
+        if (run is not null)
+        {
+            timeline.AddRange(run.Stages.Select(s => new TimelineEntry { Stage = s.Stage, At = s.At }));
+        }
+
+        if (model?.Promotion is { Promoted: true } promotion)
+        {
+            // The pointer moves at the end of the run: its last recorded time, else when the model was built.
+            timeline.Add(new TimelineEntry { Stage = "promoted", At = run?.Stages.LastOrDefault()?.At ?? model.CreatedAt, Detail = promotion.Reason });
+        }
+
+        return timeline;
     }
 
     private static async Task<Results<JsonHttpResult<RejectionReport>, ProblemHttpResult>> GetRejectionAsync(string name, string id, PipelineStorage storage, CancellationToken cancellationToken)

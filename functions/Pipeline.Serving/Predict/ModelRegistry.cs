@@ -119,6 +119,7 @@ public sealed partial class ModelRegistry : IDisposable
             if (_cache.TryGetValue((name, target), out var cached) && cached.TryLease())
             {
                 Volatile.Write(ref cached.LastUsed, _time.GetTimestamp());
+                ServingTelemetry.CacheHit(name);
                 return cached;
             }
 
@@ -174,9 +175,11 @@ public sealed partial class ModelRegistry : IDisposable
         var key = (name, version);
         if (_cache.TryGetValue(key, out var cached))
         {
+            ServingTelemetry.CacheHit(name);
             return cached;
         }
 
+        ServingTelemetry.CacheMiss(name);
         if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
         {
             throw new ModelUnavailableException(name, version, failure.Message);
@@ -212,19 +215,28 @@ public sealed partial class ModelRegistry : IDisposable
         }
 
         LoadedModel? model;
+        using var activity = ServingTelemetry.StartLoad(name, version);
+        var started = _time.GetTimestamp();
         try
         {
             model = await LoadAsync(name, version, cancellationToken).ConfigureAwait(false);
+            ServingTelemetry.Loaded(activity, name, model is null ? "not-found" : "loaded", _time.GetElapsedTime(started).TotalSeconds);
         }
         catch (ModelUnavailableException e) when (e.NotReady)
         {
+            ServingTelemetry.Loaded(activity, name, "not-ready", _time.GetElapsedTime(started).TotalSeconds);
             LogNotReady(_logger, name, version, e.Reason);
             throw; // not remembered: the next request looks again
         }
-        catch (ModelUnavailableException e)
+        catch (Exception e)
         {
-            _failed[key] = new ModelProblem(version, e.Reason, _time.GetUtcNow());
-            LogLoadFailed(_logger, e.InnerException ?? e, name, version, e.Reason);
+            ServingTelemetry.Loaded(activity, name, "failed", _time.GetElapsedTime(started).TotalSeconds);
+            if (e is ModelUnavailableException unavailable)
+            {
+                _failed[key] = new ModelProblem(version, unavailable.Reason, _time.GetUtcNow());
+                LogLoadFailed(_logger, unavailable.InnerException ?? unavailable, name, version, unavailable.Reason);
+            }
+
             throw;
         }
 
@@ -572,6 +584,7 @@ public sealed partial class ModelRegistry : IDisposable
                 _cache.TryRemove(victim.Key, out _);
                 bytes = Interlocked.Add(ref _cacheBytes, -victim.Value.SizeBytes);
                 victim.Value.Retire();
+                ServingTelemetry.Evicted(victim.Key.Name, "memory");
                 LogEvicted(_logger, victim.Key.Name, victim.Key.Version, bytes, budget);
             }
         }
@@ -585,6 +598,7 @@ public sealed partial class ModelRegistry : IDisposable
             {
                 Interlocked.Add(ref _cacheBytes, -model.SizeBytes);
                 model.Retire();
+                ServingTelemetry.Evicted(name, "replaced");
             }
         }
     }

@@ -27,6 +27,25 @@ public static partial class PredictApi
         string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
         Monitoring.PredictionLog log, ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
     {
+        using var activity = ServingTelemetry.StartPredict(name);
+        var started = time.GetTimestamp();
+        var status = StatusCodes.Status500InternalServerError;
+        try
+        {
+            var result = await AnswerAsync(name, version, context, registry, options, time, log, logger, cancellationToken);
+            status = result.Result is ProblemHttpResult problem ? problem.StatusCode : StatusCodes.Status200OK;
+            return result;
+        }
+        finally
+        {
+            ServingTelemetry.PredictFinished(activity, name, status, time.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private static async Task<Results<PredictResult, ProblemHttpResult>> AnswerAsync(
+        string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
+        Monitoring.PredictionLog log, ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
+    {
         if (!StorageNames.IsValidName(name))
         {
             return NotFound(name);
@@ -70,6 +89,7 @@ public static partial class PredictApi
                 }
 
                 log.Record(name, model.Version, body.Span, rows, output.Span, model.OutputWidth);
+                ServingTelemetry.Answered(name, model.Version, rows);
                 var result = new PredictResult(name, model, output, rows);
                 output = default;
                 return result;

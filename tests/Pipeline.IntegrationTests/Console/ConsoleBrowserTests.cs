@@ -115,6 +115,14 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         var dropped = page.Locator(".card", new PageLocatorOptions { Has = page.Locator("h2", new PageLocatorOptions { HasTextRegex = new("^Dropped rows$") }) });
         Assert.Contains("ragged", await dropped.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("north,1.5,2.5", await dropped.InnerTextAsync(), StringComparison.Ordinal);
+
+        // Upload to served: the timeline of stages, in order.
+        var timeline = page.Locator(".card", new PageLocatorOptions { Has = page.Locator("h2", new PageLocatorOptions { HasTextRegex = new("^Timeline") }) });
+        var stages = await timeline.Locator("tbody tr strong").AllInnerTextsAsync();
+        Assert.Equal(["uploaded", "preprocessed", "loading", "searching"], stages.Take(4));
+        Assert.Contains("publishing", stages);
+        Assert.Contains("done", stages);
+        Assert.Contains("+", await timeline.InnerTextAsync(), StringComparison.Ordinal);
         AssertNoErrors(errors);
     }
 

@@ -71,6 +71,8 @@ public sealed partial class RunTracker : IAsyncDisposable
             StartedAt = previous?.StartedAt ?? now,
             UpdatedAt = now,
             ElapsedSeconds = previous?.ElapsedSeconds ?? 0,
+            // An attempt that resumes a stopped one keeps the stages already timed.
+            Stages = previous?.Stages ?? [],
         };
         var tracker = new RunTracker(runs, status, interval, time, logger);
         await tracker.WriteAsync(cancellationToken).ConfigureAwait(false);
@@ -217,6 +219,11 @@ public sealed partial class RunTracker : IAsyncDisposable
         lock (_lock)
         {
             Status.UpdatedAt = _time.GetUtcNow();
+            if (Status.Stages.Count == 0 || Status.Stages[^1].Stage != Status.Stage)
+            {
+                Status.Stages.Add(new StageTime { Stage = Status.Stage, At = Status.UpdatedAt });
+            }
+
             snapshot = System.Text.Json.JsonSerializer.Deserialize(
                 System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Status, PipelineJson.Default.RunStatus), PipelineJson.Default.RunStatus)!;
         }

@@ -39,6 +39,7 @@ public sealed partial class TrainRequestConsumer(
 
         var message = received[0];
         LogReceived(logger, message.MessageId, message.DequeueCount);
+        await ObserveDepthAsync(queue, cancellationToken).ConfigureAwait(false);
         if (message.DequeueCount > o.MaxAttempts)
         {
             // Earlier attempts died without recording a failure (the process was killed).
@@ -111,6 +112,19 @@ public sealed partial class TrainRequestConsumer(
         }
 
         return true;
+    }
+
+    /// <summary>The queue's approximate length for the depth gauge: one read per received message, none while idle.</summary>
+    private async Task ObserveDepthAsync(QueueClient queue, CancellationToken cancellationToken)
+    {
+        try
+        {
+            TrainerTelemetry.QueueDepthSeen((await queue.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount);
+        }
+        catch (RequestFailedException e)
+        {
+            LogDepthFailed(logger, e.Status, e.ErrorCode);
+        }
     }
 
     private async Task PoisonAsync(QueueClient queue, QueueMessage message, string popReceipt, string error, CancellationToken cancellationToken)
@@ -269,6 +283,9 @@ public sealed partial class TrainRequestConsumer(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} moved to {PoisonQueue}: {Error}")]
     private static partial void LogPoisoned(ILogger logger, string messageId, string poisonQueue, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the queue's length ({Status} {ErrorCode})")]
+    private static partial void LogDepthFailed(ILogger logger, int status, string? errorCode);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost message {MessageId} while working on it; abandoning this attempt")]
     private static partial void LogLeaseLost(ILogger logger, string messageId);

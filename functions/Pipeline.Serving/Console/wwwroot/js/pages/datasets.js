@@ -58,12 +58,13 @@ export async function detail(page, name) {
 }
 
 export async function version(page, name, versionName) {
-  const { manifest, report } = await api.datasetVersion(name, versionName);
+  const { manifest, report, timeline } = await api.datasetVersion(name, versionName);
   return h('div',
     breadcrumbs({ label: 'Datasets', href: '#/datasets' }, { label: name, href: datasetLink(name) }, { label: shortVersion(versionName) }),
     pageHeader(`${name} · version`, `Created ${new Date(manifest.createdAt).toLocaleString('en-GB')} from ${manifest.sources.length} file(s). Trains ${manifest.model}.`,
       badge('accepted'), h('a.button', { href: `#/models/${encodeURIComponent(manifest.model)}` }, 'Model')),
     h('p.mono.muted', manifest.version),
+    timeline?.length ? stageTimeline(timeline) : null,
     report ? validationReport(report) : notice('This version has no validation report (written before reports existed).'),
     manifest.encodings?.length ? card('Encodings (how columns become features)', table([
       { label: 'Column', value: e => h('strong', e.column) },
@@ -71,6 +72,24 @@ export async function version(page, name, versionName) {
       { label: 'Features', value: e => number(e.features.length), class: 'num' },
       { label: 'Categories / parts', value: e => (e.categories?.length ? e.categories : e.parts ?? []).join(', ') || '–' },
     ], manifest.encodings)) : null);
+}
+
+/** Upload to served: each stage, when it started and how long until the next one. */
+function stageTimeline(timeline) {
+  const start = new Date(timeline[0].at).getTime();
+  const seconds = ms => ms < 1000 ? `${Math.round(ms)} ms` : ms < 120000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60000).toFixed(1)} min`;
+  const rows = timeline.map((t, i) => ({
+    ...t,
+    offset: new Date(t.at).getTime() - start,
+    took: i + 1 < timeline.length ? new Date(timeline[i + 1].at).getTime() - new Date(t.at).getTime() : null,
+  }));
+  return card('Timeline (upload to served)', table([
+    { label: 'Stage', value: t => h('strong', t.stage) },
+    { label: 'At', value: t => new Date(t.at).toLocaleString('en-GB') },
+    { label: 'Since upload', value: t => `+${seconds(t.offset)}`, class: 'num' },
+    { label: 'Took', value: t => t.took === null ? '–' : seconds(t.took), class: 'num' },
+    { label: 'Detail', value: t => t.detail ?? '' },
+  ], rows, { caption: 'Times from the dataset manifest, the training run\'s status and the model manifest.' }));
 }
 
 export async function rejection(page, name, id) {
