@@ -287,6 +287,34 @@ public class TrainerProcessTests
         }
     }
 
+    [Fact]
+    public async Task ConsoleLog_CarriesTheTrainingRequestsTraceId()
+    {
+        // What the Container Apps job writes to Log Analytics is its console: each line of a job must name the upload's
+        // trace, so a search by trace id finds the trainer's lines beside the spans.
+        await Azurite.EnsureRunningAsync();
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var app = new PreprocessingApp();
+        using var job = await PrepareJobAsync(app, "trace-log", seed: 12, cancellation);
+        var traceId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var request = JsonNode.Parse(await File.ReadAllTextAsync(job.JobFile, cancellation))!;
+        request["traceParent"] = $"00-{traceId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}-01";
+        await File.WriteAllTextAsync(job.JobFile, request.ToJsonString(), cancellation);
+
+        using var trainer = Start(job.JobFile, ("Trainer__MaxTrials", "2"));
+        var output = Capture(trainer);
+        using var finished = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        finished.CancelAfter(TimeSpan.FromSeconds(180));
+        await trainer.WaitForExitAsync(finished.Token);
+
+        lock (output)
+        {
+            var text = output.ToString();
+            Assert.True(trainer.ExitCode == 0, $"exit {trainer.ExitCode}:\n{text}");
+            Assert.Contains("TraceId:" + traceId, text, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Wall time of one job's trainer process run to completion, from start to exit.</summary>
     private static async Task<TimeSpan> MeasureJobAsync(PreprocessingApp app, CancellationToken cancellation)
     {
