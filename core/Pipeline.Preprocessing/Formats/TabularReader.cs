@@ -170,7 +170,7 @@ public abstract class TabularReader : IDisposable
             var sample = sniff.AsSpan(0, sniffed);
             // Gzip-wrapped Parquet has its own, tighter limit (UnpackParquetAsync); text gets the ratio.
             var unpackLimit = gzip && !sample.StartsWith("PAR1"u8) ? Math.Max(MinGzipUnpackLimit, new FileInfo(path).Length * maxGzipRatio) : long.MaxValue;
-            var replay = new ReplayStream(sniff, sniffed, stream, unpackLimit, maxGzipRatio);
+            var replay = new ReplayStream(sniff, sniffed, stream, unpackLimit, maxGzipRatio, gzip ? GzipTrailerSize(path) : null);
             stream = replay;
             if (gzip && sample.StartsWith("PAR1"u8))
             {
@@ -215,10 +215,45 @@ public abstract class TabularReader : IDisposable
     }
 
     /// <summary>Replays the sniffed bytes, then continues with the rest of the stream.</summary>
-    private sealed class ReplayStream(byte[] head, int headLength, Stream rest, long limit, int ratio) : ForwardOnlyReadStream
+    /// <summary>
+    /// The uncompressed size (mod 2^32) a gzip file's trailer records: its last four bytes, little-endian; -1 when the
+    /// file is too short to hold a header, any data and a trailer.
+    /// </summary>
+    private static long GzipTrailerSize(string path)
+    {
+        using var file = File.OpenHandle(path);
+        var length = RandomAccess.GetLength(file);
+        if (length < 18)
+        {
+            return -1;
+        }
+
+        Span<byte> trailer = stackalloc byte[4];
+        RandomAccess.Read(file, trailer, length - 4);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+    }
+
+    /// <summary>
+    /// The sniffed head, then the rest of the (decompressed) stream, counted against <paramref name="limit"/>. For gzip,
+    /// <paramref name="gzipSize"/> is what the trailer records: .NET's gzip decoder ends quietly where a truncated file
+    /// ends, so at the end the count must match it, or the file was cut short and is a rejection rather than a dataset
+    /// missing its last rows.
+    /// </summary>
+    private sealed class ReplayStream(byte[] head, int headLength, Stream rest, long limit, int ratio, long? gzipSize) : ForwardOnlyReadStream
     {
         private int _position;
         private long _total;
+
+        private int CheckEnd(int read)
+        {
+            if (read == 0 && gzipSize is { } expected && (uint)_total != expected)
+            {
+                throw new DatasetRejectedException("malformed-gzip",
+                    $"The gzip data ends before its end marker: {_total} bytes unpacked, and the file's last bytes are not a gzip trailer that matches them. The upload was probably cut short; upload the file again. (Several gzip files joined into one are not read either: compress the data as one.)");
+            }
+
+            return read;
+        }
 
         /// <summary>Counts what the file unpacked to; past the limit the file is a rejection, not a full disk.</summary>
         private int Count(int read)
@@ -245,7 +280,7 @@ public abstract class TabularReader : IDisposable
 
             try
             {
-                return Count(rest.Read(buffer));
+                return CheckEnd(Count(rest.Read(buffer)));
             }
             catch (InvalidDataException e)
             {
@@ -262,7 +297,7 @@ public abstract class TabularReader : IDisposable
 
             try
             {
-                return Count(await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+                return CheckEnd(Count(await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)));
             }
             catch (InvalidDataException e)
             {

@@ -392,6 +392,40 @@ public class DatasetBuilderTests
         Assert.Equal("not json " + new string('x', 191) + "…", example.Text); // the line as written, shortened to 200 characters
     }
 
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.95)]
+    [InlineData(0.9999)]
+    public async Task BuildAsync_GzipCutShort_IsRejectedNotADatasetMissingItsLastRows(double kept)
+    {
+        // .NET's gzip decoder ends quietly where a truncated file ends; the trailer is what tells.
+        var csv = new StringBuilder("x,y\n");
+        for (var i = 0; i < 100_000; i++)
+        {
+            csv.Append(i % 977).Append(',').Append(i % 3 == 0 ? "a" : "b").Append('\n');
+        }
+
+        var whole = Gzip(Utf8(csv.ToString()));
+        var data = await BuildAsync([("d.csv.gz", whole)]);
+        Assert.Equal(100_000, data.Rows.Used);
+
+        var rejection = await RejectAsync(whole[..(int)(whole.Length * kept)], "d.csv.gz");
+
+        Assert.Equal("malformed-gzip", rejection.Reason);
+        Assert.Contains("cut short", rejection.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BuildAsync_GzipMembersJoined_IsRejectedWithHowToFixIt()
+    {
+        var joined = Gzip(Utf8("x,y\n1,a\n2,b\n")).Concat(Gzip(Utf8("3,a\n4,b\n"))).ToArray();
+
+        var rejection = await RejectAsync(joined, "d.csv.gz");
+
+        Assert.Equal("malformed-gzip", rejection.Reason);
+        Assert.Contains("compress the data as one", rejection.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task BuildAsync_GzipWrappedParquetUnpackingFarPastItsSize_IsRejectedNotWrittenToDisk()
     {
