@@ -24,8 +24,8 @@ namespace Pipeline.Monitoring;
 public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOptions> options, TimeProvider time, ILogger<DriftJob> logger)
 {
     /// <summary>
-    /// A report for every model with a current version. A model whose storage fails is logged and the others still get
-    /// theirs; then the failures are thrown (the host logs the invocation as failed). A model whose manifest or baseline
+    /// A report for every model with a current version. A model that fails (its storage, or its data) is logged and the
+    /// others still get theirs; then the failures are thrown (the host logs the invocation as failed). A model whose manifest or baseline
     /// cannot be used gets a report saying so.
     /// </summary>
     public async Task<IReadOnlyList<DriftReport>> RunAllAsync(CancellationToken cancellationToken)
@@ -47,8 +47,9 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                     reports.Add(report);
                 }
             }
-            catch (RequestFailedException e)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                // Storage trouble or anything unexpected in one model's data: the other models still get their reports.
                 LogModelFailed(logger, e, model);
                 failures.Add(e);
             }
@@ -153,7 +154,17 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
             }
 
             sources.Bytes += blob.Properties.ContentLength ?? 0;
-            var scoring = (await BlobJson.ReadAsync(predictions.GetBlobClient(blob.Name), PipelineJson.Default.ScoringReport, cancellationToken).ConfigureAwait(false))?.Value;
+            ScoringReport? scoring;
+            try
+            {
+                scoring = (await BlobJson.ReadAsync(predictions.GetBlobClient(blob.Name), PipelineJson.Default.ScoringReport, cancellationToken).ConfigureAwait(false))?.Value;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+            {
+                sources.UnreadableFiles++;
+                continue;
+            }
+
             var prefix = StorageNames.PredictionsContainer + "/";
             if (scoring is { Status: ScoringStatus.Succeeded, Output: { } output } && scoring.Version == manifest.Version && scoring.StartedAt >= windowStart &&
                 output.StartsWith(prefix, StringComparison.Ordinal))

@@ -81,13 +81,20 @@ public sealed partial class DriftReports(PipelineStorage storage, ModelRegistry 
             return null;
         }
 
-        var download = (await monitoring.GetBlobClient(latest).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
-        if (download.Details.ContentLength > MaxReportBytes)
+        BinaryData content;
+        var download = (await monitoring.GetBlobClient(latest).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        await using (download.Content.ConfigureAwait(false))
         {
-            throw new InvalidDataException($"The drift report monitoring/{latest} is {download.Details.ContentLength} bytes; at most {MaxReportBytes} are read.");
+            // The size is checked before anything is buffered.
+            if (download.Details.ContentLength > MaxReportBytes)
+            {
+                throw new InvalidDataException($"The drift report monitoring/{latest} is {download.Details.ContentLength} bytes; at most {MaxReportBytes} are read.");
+            }
+
+            content = await BinaryData.FromStreamAsync(download.Content, cancellationToken).ConfigureAwait(false);
         }
 
-        var report = download.Content.ToObjectFromJson(PipelineJson.Default.DriftReport)
+        var report = content.ToObjectFromJson(PipelineJson.Default.DriftReport)
             ?? throw new InvalidDataException($"The drift report monitoring/{latest} is empty.");
         var summary = new ModelDrift
         {
@@ -96,7 +103,7 @@ public sealed partial class DriftReports(PipelineStorage storage, ModelRegistry 
             Drifted = report.Status == DriftStatus.Drifted && (currentVersion is null || currentVersion == report.Version),
         };
         _known[model] = summary;
-        return (download.Content, summary);
+        return (content, summary);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -115,8 +122,9 @@ public sealed partial class DriftReports(PipelineStorage storage, ModelRegistry 
                 {
                     await LatestAsync(served.Name, served.TargetVersion ?? served.ServedVersion, stoppingToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is RequestFailedException or InvalidDataException or System.Text.Json.JsonException or AggregateException)
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
+                    // Whatever one model's report does, the others are read and the app keeps running.
                     LogRefreshFailed(logger, e, served.Name);
                 }
             }

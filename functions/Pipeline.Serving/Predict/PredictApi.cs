@@ -191,8 +191,9 @@ public static partial class PredictApi
         {
             details.Drift = (await drift.LatestAsync(name, details.CurrentVersion, cancellationToken))?.Summary;
         }
-        catch (Exception e) when (e is RequestFailedException or InvalidDataException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or RequestFailedException || Http.ProblemDetailsPolicy.IsStorageUnreachable(e))
         {
+            // The details stand without the drift summary.
             LogDriftUnreadable(logger, e, name);
         }
 
@@ -202,7 +203,17 @@ public static partial class PredictApi
     /// <summary><c>GET /api/models/{name}/drift</c>: the model's latest drift report as the functions app wrote it.</summary>
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetDriftAsync(string name, Monitoring.DriftReports drift, CancellationToken cancellationToken)
     {
-        var latest = StorageNames.IsValidName(name) ? await drift.LatestAsync(name, null, cancellationToken) : null;
+        (BinaryData Json, Monitoring.ModelDrift Summary)? latest;
+        try
+        {
+            latest = StorageNames.IsValidName(name) ? await drift.LatestAsync(name, null, cancellationToken) : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+        {
+            return TypedResults.Problem($"The latest drift report of model '{name}' cannot be read: {e.Message} Run `pipeline drift {name}` to write a new one.",
+                statusCode: StatusCodes.Status500InternalServerError, title: "Drift report unreadable");
+        }
+
         return latest is { } found
             ? TypedResults.File(found.Json.ToArray(), "application/json")
             : TypedResults.Problem($"Model '{name}' has no drift report yet. Reports are written daily for every model with a current version, or on demand with `pipeline drift {name}`.",

@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Polly;
 using Polly.CircuitBreaker;
-using Pipeline.Contracts;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Storage;
@@ -88,7 +87,7 @@ public sealed partial class ResilientModelStore : IModelStore
                 {
                     return await call(token).ConfigureAwait(false);
                 }
-                catch (AggregateException e) when (Failures.Classify(e) == FailureKind.Transient)
+                catch (AggregateException e) when (Http.ProblemDetailsPolicy.IsStorageUnreachable(e))
                 {
                     // The SDK's retries spent on transport failures: the attempts' failures, gathered. Still storage
                     // being down, for the circuit, the registry and the client.
