@@ -5,9 +5,10 @@ namespace Pipeline.Scoring;
 /// <summary>
 /// Formats model outputs as decimal text that reads back as exactly the same float, several times faster than the
 /// runtime's shortest round-trip formatting (which took most of the time of writing a predictions file). A value is
-/// written with the fewest fraction digits whose decimal lies within a quarter of a float's spacing of it: then every
-/// correctly rounding parser returns the value itself, the double arithmetic used to find it being far more precise than
-/// that margin. The text is plain decimal (no exponent), not always the shortest; values outside
+/// written with the fewest fraction digits whose decimal lies strictly within half a float's spacing of it (a millionth of
+/// that spacing short of the tie): then every correctly rounding parser returns the value itself, the double arithmetic
+/// used to find it being far more precise than that margin. The text is plain decimal (no exponent), almost always as
+/// short as the shortest round-trip form; values outside
 /// [<see cref="Smallest"/>, <see cref="Largest"/>), and those needing too many digits, use the runtime's formatting.
 /// </summary>
 public static class FloatText
@@ -36,10 +37,10 @@ public static class FloatText
 
         if (magnitude is >= Smallest and < Largest && destination.Length >= 32)
         {
-            // Half the smaller gap to a neighbouring float (below a power of two the gap halves), halved again: the
-            // margin a decimal must be within.
+            // Half the smaller gap to a neighbouring float (below a power of two the gap halves), a millionth short of
+            // it: the margin a decimal must be within to read back as this float and not tie with a neighbour.
             var bits = BitConverter.SingleToInt32Bits(Math.Abs(value));
-            var margin = Math.Min(BitConverter.Int32BitsToSingle(bits + 1) - magnitude, magnitude - BitConverter.Int32BitsToSingle(bits - 1)) / 4;
+            var margin = Math.Min(BitConverter.Int32BitsToSingle(bits + 1) - magnitude, magnitude - BitConverter.Int32BitsToSingle(bits - 1)) / 2 * (1 - 1e-6);
             for (var digits = 0; digits < Powers.Length; digits++)
             {
                 var scaled = Math.Round(magnitude * Powers[digits]);

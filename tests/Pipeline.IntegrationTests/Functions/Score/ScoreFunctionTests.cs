@@ -235,6 +235,28 @@ public sealed class ScoreFunctionTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, 30_000).Where(i => i != 12_345), ids);
     }
 
+    [Fact]
+    public async Task RunAsync_GzipCutShortAfterManyBlocks_IsAnUnreadableFileReportAfterTheBlocksBeforeIt()
+    {
+        // The reader fails while the writer holds earlier blocks: the failure reaches the report, nothing hangs.
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        var rows = Enumerable.Range(0, 200_000).Select(i => new[]
+        {
+            i.ToString(CultureInfo.InvariantCulture), (i % 97 / 7.0).ToString(CultureInfo.InvariantCulture), i % 5 == 0 ? "blue" : "red",
+            i % 2 == 0 ? "true" : "false", "no",
+        }).ToArray();
+        var whole = Gzip(Encoding.UTF8.GetBytes(Csv(rows)));
+        var cut = whole[..(whole.Length * 3 / 4)];
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        deadline.CancelAfter(TimeSpan.FromMinutes(2));
+        var report = await ScoreAsync(_app, $"{_model}/cut.csv.gz", cut).WaitAsync(deadline.Token);
+
+        Assert.Equal((ScoringStatus.Failed, ScoringFailure.UnreadableFile), (report.Status, report.Reason));
+        Assert.True(report.Rows > 10_000, $"the failure came before the first blocks were read ({report.Rows} rows)");
+        Assert.Contains("rows before it were not written", report.Message, StringComparison.Ordinal);
+    }
+
     private static async Task AssertEqualsServingAsync(string model, string? version, List<string[]> rows, List<(string Label, float[] Probabilities)> scored)
     {
         using var serving = new ServingAppFactory();
