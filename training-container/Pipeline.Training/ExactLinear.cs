@@ -68,7 +68,7 @@ public static class ExactLinear
             foreach (var penalty in Penalties(true, data.TrainRows))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                start = Logistic(x, y, data.Outputs, penalty, start, SearchTolerance, SearchIterations);
+                start = Logistic(x, y, data.Outputs, penalty, start, SearchTolerance, SearchIterations, cancellationToken);
                 fits.Add(Score(data, encoded, penalty, Layout(start, data.Outputs, (int)x.shape[1])));
                 if (fits.Count > PathPatience && Enumerable.Range(fits.Count - PathPatience, PathPatience).All(i => fits[i].ValidationLoss > fits[i - 1].ValidationLoss))
                 {
@@ -238,7 +238,7 @@ public static class ExactLinear
     /// Minimizes the penalised multinomial cross-entropy by L-BFGS (backtracking line search on the Armijo condition) until
     /// the largest gradient component is below <paramref name="tolerance"/>; returns the weights then the intercepts, flat.
     /// </summary>
-    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start, double tolerance, int iterations)
+    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start, double tolerance, int iterations, CancellationToken cancellationToken = default)
     {
         var columns = (int)x.shape[1];
         var rows = x.shape[0];
@@ -272,6 +272,7 @@ public static class ExactLinear
         var nextGrad = new double[size];
         for (var iteration = 0; iteration < iterations && grad.Max(Math.Abs) > tolerance; iteration++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var direction = Direction(grad, steps, changes);
             var slope = Dot(direction, grad);
             if (slope >= 0)

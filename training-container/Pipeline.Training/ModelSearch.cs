@@ -408,6 +408,14 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             var fitted = paths.Min(f => f.Path.Count);
             var chosen = Enumerable.Range(0, fitted).MinBy(j => paths.Average(f => f.Path[j].ValidationLoss));
             runs.AddRange(paths.Select(f => ExactTrialState(index, p, f.Path, chosen, f.Seconds, f.Cut)));
+
+            // The path has no epochs to report as it goes: one report for the trial, as a single-split exact trial gives.
+            if (runs[0].History.Count > 0)
+            {
+                var last = runs[0].History[^1];
+                progress?.Invoke(new SearchProgress(index + 1, TotalTrials, runs[0].Parameters, runs[0].Epoch, runs[0].Epoch, last.TrainLoss, last.ValidationLoss,
+                    bestSoFar, elapsed(), null));
+            }
         }
 
         foreach (var run in runs)
