@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -366,8 +367,36 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
         await BlobJson.WriteAsync(monitoring.GetBlobClient(StorageNames.DriftReportPath(report.Model, day, ".json")), report, PipelineJson.Default.DriftReport, null, cancellationToken).ConfigureAwait(false);
     }
 
-    private static AsyncPageable<BlobItem> ListAsync(BlobContainerClient container, string prefix, CancellationToken cancellationToken) =>
-        container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken);
+    /// <summary>The blobs under <paramref name="prefix"/>; none when the container does not exist yet (nothing was observed).</summary>
+    private static async IAsyncEnumerable<BlobItem> ListAsync(BlobContainerClient container, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var pages = container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).AsPages().GetAsyncEnumerator(cancellationToken);
+        await using (pages.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await pages.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.ContainerNotFound)
+                {
+                    more = false;
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                foreach (var item in pages.Current.Values)
+                {
+                    yield return item;
+                }
+            }
+        }
+    }
 
     private sealed record Observed(DateTimeOffset Time, BlobClient Blob, long Bytes, bool Batch);
 
