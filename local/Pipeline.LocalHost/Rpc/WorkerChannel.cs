@@ -17,6 +17,7 @@ public sealed partial class WorkerChannel(string workerId, ILogger logger)
 
     private readonly Channel<StreamingMessage> _outbound = Channel.CreateUnbounded<StreamingMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, TaskCompletionSource<StreamingMessage>> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _invocationTraces = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Dictionary<string, RpcFunctionMetadata> _functions = [];
@@ -172,6 +173,12 @@ public sealed partial class WorkerChannel(string workerId, ILogger logger)
     /// </summary>
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
+        // The worker's log entries name their invocation; the host writes them under the invocation's trace.
+        if (request.TraceContext?.TraceParent is { Length: 55 } traceParent)
+        {
+            _invocationTraces[request.InvocationId] = traceParent.Substring(3, 32);
+        }
+
         try
         {
             var reply = await RequestAsync($"invoke:{request.InvocationId}", new StreamingMessage
@@ -185,6 +192,10 @@ public sealed partial class WorkerChannel(string workerId, ILogger logger)
         {
             _outbound.Writer.TryWrite(new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = request.InvocationId } });
             throw;
+        }
+        finally
+        {
+            _invocationTraces.TryRemove(request.InvocationId, out _);
         }
     }
 
@@ -212,7 +223,16 @@ public sealed partial class WorkerChannel(string workerId, ILogger logger)
             RpcLog.Types.Level.Critical => LogLevel.Critical,
             _ => LogLevel.None,
         };
-        if (level != LogLevel.None)
+        if (level == LogLevel.None)
+        {
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(log.InvocationId) && _invocationTraces.TryGetValue(log.InvocationId, out var traceId))
+        {
+            LogWorkerInvocation(logger, level, log.Category, log.Message, log.Exception?.Message, log.InvocationId, traceId);
+        }
+        else
         {
             LogWorker(logger, level, log.Category, log.Message, log.Exception?.Message);
         }
@@ -220,6 +240,9 @@ public sealed partial class WorkerChannel(string workerId, ILogger logger)
 
     [LoggerMessage(Message = "[worker] {Category}: {Message} {Exception}")]
     private static partial void LogWorker(ILogger logger, LogLevel level, string category, string message, string? exception);
+
+    [LoggerMessage(Message = "[worker] {Category}: {Message} {Exception} (invocation {InvocationId}, TraceId:{TraceId})")]
+    private static partial void LogWorkerInvocation(ILogger logger, LogLevel level, string category, string message, string? exception, string invocationId, string traceId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Worker {WorkerId} sent {Content}, which this host does not handle")]
     private static partial void LogUnexpected(ILogger logger, string workerId, string content);

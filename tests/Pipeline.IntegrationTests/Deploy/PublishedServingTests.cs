@@ -164,4 +164,53 @@ public sealed class PublishedServingTests
             await Stop(process);
         }
     }
+
+    /// <summary>
+    /// The console log prints scopes: a line written while serving a request carries the trace id of the request's
+    /// W3C <c>traceparent</c>, so a log search for a trace id finds the serving app's lines under it.
+    /// </summary>
+    [Fact]
+    public async Task StorageMode_PublishedApp_LogLinesCarryTheRequestsTraceId()
+    {
+        await Azurite.EnsureRunningAsync();
+        var model = Azurite.UniqueName("logged");
+        await TestModels.PublishAsync(model, "v1", TestModels.TwoClass(bias: 0.5f));
+        var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Storage__ConnectionString"] = Azurite.ConnectionString });
+        try
+        {
+            var traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/models/{model}/predict", UriKind.Relative))
+            {
+                Content = new StringContent("""{"rows":[{"a":1,"b":0}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01");
+            using var predict = await client.SendAsync(request, Cancellation);
+            Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
+
+            // The first predict loads the model: its "Loaded model" entry is written inside the request.
+            var deadline = Stopwatch.StartNew();
+            string[] lines;
+            int loaded;
+            do
+            {
+                await Task.Delay(50, Cancellation);
+                lock (output)
+                {
+                    lines = output.ToString().Split('\n');
+                }
+
+                loaded = Array.FindIndex(lines, l => l.Contains($"Loaded model {model} version v1", StringComparison.Ordinal));
+            }
+            while (loaded < 0 && deadline.Elapsed < TimeSpan.FromSeconds(10));
+
+            Assert.True(loaded > 0, $"No 'Loaded model' line:\n{string.Join('\n', lines)}");
+            // The simple console formatter writes the scopes on the line above the message.
+            Assert.Contains($"TraceId:{traceId}", lines[loaded - 1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            client.Dispose();
+            await Stop(process);
+        }
+    }
 }

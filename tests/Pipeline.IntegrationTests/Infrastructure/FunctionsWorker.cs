@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.LocalHost;
 
@@ -27,8 +28,11 @@ public static class FunctionsWorker
         return path;
     }
 
-    /// <summary>Starts the worker of <paramref name="appDirectory"/> with the app settings a local run gives it plus <paramref name="settings"/>.</summary>
-    public static Task<IsolatedWorkerHost> StartAsync(string appDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// Starts the worker of <paramref name="appDirectory"/> with the app settings a local run gives it plus
+    /// <paramref name="settings"/>; the host's log (with the worker's entries) goes to <paramref name="loggers"/>.
+    /// </summary>
+    public static Task<IsolatedWorkerHost> StartAsync(string appDirectory, IReadOnlyDictionary<string, string>? settings = null, ILoggerFactory? loggers = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -42,6 +46,6 @@ public static class FunctionsWorker
             environment[key] = value;
         }
 
-        return IsolatedWorkerHost.StartAsync(appDirectory, environment, NullLoggerFactory.Instance, TestContext.Current.CancellationToken);
+        return IsolatedWorkerHost.StartAsync(appDirectory, environment, loggers ?? NullLoggerFactory.Instance, TestContext.Current.CancellationToken);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Contracts;
 using Pipeline.LocalHost;
@@ -133,6 +134,28 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
         Assert.True(result.Succeeded, result.Failure);
         var request = JsonSerializer.Deserialize(result.Outputs["$return"], PipelineJson.Default.TrainRequest)!;
         Assert.Equal(blob.Split('/')[0], request.Dataset);
+    }
+
+    /// <summary>
+    /// The worker's log entries reach the host tagged with their invocation; the host writes them with the invocation's
+    /// trace id, the trace the preprocess span continues and the training request carries on.
+    /// </summary>
+    [Fact]
+    public async Task Invoke_WorkerLogEntries_CarryTheInvocationsTraceId()
+    {
+        using var capture = new LogCapture();
+        await using var worker = await FunctionsWorker.StartAsync(FunctionsWorker.BuildOutput(), loggers: capture.Factory);
+        var host = new QueueTriggerHost(worker, Azurite.Queues(), TimeProvider.System, NullLogger<QueueTriggerHost>.Instance);
+        var blob = await UploadAsync();
+
+        var result = await host.InvokeAsync(Assert.Single(worker.QueueFunctions, f => f.Name == "Preprocess"),
+            Message(Invocations.BlobCreatedEvent("raw", blob).ToJsonString()), Cancellation);
+
+        Assert.True(result.Succeeded, result.Failure);
+        var traceId = JsonSerializer.Deserialize(result.Outputs["$return"], PipelineJson.Default.TrainRequest)!.TraceParent!.Split('-')[1];
+        var accepted = Assert.Single(capture.Entries, e => e.Message.StartsWith("[worker]", StringComparison.Ordinal) && e.Message.Contains($"{blob}: dataset", StringComparison.Ordinal));
+        Assert.Contains($"TraceId:{traceId}", accepted.Message, StringComparison.Ordinal);
+        Assert.Equal(LogLevel.Information, accepted.Level);
     }
 
     [Fact]
