@@ -179,7 +179,22 @@ public sealed partial class ModelRegistry : IDisposable
             return cached;
         }
 
-        ServingTelemetry.CacheMiss(name);
+        LoadedModel? loaded = null;
+        try
+        {
+            loaded = await LoadOrJoinAsync(key, limited, cancellationToken).ConfigureAwait(false);
+            return loaded;
+        }
+        finally
+        {
+            // Tagged by name once the name is known to be a model: a pinned version of any name misses the cache.
+            ServingTelemetry.CacheMiss(loaded is not null || Serves(name) ? name : ServingTelemetry.UnknownModel);
+        }
+    }
+
+    private async Task<LoadedModel?> LoadOrJoinAsync((string Name, string Version) key, bool limited, CancellationToken cancellationToken)
+    {
+        var (name, version) = key;
         if (_failed.TryGetValue(key, out var failure) && _time.GetUtcNow() - failure.At < _options.Value.FailedLoadRetryInterval)
         {
             throw new ModelUnavailableException(name, version, failure.Message);
@@ -520,6 +535,9 @@ public sealed partial class ModelRegistry : IDisposable
         LogLoaded(_logger, name, version, onnx.Content.LongLength, model.Source);
         return model;
     }
+
+    /// <summary>Whether <paramref name="name"/> is a model this app knows to serve (its current pointer has been read).</summary>
+    public bool Serves(string name) => _served.ContainsKey(name);
 
     /// <summary>Whether <paramref name="version"/> is what <paramref name="name"/> serves by default, or is about to (current.json names it).</summary>
     private bool IsDefault(string name, string version) =>

@@ -2,6 +2,7 @@ using Azure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
+using Pipeline.Serving.Http;
 using Pipeline.Storage;
 
 namespace Pipeline.Serving.Predict;
@@ -27,7 +28,7 @@ public static partial class PredictApi
         string name, string? version, HttpContext context, ModelRegistry registry, IOptions<ModelOptions> options, TimeProvider time,
         Monitoring.PredictionLog log, ILogger<ModelRegistry> logger, CancellationToken cancellationToken)
     {
-        using var activity = ServingTelemetry.StartPredict(name);
+        using var activity = ServingTelemetry.StartPredict();
         var started = time.GetTimestamp();
         var status = StatusCodes.Status500InternalServerError;
         try
@@ -36,9 +37,16 @@ public static partial class PredictApi
             status = result.Result is ProblemHttpResult problem ? problem.StatusCode : StatusCodes.Status200OK;
             return result;
         }
+        catch (Exception e)
+        {
+            status = ProblemDetailsPolicy.StatusCodeOf(e);
+            throw;
+        }
         finally
         {
-            ServingTelemetry.PredictFinished(activity, name, status, time.GetElapsedTime(started).TotalSeconds);
+            // Tagged by name only for a model this app serves: any caller can put any name in the route.
+            var model = StorageNames.IsValidName(name) && registry.Serves(name) ? name : ServingTelemetry.UnknownModel;
+            ServingTelemetry.PredictFinished(activity, model, status, time.GetElapsedTime(started).TotalSeconds);
         }
     }
 

@@ -34,12 +34,13 @@ public static class ServingTelemetry
     private static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>("pipeline.model.cache.evictions", "{session}",
         "Sessions let go, by reason: memory (the cache's budget) or replaced (a new version is served, or the model was removed).");
 
-    public static Activity? StartPredict(string model)
-    {
-        var activity = Source.StartActivity("predict", ActivityKind.Internal);
-        activity?.SetTag("pipeline.model", model);
-        return activity;
-    }
+    /// <summary>
+    /// The <c>pipeline.model</c> tag of a metric recorded for a name that is not a model this app serves (a 404, a name
+    /// that is not a model name): one series for all of them, so callers cannot grow the metrics without bound.
+    /// </summary>
+    public const string UnknownModel = "(unknown)";
+
+    public static Activity? StartPredict() => Source.StartActivity("predict", ActivityKind.Internal);
 
     /// <summary>A prediction was answered: its version and row count on the span, the rows counted.</summary>
     public static void Answered(string model, string version, int rows)
@@ -52,11 +53,13 @@ public static class ServingTelemetry
         }
     }
 
+    /// <param name="model">The model's name, or <see cref="UnknownModel"/>.</param>
     public static void PredictFinished(Activity? activity, string model, int status, double seconds)
     {
         PredictDuration.Record(seconds, new("pipeline.model", model), new("http.response.status_code", status));
         if (activity is not null)
         {
+            activity.SetTag("pipeline.model", model);
             activity.SetTag("http.response.status_code", status);
             if (status >= 500)
             {
@@ -75,7 +78,7 @@ public static class ServingTelemetry
 
     public static void Loaded(Activity? activity, string model, string outcome, double seconds)
     {
-        LoadDuration.Record(seconds, new("pipeline.model", model), new("pipeline.load.outcome", outcome));
+        LoadDuration.Record(seconds, new("pipeline.model", outcome == "not-found" ? UnknownModel : model), new("pipeline.load.outcome", outcome));
         activity?.SetTag("pipeline.load.outcome", outcome);
         if (outcome == "failed")
         {

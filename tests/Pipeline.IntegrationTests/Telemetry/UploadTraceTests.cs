@@ -198,7 +198,7 @@ public sealed class UploadTraceTests(PipelineFixture pipeline)
         var value => value.ToString(),
     };
 
-    private static string? Tag(Measurement m, string key) => m.Tags.FirstOrDefault(t => t.Key == key).Value?.ToString();
+    private static string? Tag(MetricCapture.Measurement m, string key) => m.Tag(key);
 
     private async Task<T?> ReadAsync<T>(string container, string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class =>
         (await BlobJson.ReadAsync(pipeline.Blobs.GetBlobContainerClient(container).GetBlobClient(path), type, Cancellation))?.Value;
@@ -218,34 +218,5 @@ public sealed class UploadTraceTests(PipelineFixture pipeline)
 
         Assert.Fail($"Nothing after {Patience}.");
         return null!;
-    }
-
-    private sealed record Measurement(string Instrument, double Value, KeyValuePair<string, object?>[] Tags);
-
-    /// <summary>Every measurement of the pipeline's meters while it lives (a <see cref="MeterListener"/>).</summary>
-    private sealed class MetricCapture : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentQueue<Measurement> _measurements = new();
-
-        public MetricCapture()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (PipelineTelemetry.All.Contains(instrument.Meter.Name))
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, value, tags, _) => _measurements.Enqueue(new Measurement(i.Name, value, tags.ToArray())));
-            _listener.SetMeasurementEventCallback<double>((i, value, tags, _) => _measurements.Enqueue(new Measurement(i.Name, value, tags.ToArray())));
-            _listener.Start();
-        }
-
-        public void Collect() => _listener.RecordObservableInstruments();
-
-        public List<Measurement> For(string instrument) => _measurements.Where(m => m.Instrument == instrument).ToList();
-
-        public void Dispose() => _listener.Dispose();
     }
 }
