@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Pipeline.LocalHost;
 
-public sealed class LocalHostOptions
+public sealed class LocalHostOptions : IValidatableObject
 {
     public const string Section = "LocalHost";
 
@@ -23,4 +23,25 @@ public sealed class LocalHostOptions
 
     /// <summary>Schedules that replace a timer function's own (NCRONTAB), by function name, e.g. <c>LocalHost__TimerSchedules__DriftSchedule="0 */5 * * * *"</c>.</summary>
     public Dictionary<string, string> TimerSchedules { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var (function, schedule) in TimerSchedules)
+        {
+            string? problem = null;
+            try
+            {
+                TimerTriggerHost.Parse(schedule);
+            }
+            catch (FormatException e)
+            {
+                problem = e.Message;
+            }
+
+            if (problem is not null)
+            {
+                yield return new ValidationResult($"LocalHost:TimerSchedules:{function}: {problem}", [nameof(TimerSchedules)]);
+            }
+        }
+    }
 }

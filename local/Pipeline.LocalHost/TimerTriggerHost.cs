@@ -47,12 +47,18 @@ public sealed partial class TimerTriggerHost(IsolatedWorkerHost worker, TimeProv
         [.. worker.Channel.Functions.Values.Select(TimerFunction.FromMetadata).OfType<TimerFunction>()
             .Select(f => schedules is not null && schedules.TryGetValue(f.Name, out var schedule) ? f with { Schedule = schedule } : f)];
 
-    /// <summary>Fires every timer function on its schedule until cancelled.</summary>
-    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(Functions.Select(f => RunAsync(f, cancellationToken)));
-
-    private async Task RunAsync(TimerFunction function, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fires every timer function on its schedule until cancelled. Every schedule is read first: one that is not NCRONTAB
+    /// throws <see cref="FormatException"/> here, before any timer starts, as the host refuses to start such a function.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
-        var schedule = Parse(function.Schedule);
+        var timers = Functions.Select(f => (Function: f, Schedule: Parse(f.Schedule))).ToList();
+        return Task.WhenAll(timers.Select(t => RunAsync(t.Function, t.Schedule, cancellationToken)));
+    }
+
+    private async Task RunAsync(TimerFunction function, CrontabSchedule schedule, CancellationToken cancellationToken)
+    {
         DateTime? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {

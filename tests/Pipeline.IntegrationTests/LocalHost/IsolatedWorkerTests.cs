@@ -101,6 +101,24 @@ public sealed class IsolatedWorkerTests : IAsyncLifetime
         Assert.Single(_worker.QueueFunctions, f => f.Name == "DriftRequest" && f.QueueName == StorageNames.DriftRequestsQueue);
     }
 
+    /// <summary>A schedule override that is not NCRONTAB stops the local host at start-up, not when it shuts down.</summary>
+    [Fact]
+    public void TimerHost_ScheduleThatIsNotNcrontab_FailsAtStart_AndInTheOptionsCheck()
+    {
+        var bad = new Dictionary<string, string> { ["DriftSchedule"] = "every five minutes" };
+        var timers = new TimerTriggerHost(_worker, TimeProvider.System, NullLogger<TimerTriggerHost>.Instance, bad);
+
+        var thrown = Assert.Throws<FormatException>(() => { _ = timers.RunAsync(Cancellation); });
+        Assert.Contains("every five minutes", thrown.Message, StringComparison.Ordinal);
+
+        var options = new LocalHostOptions { FunctionsAppPath = "app", TimerSchedules = bad };
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
+        Assert.StartsWith("LocalHost:TimerSchedules:DriftSchedule: ", Assert.Single(results).ErrorMessage, StringComparison.Ordinal);
+        options.TimerSchedules["DriftSchedule"] = "*/2 * * * * *";
+        Assert.True(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results = [], validateAllProperties: true));
+    }
+
     [Fact]
     public async Task Drain_DriftRequest_WritesTheModelsReportThroughTheWorker_BadRequest_Fails()
     {
