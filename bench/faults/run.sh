@@ -5,6 +5,7 @@
 #   bash bench/faults/run.sh trainer-kills [N=20]         SIGKILL the trainer at N random moments, resume, count versions
 #   bash bench/faults/run.sh storage-outage [D=10 F=5 S=15]  stop Azurite for S s during a D×F upload burst and during training
 #   bash bench/faults/run.sh soak [MINUTES=10]            predict at half the measured maximum: errors, p99 and RSS per minute
+#   bash bench/faults/run.sh worker-memory [ROWS=6000000] every bomb and a ROWS-row CSV through the functions app's worker: its peak RSS per file
 # Results go to bench/out/faults-*.json (soak: faults-soak.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,6 +29,13 @@ case "$command" in
     export TRAINER_KILLS="${1:-20}" TRAINER_KILLS_REPORT="$out/faults-trainer-kills.json"
     test_run tests/Pipeline.IntegrationTests Sigkill_AtRandomMoments 120
     cat "$TRAINER_KILLS_REPORT"
+    ;;
+  worker-memory)
+    bash scripts/azurite.sh start >/dev/null
+    export WORKER_MEMORY_ROWS="${1:-6000000}" WORKER_MEMORY_REPORT="$out/faults-worker-memory.json"
+    dotnet build Serverless.sln --nologo -v quiet >/dev/null # the test starts the functions app's build output
+    test_run tests/Pipeline.IntegrationTests WorkerMemoryTests 30
+    cat "$WORKER_MEMORY_REPORT"
     ;;
   storage-outage)
     export OUTAGE_DATASETS="${1:-10}" OUTAGE_FILES="${2:-5}" OUTAGE_SECONDS="${3:-15}" STORAGE_OUTAGE_REPORT="$out/faults-storage-outage.json"

@@ -141,6 +141,16 @@ public sealed partial class DatasetBuilder
                 $"The columns encode to {width} features; at most {options.MaxFeatures} are trained on (Preprocess:MaxFeatures). Ignore columns in dataset.json or lower maxCategories.");
         }
 
+        // Every row group of a split file holds one column chunk per feature, and the writer keeps each chunk's metadata
+        // (~1 KB) until the file is closed: a long and wide version would hold hundreds of MB of it.
+        var chunks = ColumnChunks(pass.SplitRows, width);
+        if (chunks > options.MaxColumnChunks)
+        {
+            var fits = (long)(pass.Kept * (double)options.MaxColumnChunks / chunks);
+            throw new DatasetRejectedException("too-many-cells",
+                $"{pass.Kept} rows of {width} encoded features are more than the preprocessing instance writes at this width (about {fits} rows; Preprocess:MaxColumnChunks {options.MaxColumnChunks}). Ignore columns or lower maxCategories in dataset.json, or upload fewer rows.");
+        }
+
         if (encodings.Count == 0)
         {
             throw new DatasetRejectedException("no-features",
@@ -519,6 +529,19 @@ public sealed partial class DatasetBuilder
 
         var share = split == 1 ? options.ValidationShare : options.TestShare;
         return Math.Max(1, (int)Math.Ceiling(rows * share / (1 - options.ValidationShare - options.TestShare)));
+    }
+
+    /// <summary>Parquet column chunks of the three split files: row groups times columns (the features and the target).</summary>
+    private long ColumnChunks(long[] splitRows, int features)
+    {
+        long chunks = 0;
+        for (var s = 0; s < splitRows.Length; s++)
+        {
+            var groupRows = RowGroupSize(s, features);
+            chunks += (splitRows[s] + groupRows - 1) / groupRows * (features + 1L);
+        }
+
+        return chunks;
     }
 
     /// <summary>Pass 2: encodes every kept row from the spill of pass 1 and writes it to its split's Parquet file.</summary>

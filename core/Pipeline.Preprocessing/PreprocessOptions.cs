@@ -103,6 +103,15 @@ public sealed class PreprocessOptions : IValidatableObject
     [Range(1L << 20, 1L << 30)]
     public long MaxRowGroupBytes { get; set; } = 16L << 20;
 
+    /// <summary>
+    /// Parquet column chunks (row groups times columns, over the three split files) a version may have. The writer holds
+    /// each chunk's metadata, about 1 KB, until the file is closed, and a wide split's row groups are short
+    /// (<see cref="MaxRowGroupBytes"/>), so this bounds long and wide versions: at 2,000 features about 50,000 rows, at
+    /// 500 about 800,000, at 100 or fewer several million. Past it: <c>too-many-cells</c>.
+    /// </summary>
+    [Range(1000, 10_000_000)]
+    public long MaxColumnChunks { get; set; } = 100_000;
+
     public const long DefaultMaxParquetRowGroupBytes = 256L << 20;
 
     /// <summary>

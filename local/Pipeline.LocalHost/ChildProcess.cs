@@ -38,6 +38,9 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The operating system's id of the process.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Completes when the process has exited.</summary>
     public Task Exited => _process.WaitForExitAsync();
 

@@ -36,6 +36,9 @@ public sealed partial class IsolatedWorkerHost : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The worker process's id (for its memory figures in /proc).</summary>
+    public int WorkerProcessId => _process.Id;
+
     /// <summary>Every function with a queue trigger, from the bindings the worker reported.</summary>
     public IReadOnlyList<QueueFunction> QueueFunctions => [.. Channel.Functions.Values.Select(QueueFunction.FromMetadata).OfType<QueueFunction>()];
 

@@ -49,6 +49,26 @@ public class LimitsTests
         Assert.Contains("8 features", rejection.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Row groups times columns over the three split files is bounded (each chunk's metadata stays in memory until the
+    /// file is closed): 10 features and the target in row groups of 1,000 train rows (validation and test groups in
+    /// proportion) add 3 row groups of 11 chunks per 1,000 train rows, so 36,000 rows (858 chunks) fit in 1,000 chunks
+    /// and 50,000 rows (1,155) do not.
+    /// </summary>
+    [Fact]
+    public async Task BuildAsync_MoreColumnChunksThanTheLimit_IsRejectedNamingTheLimit_JustUnderIsBuilt()
+    {
+        var options = new PreprocessOptions { RowGroupSize = 1000, MaxColumnChunks = 1000, QuietPeriod = TimeSpan.Zero };
+
+        var built = await BuildAsync([("data.csv", Wide(10, 36_000))], options: options);
+        var rejection = await Assert.ThrowsAsync<DatasetRejectedException>(() => BuildAsync([("data.csv", Wide(10, 50_000))], options: options));
+
+        Assert.Equal(10, built.Features.Count);
+        Assert.Equal("too-many-cells", rejection.Reason);
+        Assert.Contains("50000 rows of 10 encoded features", rejection.Message, StringComparison.Ordinal);
+        Assert.Contains("Preprocess:MaxColumnChunks 1000", rejection.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task BuildAsync_WideSplit_GetsRowGroupsWithinTheBufferBudget()
     {
