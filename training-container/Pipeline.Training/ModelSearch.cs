@@ -91,7 +91,7 @@ public sealed class SearchState
     /// <summary>Cross-validated search: the chosen trial is a network whose <see cref="BestWeights"/> average its fold models.</summary>
     public int FoldModels { get; set; }
 
-    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the linear model over it; null otherwise.</summary>
+    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the plain linear model over it; null otherwise.</summary>
     public int? LowestLoss { get; set; }
 }
 
