@@ -23,10 +23,46 @@ public class ExactLinearTests
 
         var (w, b) = ExactLinear.Ridge(x, Rows, columns, y, penalty);
 
-        // (1/n)·‖y − Xw − b‖² + λ‖w‖²: the gradient is zero where [XᵀX + nλI, Xᵀ1; 1ᵀX, n]·[w; b] = [Xᵀy; 1ᵀy] (intercept unpenalised).
+        var expected = NormalEquations(x, Rows, columns, y, penalty);
+        Assert.Equal(expected[..columns], w, (e, v) => Math.Abs(e - v) < 1e-9);
+        Assert.Equal(expected[columns], b, 9);
+    }
+
+    [Fact]
+    public void Ridge_TableOfSeveralBlocksWithOffsetColumns_EqualsTheNormalEquations()
+    {
+        // 20,000 rows: the Gram matrix is summed over blocks of centred rows; columns far from zero test the centring.
+        const int rows = 20_000;
+        const int columns = 3;
+        var random = new Random(8);
+        var x = new double[rows * columns];
+        var y = new double[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < columns; j++)
+            {
+                x[(i * columns) + j] = (100 * j) + ((j + 1) * SyntheticData.Gaussian(random));
+            }
+
+            y[i] = x[i * columns] - (0.5 * x[(i * columns) + 2]) + SyntheticData.Gaussian(random);
+        }
+
+        var (w, b) = ExactLinear.Ridge(x, rows, columns, y, 0.1);
+
+        var expected = NormalEquations(x, rows, columns, y, 0.1);
+        Assert.Equal(expected[..columns], w, (e, v) => Math.Abs(e - v) < 1e-8);
+        Assert.Equal(expected[columns], b, 6);
+    }
+
+    /// <summary>
+    /// (1/n)·‖y − Xw − b‖² + λ‖w‖²: the gradient is zero where [XᵀX + nλI, Xᵀ1; 1ᵀX, n]·[w; b] = [Xᵀy; 1ᵀy] (intercept
+    /// unpenalised); solved by Gauss-Jordan elimination.
+    /// </summary>
+    private static double[] NormalEquations(double[] x, int rows, int columns, double[] y, double penalty)
+    {
         var size = columns + 1;
         var a = new double[size, size + 1];
-        for (var i = 0; i < Rows; i++)
+        for (var i = 0; i < rows; i++)
         {
             double[] row = [.. x.Skip(i * columns).Take(columns), 1];
             for (var j = 0; j < size; j++)
@@ -42,12 +78,44 @@ public class ExactLinearTests
 
         for (var j = 0; j < columns; j++)
         {
-            a[j, j] += Rows * penalty;
+            a[j, j] += rows * penalty;
         }
 
-        var expected = GaussJordan(a);
-        Assert.Equal(expected[..columns], w, (e, v) => Math.Abs(e - v) < 1e-9);
-        Assert.Equal(expected[columns], b, 9);
+        return GaussJordan(a);
+    }
+
+    [Fact]
+    public void Path_ClockRunsOutWithinALogisticFit_StopsThatFitAndSaysCut()
+    {
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(400, seed: 6);
+        using var data = new TrainingData(manifest, train, validation, CPU);
+        var asked = 0;
+
+        // The clock is asked between L-BFGS steps: it runs out on the second question, after one step of the first penalty's fit.
+        var path = ExactLinear.Path(data, encoded: false, train.RowCount + validation.RowCount, () => ++asked > 1, TestContext.Current.CancellationToken, out var cut);
+
+        Assert.True(cut);
+        Assert.Single(path);
+        Assert.Equal(2, asked);
+        Assert.Equal(ExactLinear.LogisticPenalties[0], path[0].Penalty);
+        Assert.True(double.IsFinite(path[0].ValidationLoss));
+    }
+
+    [Fact]
+    public void Path_GridFollowsTheWholeTableNotTheRowsOfOneFit()
+    {
+        var (manifest, train, validation, _) = SyntheticData.ThreeClassDataset(400, seed: 6);
+        using var data = new TrainingData(manifest, train, validation, CPU);
+
+        // A fold of a table above LargeRows tries the large table's grid, whatever its own train rows.
+        var large = ExactLinear.Path(data, encoded: false, ExactLinear.LargeRows + 1, () => false, TestContext.Current.CancellationToken, out _);
+        var small = ExactLinear.Path(data, encoded: false, ExactLinear.LargeRows, () => false, TestContext.Current.CancellationToken, out _);
+
+        Assert.Equal(7, ExactLinear.Penalties(classification: true, ExactLinear.LargeRows + 1).Count);
+        Assert.Equal(ExactLinear.LogisticPenalties, ExactLinear.Penalties(classification: true, ExactLinear.LargeRows));
+        Assert.All(large, f => Assert.Contains(f.Penalty, ExactLinear.Penalties(classification: true, ExactLinear.LargeRows + 1)));
+        Assert.Equal(ExactLinear.LogisticPenalties.Take(small.Count), small.Select(f => f.Penalty));
+        Assert.Contains(small, f => !ExactLinear.Penalties(classification: true, ExactLinear.LargeRows + 1).Contains(f.Penalty));
     }
 
     [Fact]
@@ -137,7 +205,7 @@ public class ExactLinearTests
         var chosen = search.State.Completed[search.State.Best];
         Assert.True(chosen.Parameters.Exact);
         Assert.Equal(ModelFamily.Linear, chosen.Parameters.Family);
-        var paths = cv.Folds.Select(f => ExactLinear.Path(f, encoded: false, () => false, TestContext.Current.CancellationToken, out _)).ToList();
+        var paths = cv.Folds.Select(f => ExactLinear.Path(f, encoded: false, cv.Combined.TrainRows, () => false, TestContext.Current.CancellationToken, out _)).ToList();
         var best = Enumerable.Range(0, ExactLinear.RidgePenalties.Count).MinBy(j => paths.Average(p => p[j].ValidationLoss));
         Assert.Equal(ExactLinear.RidgePenalties[best], chosen.Parameters.WeightDecay);
         Assert.Equal(paths.Select(p => p[best].ValidationLoss), chosen.FoldLosses!);
@@ -163,6 +231,26 @@ public class ExactLinearTests
         var choice = ModelSearch.LinearWithinOneStandardError(trials);
 
         Assert.Equal(linearChosen ? (0, 2) : null, choice);
+    }
+
+    [Fact]
+    public void LinearWithinOneStandardError_OnlyThePlainLinearModelIsPreferred_NotTheEncodedOne()
+    {
+        TrialOutcome Trial(TrialParameters p, double[] folds) => new() { Parameters = p, FoldLosses = [.. folds], ValidationLoss = folds.Average() };
+        double[] encoded = [1.0, 1.1, 0.9, 1.0, 1.2];
+        TrialOutcome[] trials =
+        [
+            Trial(TrialParameters.Regularized(encoded: false), [.. encoded.Select(v => v + 0.3)]),
+            Trial(TrialParameters.Regularized(encoded: true), encoded),
+            // Within one standard error of the encoded regression (as in the theory above), far ahead of the plain one.
+            Trial(new([64], 3e-3, 1e-2, 0, 64), [0.99, 1.12, 0.85, 1.02, 1.15]),
+        ];
+
+        Assert.Null(ModelSearch.LinearWithinOneStandardError(trials));
+
+        // The encoded regression with the lowest loss of all is chosen as the lowest, not by the rule.
+        trials[1] = Trial(TrialParameters.Regularized(encoded: true), [.. encoded.Select(v => v - 0.2)]);
+        Assert.Null(ModelSearch.LinearWithinOneStandardError(trials));
     }
 
     [Fact]

@@ -398,7 +398,7 @@ public sealed partial class TrainingJob(
             StoppedBy = state.StoppedBy ?? "",
             CutByTimeBudget = search.CutByTimeBudget,
             SelectedBy = (classification ? "lowest validation cross-entropy" : "lowest validation MSE (standardized target)")
-                + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation; the linear model unless that beats it by more than the standard error of their fold differences") : ""),
+                + (search.CrossValidated ? string.Create(CultureInfo.InvariantCulture, $", mean over {options.Value.CrossValidationFolds} cross-validation folds of train + validation; the ridge / logistic regression on standardized inputs unless that beats it by more than the standard error of their fold differences") : ""),
             Metric = classification ? "accuracy" : "r2",
             Selected = state.Best,
             LowestLoss = state.LowestLoss,

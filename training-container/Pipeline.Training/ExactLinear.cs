@@ -28,20 +28,33 @@ public static class ExactLinear
     /// <summary>Logistic penalties tried, strongest first (each fit starts from the previous one): 10^1 … 10^-5 in half decades.</summary>
     public static IReadOnlyList<double> LogisticPenalties { get; } = [.. Enumerable.Range(0, 13).Select(i => Math.Pow(10, 1 - (0.5 * i)))];
 
-    /// <summary>Rows above which a logistic path keeps every other penalty (each fit is a pass over many rows; the penalty matters little there).</summary>
+    /// <summary>Table rows (train + validation) above which a logistic path keeps every other penalty (each fit is a pass over many rows; the penalty matters little there).</summary>
     public const int LargeRows = 20_000;
 
-    /// <summary>The search's convergence test: the largest gradient component of the (per-row) objective below this.</summary>
-    public const double SearchTolerance = 1e-6;
+    /// <summary>
+    /// The path's convergence test: the largest gradient component of the (per-row) objective below this. Validation losses
+    /// at this tolerance differ from the exact optimum's far less than neighbouring penalties' do, which is all the path
+    /// compares; the served fit converges further (<see cref="FitTolerance"/>).
+    /// </summary>
+    public const double PathTolerance = 1e-4;
 
-    /// <summary>L-BFGS iterations per penalty at most in the search (weak penalties on nearly separable classes converge slowest).</summary>
+    /// <summary>The served model's convergence test (<see cref="Fit"/>), on the same gradient.</summary>
+    public const double FitTolerance = 1e-6;
+
+    /// <summary>L-BFGS iterations per penalty at most (weak penalties on nearly separable classes converge slowest).</summary>
     public const int SearchIterations = 300;
+
+    /// <summary>Rows centred at a time while the ridge's Gram matrix is summed: memory stays bounded on a large table.</summary>
+    private const int GramBlockRows = 8192;
 
     private const int Memory = 10;
 
-    /// <summary>The penalties a path tries on <paramref name="rows"/> train rows.</summary>
-    public static IReadOnlyList<double> Penalties(bool classification, int rows) => classification
-        ? rows > LargeRows ? [.. LogisticPenalties.Where((_, i) => i % 2 == 0)] : LogisticPenalties
+    /// <summary>
+    /// The penalties a path tries on a table of <paramref name="tableRows"/> rows (train + validation, not the rows one fit
+    /// sees), so every fold of a cross-validation tries the same grid.
+    /// </summary>
+    public static IReadOnlyList<double> Penalties(bool classification, int tableRows) => classification
+        ? tableRows > LargeRows ? [.. LogisticPenalties.Where((_, i) => i % 2 == 0)] : LogisticPenalties
         : RidgePenalties;
 
     /// <summary>Logistic paths stop once the validation loss has risen this many penalties in a row: the weaker ones only overfit more, and cost the most iterations.</summary>
@@ -49,11 +62,13 @@ public static class ExactLinear
 
     /// <summary>
     /// Fits the model on <paramref name="data"/>'s train split for each penalty of <see cref="Penalties"/> in turn and scores
-    /// each on its validation split. Stops after the current penalty when <paramref name="outOfTime"/> says so (at least one
-    /// is always fitted; <paramref name="cut"/> then says so), and a logistic path after <see cref="PathPatience"/> rising
-    /// validation losses.
+    /// each on its validation split. Stops when <paramref name="outOfTime"/> says so: after the current ridge penalty, or
+    /// within a logistic fit between two L-BFGS steps (that fit is scored as far as it got; at least one penalty is always
+    /// scored; <paramref name="cut"/> then says so); and a logistic path after <see cref="PathPatience"/> rising validation
+    /// losses.
     /// </summary>
-    public static List<LinearFit> Path(TrainingData data, bool encoded, Func<bool> outOfTime, CancellationToken cancellationToken, out bool cut)
+    /// <param name="tableRows">Rows of the whole table (train + validation): chooses the grid (<see cref="Penalties"/>).</param>
+    public static List<LinearFit> Path(TrainingData data, bool encoded, int tableRows, Func<bool> outOfTime, CancellationToken cancellationToken, out bool cut)
     {
         cut = false;
         ArgumentNullException.ThrowIfNull(data);
@@ -65,19 +80,20 @@ public static class ExactLinear
         {
             var y = data.YTrain.cpu().to(ScalarType.Int64);
             double[]? start = null;
-            foreach (var penalty in Penalties(true, data.TrainRows))
+            var penalties = Penalties(true, tableRows);
+            foreach (var penalty in penalties)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                start = Logistic(x, y, data.Outputs, penalty, start, SearchTolerance, SearchIterations, cancellationToken);
+                start = Logistic(x, y, data.Outputs, penalty, start, PathTolerance, SearchIterations, outOfTime, out var stopped, cancellationToken);
                 fits.Add(Score(data, encoded, penalty, Layout(start, data.Outputs, (int)x.shape[1])));
                 if (fits.Count > PathPatience && Enumerable.Range(fits.Count - PathPatience, PathPatience).All(i => fits[i].ValidationLoss > fits[i - 1].ValidationLoss))
                 {
                     break;
                 }
 
-                if (outOfTime())
+                if (stopped || outOfTime())
                 {
-                    cut = fits.Count < Penalties(true, data.TrainRows).Count;
+                    cut = stopped || fits.Count < penalties.Count;
                     break;
                 }
             }
@@ -109,7 +125,7 @@ public static class ExactLinear
         var x = Inputs(data, encoded, validation: false);
         if (data.Classification)
         {
-            return Layout(Logistic(x, data.YTrain.cpu().to(ScalarType.Int64), data.Outputs, penalty, null, SearchTolerance, SearchIterations), data.Outputs, (int)x.shape[1]);
+            return Layout(Logistic(x, data.YTrain.cpu().to(ScalarType.Int64), data.Outputs, penalty, null, FitTolerance, SearchIterations, null, out _), data.Outputs, (int)x.shape[1]);
         }
 
         return new RidgePath(x, data.YTrain.cpu().to(ScalarType.Float64).reshape(-1)).Solve(penalty);
@@ -137,7 +153,7 @@ public static class ExactLinear
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         using var scope = NewDisposeScope();
-        var theta = Logistic(tensor(x, [rows, columns], ScalarType.Float64), tensor(y.Select(v => (long)v).ToArray()), classes, penalty, null, tolerance, iterations);
+        var theta = Logistic(tensor(x, [rows, columns], ScalarType.Float64), tensor(y.Select(v => (long)v).ToArray()), classes, penalty, null, tolerance, iterations, null, out _);
         return (theta[..(classes * columns)], theta[(classes * columns)..]);
     }
 
@@ -184,15 +200,25 @@ public static class ExactLinear
         {
             using var scope = NewDisposeScope();
             var rows = x.shape[0];
+            var columns = (int)x.shape[1];
             var xMean = x.mean([0]);
             var yMean = y.mean();
-            var xc = x - xMean;
-            var yc = y - yMean;
-            var gram = xc.t().matmul(xc).div(rows);
-            var (values, vectors) = linalg.eigh(gram);
-            var projected = vectors.t().matmul(xc.t().matmul(yc).div(rows));
+            // Xcᵀ·Xc and Xcᵀ·yc summed over blocks of centred rows: never a centred copy of the whole table.
+            var gram = zeros([columns, columns], ScalarType.Float64);
+            var xty = zeros([columns], ScalarType.Float64);
+            for (long start = 0; start < rows; start += GramBlockRows)
+            {
+                using var block = NewDisposeScope();
+                var length = Math.Min(GramBlockRows, rows - start);
+                var xc = x.narrow(0, start, length) - xMean;
+                var yc = y.narrow(0, start, length) - yMean;
+                gram.add_(xc.t().matmul(xc));
+                xty.add_(xc.t().matmul(yc));
+            }
+
+            var (values, vectors) = linalg.eigh(gram.div(rows));
+            var projected = vectors.t().matmul(xty.div(rows));
             _eigenvalues = [.. values.data<double>().Select(v => Math.Max(0, v))];
-            var columns = (int)x.shape[1];
             var flat = vectors.contiguous().data<double>().ToArray();
             _vectors = new double[columns, columns];
             for (var i = 0; i < columns; i++)
@@ -237,9 +263,12 @@ public static class ExactLinear
     /// <summary>
     /// Minimizes the penalised multinomial cross-entropy by L-BFGS (backtracking line search on the Armijo condition) until
     /// the largest gradient component is below <paramref name="tolerance"/>; returns the weights then the intercepts, flat.
+    /// <paramref name="outOfTime"/> (when given) is asked between steps: true stops the fit where it is and sets <paramref name="stopped"/>.
     /// </summary>
-    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start, double tolerance, int iterations, CancellationToken cancellationToken = default)
+    private static double[] Logistic(Tensor x, Tensor y, int classes, double penalty, double[]? start, double tolerance, int iterations, Func<bool>? outOfTime,
+        out bool stopped, CancellationToken cancellationToken = default)
     {
+        stopped = false;
         var columns = (int)x.shape[1];
         var rows = x.shape[0];
         var size = (classes * columns) + classes;
@@ -273,6 +302,12 @@ public static class ExactLinear
         for (var iteration = 0; iteration < iterations && grad.Max(Math.Abs) > tolerance; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (outOfTime?.Invoke() == true)
+            {
+                stopped = true;
+                break;
+            }
+
             var direction = Direction(grad, steps, changes);
             var slope = Dot(direction, grad);
             if (slope >= 0)

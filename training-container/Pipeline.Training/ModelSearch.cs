@@ -91,7 +91,7 @@ public sealed class SearchState
     /// <summary>Cross-validated search: the chosen trial is a network whose <see cref="BestWeights"/> average its fold models.</summary>
     public int FoldModels { get; set; }
 
-    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the linear model over it; null otherwise.</summary>
+    /// <summary>Index into <see cref="Completed"/> of the trial with the lowest loss when the one-standard-error rule chose the plain linear model over it; null otherwise.</summary>
     public int? LowestLoss { get; set; }
 }
 
@@ -115,7 +115,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     CrossValidation? folds = null, IReadOnlyList<TrialParameters>? trials = null)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 9;
+    public const int SpaceVersion = 10;
 
     public SearchState State => state;
 
@@ -308,7 +308,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     {
         state.Current = null;
         var started = time.GetTimestamp();
-        var path = ExactLinear.Path(data, p.Encoded, TrialClock(outOfTime, 0), cancellationToken, out var cut);
+        var path = ExactLinear.Path(data, p.Encoded, data.TrainRows + data.ValidationRows, TrialClock(outOfTime, 0), cancellationToken, out var cut);
         var trialState = ExactTrialState(index, p, path, path.FindIndex(f => f.ValidationLoss == path.Min(g => g.ValidationLoss)), time.GetElapsedTime(started).TotalSeconds, cut);
         var last = trialState.History[^1];
         progress?.Invoke(new SearchProgress(index + 1, TotalTrials, trialState.Parameters, trialState.Epoch, trialState.Epoch, last.TrainLoss, last.ValidationLoss,
@@ -389,7 +389,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
             else if (p.Exact)
             {
                 var started = time.GetTimestamp();
-                var path = ExactLinear.Path(cv.Folds[fold], p.Encoded, clock, cancellationToken, out var cut);
+                var path = ExactLinear.Path(cv.Folds[fold], p.Encoded, cv.Combined.TrainRows, clock, cancellationToken, out var cut);
                 paths.Add((path, time.GetElapsedTime(started).TotalSeconds, cut));
                 continue;
             }
@@ -469,11 +469,14 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     }
 
     /// <summary>
-    /// The one-standard-error rule (Breiman et al.; Hastie, Tibshirani &amp; Friedman §7.10) between the families: the best
-    /// ridge / logistic regression trial is chosen instead of the trial with the lowest mean fold loss unless that one beats
-    /// it by more than the standard error of their per-fold loss differences. On a few hundred rows the twelve trials'
-    /// mean losses differ by less than the folds' noise, and picking the lowest of them picks that noise; the linear model
-    /// is the one whose test loss its fold losses predict best. Sets <see cref="SearchState.LowestLoss"/> when it applies.
+    /// The one-standard-error rule (Breiman et al.; Hastie, Tibshirani &amp; Friedman §7.10) between the families: the
+    /// ridge / logistic regression on standardized inputs is chosen instead of the trial with the lowest mean fold loss
+    /// unless that one beats it by more than the standard error of their per-fold loss differences. On a few hundred rows
+    /// the twelve trials' mean losses differ by less than the folds' noise, and picking the lowest of them picks that
+    /// noise; the rule's premise is that the model it falls back to has the least variance of all the candidates, so that
+    /// its fold losses predict its test loss best. That holds for the plain linear model (one weight per feature), not for
+    /// the regression on piecewise-linear encoded inputs: an additive model with several weights per feature, as flexible
+    /// as the networks it would be preferred to. Sets <see cref="SearchState.LowestLoss"/> when it applies.
     /// </summary>
     private void PreferLinearWithinOneStandardError()
     {
@@ -490,9 +493,9 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     }
 
     /// <summary>
-    /// The one-standard-error rule over cross-validated trials: the best ridge / logistic regression trial and the trial with
-    /// the lowest mean fold loss when that one is not a linear model and beats it by at most the standard error of their
-    /// per-fold loss differences; null when the lowest stays chosen.
+    /// The one-standard-error rule over cross-validated trials: the best ridge / logistic regression trial on standardized
+    /// (not encoded) inputs and the trial with the lowest mean fold loss when that one is another trial and beats it by at
+    /// most the standard error of their per-fold loss differences; null when the lowest stays chosen.
     /// </summary>
     public static (int Linear, int Lowest)? LinearWithinOneStandardError(IReadOnlyList<TrialOutcome> completed)
     {
@@ -504,8 +507,8 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
         }
 
         var lowest = trials.MinBy(t => t.Trial.ValidationLoss);
-        var linear = trials.Where(t => t.Trial.Parameters.Exact).OrderBy(t => t.Trial.ValidationLoss).FirstOrDefault();
-        if (linear.Trial is null || lowest.Trial.Parameters.Exact || linear.Trial.FoldLosses!.Count != lowest.Trial.FoldLosses!.Count)
+        var linear = trials.Where(t => t.Trial.Parameters is { Exact: true, Encoded: false }).OrderBy(t => t.Trial.ValidationLoss).FirstOrDefault();
+        if (linear.Trial is null || lowest.Index == linear.Index || linear.Trial.FoldLosses!.Count != lowest.Trial.FoldLosses!.Count)
         {
             return null;
         }

@@ -101,8 +101,9 @@ public sealed class SearchReport
     public int Selected { get; set; }
 
     /// <summary>
-    /// Cross-validated searches: the trial with the lowest mean fold loss when the linear model was chosen over it because
-    /// it did not beat the linear model by more than the standard error of their per-fold differences; null otherwise.
+    /// Cross-validated searches: the trial with the lowest mean fold loss when the ridge / logistic regression on
+    /// standardized inputs was chosen over it because it did not beat that by more than the standard error of their
+    /// per-fold differences; null otherwise.
     /// </summary>
     public int? LowestLoss { get; set; }
 
