@@ -58,6 +58,11 @@ param functionMaximumInstanceCount int = 100
 @maxValue(20)
 param alwaysReadyHttpInstances int = 0
 
+@description('Percent of predict requests traced to Application Insights (a caller\'s sampled traceparent is always traced). Predict latency and row metrics count every request whatever this is; 100 traces every request and pays for it in ingestion.')
+@minValue(0)
+@maxValue(100)
+param predictTracePercent int = 5
+
 @description('Client ID of an Entra ID app registration that signs users in to the web console (App Service Authentication on the serving app; the API keeps function keys). Empty: no sign-in; the console pages are public and their data still needs a function key. See docs/console.md.')
 param consoleSignInClientId string = ''
 
@@ -361,6 +366,7 @@ module serving 'app/functions.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    traceSamplePercent: predictTracePercent
     signInClientId: consoleSignInClientId
     // Everything under /api is the HTTP API (function keys); the console at /console/ needs a sign-in.
     signInExcludedPaths: [

@@ -68,6 +68,11 @@ param customHandler bool = false
 @maxValue(20)
 param alwaysReadyHttpInstances int
 
+@description('Percent of root traces the app exports (OpenTelemetry parent-based trace-id ratio sampler): 100 keeps every trace; a request whose caller sampled its trace is always kept.')
+@minValue(0)
+@maxValue(100)
+param traceSamplePercent int = 100
+
 @description('Client ID of an Entra ID app registration for App Service Authentication (the serving app\'s web console). Empty: no sign-in is configured.')
 param signInClientId string = ''
 
@@ -137,6 +142,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // Telemetry is sent with an Entra token of the identity (Monitoring Metrics Publisher); local auth is off.
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        // The OpenTelemetry SDK reads its sampler from these (metrics are not sampled).
+        { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' }
+        { name: 'OTEL_TRACES_SAMPLER_ARG', value: traceSamplePercent == 100 ? '1' : '0.${padLeft(string(traceSamplePercent), 2, '0')}' }
         // Custom handler on Flex: the host runs the app as worker runtime `custom` (empty for the isolated worker).
         { name: 'AzureWebJobsFeatureFlags', value: customHandler ? 'EnableMcpCustomHandlerPreview' : '' }
       ]

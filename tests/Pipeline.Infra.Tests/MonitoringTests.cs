@@ -27,6 +27,28 @@ public sealed class MonitoringTests(CompiledTemplate template)
         }
     }
 
+    /// <summary>
+    /// The serving app traces a share of its predict requests (<c>predictTracePercent</c>, 5 by default; metrics count
+    /// every request); the preprocessing app traces every upload.
+    /// </summary>
+    [Fact]
+    public void FunctionApps_TraceSampler_ServingSamplesPredicts_PreprocessingKeepsEveryUpload()
+    {
+        foreach (var site in template.OfType("Microsoft.Web/sites"))
+        {
+            var settings = site.Properties.At("siteConfig", "appSettings").EnumerateArray()
+                .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+            Assert.Equal("parentbased_traceidratio", settings["OTEL_TRACES_SAMPLER"]);
+            Assert.Contains("parameters('traceSamplePercent')", settings["OTEL_TRACES_SAMPLER_ARG"], StringComparison.Ordinal);
+        }
+
+        Assert.Equal("[parameters('predictTracePercent')]", template.Module("serving").ParameterValue("traceSamplePercent"));
+        Assert.Throws<KeyNotFoundException>(() => template.Module("functions").ParameterValue("traceSamplePercent"));
+        var parameter = template.RootParameter("predictTracePercent");
+        Assert.Equal(5, parameter.At("defaultValue").GetInt32());
+        Assert.Equal(100, parameter.At("maxValue").GetInt32());
+    }
+
     [Fact]
     public void TrainingJob_Telemetry_GoesToTheMonitorModulesApplicationInsights()
     {

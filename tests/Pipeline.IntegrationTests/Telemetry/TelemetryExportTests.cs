@@ -42,6 +42,53 @@ public sealed class TelemetryExportTests
         }
     }
 
+    /// <summary>
+    /// The sampler the infra sets (<c>OTEL_TRACES_SAMPLER=parentbased_traceidratio</c>), here at ratio 0: a request of its
+    /// own is not traced, one whose caller sampled its trace (<c>traceparent</c> flag 01) is, and the predict metrics count
+    /// both.
+    /// </summary>
+    [Fact]
+    public async Task ServingApp_WithTheParentBasedRatioSampler_TracesOnlyCallerSampledRequests_MetricsCountAll()
+    {
+        using var receiver = new OtlpReceiver();
+        var model = Azurite.UniqueName("sampled");
+        await TestModels.PublishAsync(model, "v1", TestModels.TwoClass(0.5f));
+        await using var serving = new ServingAppFactory(new Dictionary<string, string?>
+        {
+            [TelemetryExport.OtlpEndpointSetting] = receiver.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio",
+            ["OTEL_TRACES_SAMPLER_ARG"] = "0",
+        });
+        using var client = serving.CreateClient();
+        var unsampled = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        var sampled = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        foreach (var (traceId, flags) in new[] { ("", ""), (unsampled, "00"), (sampled, "01") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/models/{model}/predict", UriKind.Relative))
+            {
+                Content = JsonContent.Create(JsonNode.Parse("""{"rows":[{"a":2,"b":1}]}""")),
+            };
+            if (traceId.Length > 0)
+            {
+                request.Headers.Add("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-{flags}");
+            }
+
+            using var response = await client.SendAsync(request, Cancellation);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Trace ids travel as raw bytes in the protobuf payload.
+        static string Raw(string hex) => Encoding.Latin1.GetString(Convert.FromHexString(hex));
+        var traces = await receiver.WaitForAsync("/v1/traces", body => body.Contains(Raw(sampled), StringComparison.Ordinal));
+        Assert.Contains("predict", traces, StringComparison.Ordinal);
+        await receiver.WaitForAsync("/v1/metrics", body => body.Contains("pipeline.predict.duration", StringComparison.Ordinal));
+        Assert.DoesNotContain(receiver.Bodies("/v1/traces"), body => body.Contains(Raw(unsampled), StringComparison.Ordinal));
+        Assert.Single(receiver.Bodies("/v1/traces"), body => body.Contains(model, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void From_Settings_ChoosesTheExporters_AndTheIdentity()
     {
@@ -90,6 +137,8 @@ public sealed class TelemetryExportTests
         }
 
         public string Endpoint { get; }
+
+        public List<string> Bodies(string path) => [.. _requests.Where(r => r.Path == path).Select(r => r.Body)];
 
         public async Task<string> WaitForAsync(string path, Func<string, bool> match)
         {
