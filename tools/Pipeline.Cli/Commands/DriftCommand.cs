@@ -68,7 +68,7 @@ public static class DriftCommand
             var table = new Table().AddColumns("column", "status", "PSI", "missing", "why");
             foreach (var column in report.Columns.Append(report.Predictions).OfType<ColumnDrift>())
             {
-                table.AddRow(CliOutput.E(column.Column), CliOutput.E(Status(column.Status)), column.Psi.ToString("0.###", CultureInfo.InvariantCulture),
+                table.AddRow(CliOutput.E(column.Column), CliOutput.E(Status(column.Status)), column.Psi?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a",
                     CliOutput.E(string.Create(CultureInfo.InvariantCulture, $"{column.TrainMissingRate:P1} → {column.MissingRate:P1}")), CliOutput.E(string.Join("; ", column.Reasons)));
             }
 
