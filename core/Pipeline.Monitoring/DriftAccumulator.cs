@@ -209,6 +209,17 @@ public sealed class DriftAccumulator
 
         private bool Binned => Baseline.Kind is ColumnKinds.Numeric or ColumnKinds.Datetime;
 
+        /// <summary>
+        /// The training split had no value of this column: its missing rate is 1, or it had missing values and its whole
+        /// distribution is the imputed value (numeric: no cut point; categorical: everything in <c>*other*</c>). The
+        /// missing rate is over the dataset's rows, so a column empty only in the train split shows the second way.
+        /// </summary>
+        private bool MissingInEveryTrainingRow =>
+            Baseline.Column != TrainingBaselines.PredictionColumn &&
+            (Baseline.MissingRate >= 1 || (Baseline.MissingRate > 0 && (Binned
+                ? Baseline.Features.All(f => f.Edges.Count == 0)
+                : Baseline.Kind == ColumnKinds.Categorical && Baseline.Shares.Count > 0 && Baseline.Shares[^1] >= 1)));
+
         /// <summary>An encoded value (<see cref="FeatureEncoder"/> output), imputed when <paramref name="missing"/>.</summary>
         public void AddEncoded(ReadOnlySpan<float> encoded, bool missing)
         {
@@ -276,7 +287,7 @@ public sealed class DriftAccumulator
                 MissingRate = _rows == 0 ? 0 : (double)_missing / _rows,
             };
             var present = _rows - _missing;
-            if (Baseline.MissingRate >= 1 && Baseline.Column != TrainingBaselines.PredictionColumn)
+            if (MissingInEveryTrainingRow)
             {
                 // Every training value was missing: the bins hold only the imputation value, so a PSI would measure the
                 // floor share, not a shift. Only the missing rate is compared.

@@ -568,6 +568,10 @@ public sealed partial class DriftJob(
                 LogFileUnreadable(logger, e, StorageNames.OutcomesContainer, file.Name);
                 result.Problems.Add($"{path} cannot be read ({e.Message}); the rows before the damage are used.");
             }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                result.Problems.Add($"{path} was deleted while the report read the outcomes.");
+            }
             finally
             {
                 File.Delete(local);

@@ -132,9 +132,10 @@ public sealed class DriftJobTests : IAsyncLifetime
     {
         var model = Azurite.UniqueName("drift-allmissing");
         var baseline = DriftData.Baseline(DriftData.Rows(3000, seed: 1), DriftData.Rows(600, seed: 2));
-        // As the trainer records a column every training row left empty: all of it missing, every value the imputed one.
+        // As the trainer records a column every train-split row left empty: every value the imputed one. Its missing rate
+        // is over the dataset's rows, so below 1 when the other splits had values.
         var size = baseline.Columns.Single(c => c.Column == "size");
-        size.MissingRate = 1;
+        size.MissingRate = 0.7;
         size.Features[0] = new BinnedFeature { Feature = "size", Edges = [], Shares = [1], Min = 5, Max = 5 };
         await TestModels.PublishEncodedAsync(model, "v1", baseline: baseline);
         await DriftData.ScoreAsync(_app, $"{model}/day.csv", DriftData.Csv(DriftData.Rows(1000, seed: 20)));
@@ -145,7 +146,7 @@ public sealed class DriftJobTests : IAsyncLifetime
         Assert.Null(column.Psi);
         Assert.Null(column.RangeViolationShare);
         Assert.Contains("PSI and the training range do not apply", column.Note, StringComparison.Ordinal);
-        Assert.Equal(1, column.TrainMissingRate);
+        Assert.Equal(0.7, column.TrainMissingRate);
         Assert.InRange(column.MissingRate, 0.03, 0.07);
         Assert.Equal(DriftStatus.Ok, column.Status);
         Assert.DoesNotContain("size", report.DriftedColumns);
