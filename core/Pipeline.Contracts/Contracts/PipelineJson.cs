@@ -19,6 +19,7 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(ScoringReport))]
 [JsonSerializable(typeof(DriftReport))]
 [JsonSerializable(typeof(RetrainMarker))]
+[JsonSerializable(typeof(RetrainOutcome))]
 [JsonSerializable(typeof(DriftRequest))]
 [JsonSerializable(typeof(string))]
 public sealed partial class PipelineJson : JsonSerializerContext;
