@@ -34,7 +34,18 @@ public sealed class CliDriftTests : IAsyncLifetime
         var queue = Queue();
         while (!cancellationToken.IsCancellationRequested)
         {
-            foreach (var message in (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1), cancellationToken)).Value)
+            Azure.Storage.Queues.Models.QueueMessage[] messages;
+            try
+            {
+                messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1), cancellationToken)).Value;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopped while a receive was in flight: the test is done with the queue.
+                return;
+            }
+
+            foreach (var message in messages)
             {
                 if (JsonNode.Parse(message.Body.ToString())?["model"]?.GetValue<string>() == _model)
                 {
