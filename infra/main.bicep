@@ -120,6 +120,7 @@ var dataContainers = [
   'score'
   'predictions'
   'monitoring'
+  'outcomes'
 ]
 // Event Grid writes the BlobCreated events it could not deliver to blob-created here (app/events.bicep).
 var deadLetterContainerName = 'eventgrid-deadletter'

@@ -108,7 +108,7 @@ public sealed class DriftAccumulator
         }
     }
 
-    /// <summary>Counts a batch output's <c>prediction</c> cell: the label, or the value.</summary>
+    /// <summary>Counts a batch output's <c>prediction</c> cell: the label (one the manifest does not list counts as <c>*other*</c>; an empty cell, a row not scored, is not counted), or the value.</summary>
     public void AddPrediction(ReadOnlySpan<char> prediction)
     {
         if (_predictions.Baseline.Kind == ColumnKinds.Categorical)
@@ -120,6 +120,12 @@ public sealed class DriftAccumulator
                     _predictions.AddCategory(k);
                     return;
                 }
+            }
+
+            // A label the manifest does not list (an output written by another version, or edited): counted as *other*.
+            if (!prediction.IsWhiteSpace())
+            {
+                _predictions.AddUnknownCategory();
             }
         }
         else
@@ -177,6 +183,9 @@ public sealed class DriftAccumulator
         return string.Join("; ", parts) + ".";
     }
 
+    /// <summary>The bin of prediction labels the model's manifest does not list.</summary>
+    public const string UnknownLabel = "*other*";
+
     /// <summary>The counts of one column (or of the predictions) against its baseline.</summary>
     private sealed class ColumnState
     {
@@ -186,6 +195,7 @@ public sealed class DriftAccumulator
         private long _rows;
         private long _missing;
         private long _unknown;
+        private long _unknownCategories;
 
         public ColumnState(ColumnBaseline baseline)
         {
@@ -198,6 +208,17 @@ public sealed class DriftAccumulator
         public ColumnBaseline Baseline { get; }
 
         private bool Binned => Baseline.Kind is ColumnKinds.Numeric or ColumnKinds.Datetime;
+
+        /// <summary>
+        /// The training split had no value of this column: its missing rate is 1, or it had missing values and its whole
+        /// distribution is the imputed value (numeric: no cut point; categorical: everything in <c>*other*</c>). The
+        /// missing rate is over the dataset's rows, so a column empty only in the train split shows the second way.
+        /// </summary>
+        private bool MissingInEveryTrainingRow =>
+            Baseline.Column != TrainingBaselines.PredictionColumn &&
+            (Baseline.MissingRate >= 1 || (Baseline.MissingRate > 0 && (Binned
+                ? Baseline.Features.All(f => f.Edges.Count == 0)
+                : Baseline.Kind == ColumnKinds.Categorical && Baseline.Shares.Count > 0 && Baseline.Shares[^1] >= 1)));
 
         /// <summary>An encoded value (<see cref="FeatureEncoder"/> output), imputed when <paramref name="missing"/>.</summary>
         public void AddEncoded(ReadOnlySpan<float> encoded, bool missing)
@@ -244,6 +265,13 @@ public sealed class DriftAccumulator
             _categories[index]++;
         }
 
+        /// <summary>A value outside the baseline's categories (predictions: a label the manifest does not list).</summary>
+        public void AddUnknownCategory()
+        {
+            _rows++;
+            _unknownCategories++;
+        }
+
         private void Bin(int part, double value, bool missing)
         {
             var feature = Baseline.Features[part];
@@ -259,13 +287,20 @@ public sealed class DriftAccumulator
                 MissingRate = _rows == 0 ? 0 : (double)_missing / _rows,
             };
             var present = _rows - _missing;
-            if (Binned)
+            if (MissingInEveryTrainingRow)
+            {
+                // Every training value was missing: the bins hold only the imputation value, so a PSI would measure the
+                // floor share, not a shift. Only the missing rate is compared.
+                drift.Psi = null;
+                drift.Note = "missing in every training row: PSI and the training range do not apply; the missing rate is compared";
+            }
+            else if (Binned)
             {
                 for (var p = 0; p < _bins.Length; p++)
                 {
                     var feature = Baseline.Features[p];
                     var observed = Distributions.Shares(_bins[p]);
-                    drift.Psi = Math.Max(drift.Psi, _rows == 0 ? 0 : Distributions.Psi(feature.Shares, observed));
+                    drift.Psi = Math.Max(drift.Psi ?? 0, _rows == 0 ? 0 : Distributions.Psi(feature.Shares, observed));
                     var prefix = _bins.Length > 1 ? feature.Feature + " " : "";
                     for (var b = 0; b < observed.Count; b++)
                     {
@@ -277,11 +312,14 @@ public sealed class DriftAccumulator
             }
             else
             {
-                var observed = Distributions.Shares(_categories);
-                drift.Psi = _rows == 0 ? 0 : Distributions.Psi(Baseline.Shares, observed);
+                // Values outside the categories (unknown prediction labels) are a bin of their own that training never had.
+                var unseen = _unknownCategories > 0;
+                var observed = Distributions.Shares(unseen ? [.. _categories, _unknownCategories] : _categories);
+                List<double> expected = unseen ? [.. Baseline.Shares, 0] : Baseline.Shares;
+                drift.Psi = _rows == 0 ? 0 : Distributions.Psi(expected, observed);
                 for (var k = 0; k < observed.Count; k++)
                 {
-                    drift.Bins.Add(new DriftBin { Bin = Baseline.Categories[k], Expected = Baseline.Shares[k], Observed = observed[k] });
+                    drift.Bins.Add(new DriftBin { Bin = k < Baseline.Categories.Count ? Baseline.Categories[k] : UnknownLabel, Expected = expected[k], Observed = observed[k] });
                 }
 
                 if (Baseline.Kind == ColumnKinds.Categorical && Baseline.Column != TrainingBaselines.PredictionColumn)

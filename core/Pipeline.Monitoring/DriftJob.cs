@@ -6,8 +6,11 @@ using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
+using Pipeline.Datasets;
 using Pipeline.Preprocessing;
 using Pipeline.Preprocessing.Formats;
 using Pipeline.Storage;
@@ -19,49 +22,73 @@ namespace Pipeline.Monitoring;
 /// — prediction logs <c>monitoring/{model}/{version}/{date}/*.jsonl.gz</c> and the batch-scoring outputs under
 /// <c>predictions/{model}[@{version}]/</c> whose report names that version — newest first, until
 /// <see cref="DriftOptions.MaxRows"/> rows or <see cref="DriftOptions.MaxBytes"/> bytes, compared with the training
-/// baseline of its manifest; written to <c>monitoring/{model}/drift/{yyyy-MM-dd}.json</c> and <c>.md</c> (one a day,
-/// the latest run of the day replacing the earlier one).
+/// baseline of its manifest; labelled outcomes under <c>outcomes/{model}/</c> joined to those rows by id (live accuracy or
+/// R²); a retrain requested when the model drifted and its dataset asks for it (<c>retrainOnDrift</c>); written to
+/// <c>monitoring/{model}/drift/{yyyy-MM-dd}.json</c> and <c>.md</c> (one a day, the latest run of the day replacing the
+/// earlier one).
 /// </summary>
-public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOptions> options, TimeProvider time, ILogger<DriftJob> logger)
+public sealed partial class DriftJob(
+    BlobServiceClient blobs,
+    QueueServiceClient queues,
+    IOptions<DriftOptions> options,
+    IOptions<PreprocessOptions> preprocess,
+    TimeProvider time,
+    ILogger<DriftJob> logger)
 {
+    /// <summary>New files named at most in a report's retrain decision (all are counted).</summary>
+    private const int MaxNamedFiles = 20;
+
     /// <summary>
-    /// A report for every model with a current version. A model that fails (its storage, or its data) is logged and the
-    /// others still get theirs; then the failures are thrown (the host logs the invocation as failed). A model whose manifest or baseline
-    /// cannot be used gets a report saying so.
+    /// Puts one <c>{"model":"…"}</c> message on queue <c>drift-requests</c> per model folder of container <c>models</c>:
+    /// each model's report is then written by its own invocation of the queue function, so one slow or failing model
+    /// neither delays nor fails the others (the host retries it alone). Returns the models requested.
     /// </summary>
-    public async Task<IReadOnlyList<DriftReport>> RunAllAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> RequestAllAsync(CancellationToken cancellationToken)
     {
         var models = blobs.GetBlobContainerClient(StorageNames.ModelsContainer);
-        List<DriftReport> reports = [];
-        List<Exception> failures = [];
-        await foreach (var item in models.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).ConfigureAwait(false))
+        var queue = queues.GetQueueClient(StorageNames.DriftRequestsQueue);
+        List<string> requested = [];
+        var items = models.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Delimiter = "/" }, cancellationToken).AsPages().GetAsyncEnumerator(cancellationToken);
+        await using (items.ConfigureAwait(false))
         {
-            if (!item.IsPrefix || item.Prefix.TrimEnd('/') is not { } model || !StorageNames.IsValidName(model))
+            while (true)
             {
-                continue;
-            }
-
-            try
-            {
-                if (await RunAsync(model, cancellationToken).ConfigureAwait(false) is { } report)
+                try
                 {
-                    reports.Add(report);
+                    if (!await items.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.ContainerNotFound)
+                {
+                    break;
+                }
+
+                foreach (var item in items.Current.Values)
+                {
+                    if (item.IsPrefix && item.Prefix.TrimEnd('/') is { } model && StorageNames.IsValidName(model))
+                    {
+                        var message = JsonSerializer.Serialize(new DriftRequest { Model = model }, PipelineJson.Default.DriftRequest);
+                        try
+                        {
+                            await queue.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (RequestFailedException e) when (e.ErrorCode == QueueErrorCode.QueueNotFound)
+                        {
+                            // Deployed, the queue exists (infra); locally the first run may come before anything created it.
+                            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                            await queue.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        requested.Add(model);
+                    }
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // Storage trouble or anything unexpected in one model's data: the other models still get their reports.
-                LogModelFailed(logger, e, model);
-                failures.Add(e);
-            }
         }
 
-        if (failures.Count > 0)
-        {
-            throw new AggregateException($"Drift reports failed for {failures.Count} model(s); the others were written.", failures);
-        }
-
-        return reports;
+        LogRequested(logger, requested.Count);
+        return requested;
     }
 
     /// <summary>The report of <paramref name="model"/>'s current version, written to storage; null when the model has no current version.</summary>
@@ -100,6 +127,7 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
         }
 
         DriftReport report;
+        DatasetManifest? dataset = null;
         if (manifest?.Baseline is null)
         {
             report = Unusable(manifest is null
@@ -110,17 +138,33 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
         {
             manifest.Model = model;
             manifest.Version = current.Version;
+            dataset = await ReadDatasetManifestAsync(manifest, cancellationToken).ConfigureAwait(false);
+            var work = Path.Combine(Path.GetTempPath(), "pipeline-drift", Guid.NewGuid().ToString("N"));
             try
             {
                 var accumulator = new DriftAccumulator(manifest);
                 var sources = new DriftSources();
-                await ReadObservedAsync(manifest, accumulator, sources, windowStart, now, o, cancellationToken).ConfigureAwait(false);
+                var outcomes = await ReadOutcomesAsync(manifest, dataset, windowStart, o, work, cancellationToken).ConfigureAwait(false);
+                await ReadObservedAsync(manifest, accumulator, outcomes, sources, windowStart, now, o, work, cancellationToken).ConfigureAwait(false);
                 report = accumulator.Report(o, now, windowStart, sources);
+                report.Outcomes = outcomes?.Finish();
             }
             catch (ArgumentException e)
             {
                 report = Unusable($"The training baseline of version {current.Version} does not fit its encodings: {e.Message}");
             }
+            finally
+            {
+                if (Directory.Exists(work))
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+            }
+        }
+
+        if (manifest is not null)
+        {
+            report.Retrain = await DecideRetrainAsync(manifest, dataset, report, cancellationToken).ConfigureAwait(false);
         }
 
         await WriteAsync(report, cancellationToken).ConfigureAwait(false);
@@ -128,14 +172,31 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
         return report;
     }
 
-    private async Task ReadObservedAsync(ModelManifest manifest, DriftAccumulator accumulator, DriftSources sources, DateTimeOffset windowStart, DateTimeOffset now,
-        DriftOptions o, CancellationToken cancellationToken)
+    private async Task ReadObservedAsync(ModelManifest manifest, DriftAccumulator accumulator, OutcomeJoin? outcomes, DriftSources sources, DateTimeOffset windowStart,
+        DateTimeOffset now, DriftOptions o, string work, CancellationToken cancellationToken)
     {
         var monitoring = blobs.GetBlobContainerClient(StorageNames.MonitoringContainer);
         var predictions = blobs.GetBlobContainerClient(StorageNames.PredictionsContainer);
-        List<Observed> files = [];
-        for (var day = DateOnly.FromDateTime(windowStart.UtcDateTime); day <= DateOnly.FromDateTime(now.UtcDateTime); day = day.AddDays(1))
+
+        // Batch outputs: their reports are listed (names, times and sizes only) and each is read only when its turn comes,
+        // newest first together with the prediction logs, so nothing is read once a limit is reached.
+        List<Observed> reports = [];
+        await foreach (var blob in ListAsync(predictions, manifest.Model, cancellationToken).ConfigureAwait(false))
         {
+            if (blob.Name.EndsWith(StorageNames.ScoringReportSuffix, StringComparison.Ordinal) && blob.Properties.LastModified >= windowStart &&
+                (blob.Name.StartsWith(manifest.Model + "/", StringComparison.Ordinal) || blob.Name.StartsWith(manifest.Model + "@", StringComparison.Ordinal)))
+            {
+                reports.Add(new Observed(blob.Properties.LastModified!.Value, predictions.GetBlobClient(blob.Name), blob.Properties.ContentLength ?? 0, Batch: true));
+            }
+        }
+
+        reports.Sort(NewestFirst);
+        var nextReport = 0;
+        var firstDay = DateOnly.FromDateTime(windowStart.UtcDateTime);
+        // Prediction logs: one day's folder is listed at a time, newest day first; older days are not listed once a limit is reached.
+        for (var day = DateOnly.FromDateTime(now.UtcDateTime); day >= firstDay; day = day.AddDays(-1))
+        {
+            List<Observed> files = [];
             await foreach (var blob in ListAsync(monitoring, StorageNames.PredictionLogPrefix(manifest.Model, manifest.Version, day), cancellationToken).ConfigureAwait(false))
             {
                 if (blob.Name.EndsWith(".jsonl.gz", StringComparison.Ordinal) && blob.Properties.LastModified >= windowStart)
@@ -143,61 +204,47 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                     files.Add(new Observed(blob.Properties.LastModified!.Value, monitoring.GetBlobClient(blob.Name), blob.Properties.ContentLength ?? 0, Batch: false));
                 }
             }
-        }
 
-        // Batch outputs: each output's report says which version scored it and when.
-        await foreach (var blob in ListAsync(predictions, manifest.Model, cancellationToken).ConfigureAwait(false))
-        {
-            if (!blob.Name.EndsWith(StorageNames.ScoringReportSuffix, StringComparison.Ordinal) || blob.Properties.LastModified < windowStart ||
-                !(blob.Name.StartsWith(manifest.Model + "/", StringComparison.Ordinal) || blob.Name.StartsWith(manifest.Model + "@", StringComparison.Ordinal)))
+            var dayStart = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            while (nextReport < reports.Count && reports[nextReport].Time >= dayStart)
             {
-                continue;
+                files.Add(reports[nextReport++]);
             }
 
-            sources.Bytes += blob.Properties.ContentLength ?? 0;
-            ScoringReport? scoring;
-            try
+            files.Sort(NewestFirst);
+            var earlierDays = day.DayNumber - firstDay.DayNumber;
+            for (var index = 0; index < files.Count; index++)
             {
-                scoring = (await BlobJson.ReadAsync(predictions.GetBlobClient(blob.Name), PipelineJson.Default.ScoringReport, cancellationToken).ConfigureAwait(false))?.Value;
-            }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
-            {
-                sources.UnreadableFiles++;
-                continue;
-            }
-
-            var prefix = StorageNames.PredictionsContainer + "/";
-            if (scoring is { Status: ScoringStatus.Succeeded, Output: { } output } && scoring.Version == manifest.Version && scoring.StartedAt >= windowStart &&
-                output.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                var outputBlob = predictions.GetBlobClient(output[prefix.Length..]);
-                try
-                {
-                    var properties = (await outputBlob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-                    files.Add(new Observed(scoring.StartedAt, outputBlob, properties.ContentLength, Batch: true));
-                }
-                catch (RequestFailedException e) when (e.Status == 404)
-                {
-                    // The output was removed after its report was written: nothing to read.
-                }
-            }
-        }
-
-        var work = Path.Combine(Path.GetTempPath(), "pipeline-drift", Guid.NewGuid().ToString("N"));
-        try
-        {
-            foreach (var (index, file) in files.OrderByDescending(f => f.Time).ThenByDescending(f => f.Blob.Name, StringComparer.Ordinal).Index())
-            {
+                // What a stop here leaves unread: the rest of this day's files (with this one unless it was read), the older batch reports, the older days.
+                string Unread(int read, string next = "") => F($"{files.Count - index - read + reports.Count - nextReport} older file(s) not read{next}") +
+                    (earlierDays > 0 ? F($"; prediction logs of {earlierDays} earlier day(s) not listed") : "");
+                var file = files[index];
                 if (accumulator.Rows >= o.MaxRows)
                 {
-                    Truncate(sources, string.Create(CultureInfo.InvariantCulture, $"Drift:MaxRows ({o.MaxRows}): {files.Count - index} older file(s) not read"));
-                    break;
+                    Truncate(sources, F($"Drift:MaxRows ({o.MaxRows}): {Unread(0)}"));
+                    return;
+                }
+
+                if (file.Batch)
+                {
+                    if (sources.Bytes + file.Bytes > o.MaxBytes)
+                    {
+                        Truncate(sources, F($"Drift:MaxBytes ({o.MaxBytes}): {Unread(0, F($", the next a scoring report of {file.Bytes} bytes"))}"));
+                        return;
+                    }
+
+                    sources.Bytes += file.Bytes;
+                    file = await BatchOutputAsync(manifest, file.Blob, windowStart, sources, cancellationToken).ConfigureAwait(false);
+                    if (file is null)
+                    {
+                        continue;
+                    }
                 }
 
                 if (sources.Bytes + file.Bytes > o.MaxBytes)
                 {
-                    Truncate(sources, string.Create(CultureInfo.InvariantCulture, $"Drift:MaxBytes ({o.MaxBytes}): {files.Count - index} older file(s) not read, the next of {file.Bytes} bytes"));
-                    break;
+                    Truncate(sources, F($"Drift:MaxBytes ({o.MaxBytes}): {Unread(0, F($", the next of {file.Bytes} bytes"))}"));
+                    return;
                 }
 
                 sources.Bytes += file.Bytes;
@@ -208,11 +255,11 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                     if (file.Batch)
                     {
                         Directory.CreateDirectory(work);
-                        cut = await ReadBatchOutputAsync(manifest, accumulator, file.Blob, Path.Combine(work, "output"), o.MaxRows, cancellationToken).ConfigureAwait(false);
+                        cut = await ReadBatchOutputAsync(manifest, accumulator, outcomes, file.Blob, Path.Combine(work, "output"), o.MaxRows, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
-                        cut = await ReadPredictionLogAsync(manifest, accumulator, file.Blob, o.MaxRows, cancellationToken).ConfigureAwait(false);
+                        cut = await ReadPredictionLogAsync(manifest, accumulator, outcomes, file.Blob, o.MaxRows, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 catch (Exception e) when (e is InvalidDataException or JsonException or DatasetRejectedException or FormatException or InvalidOperationException)
@@ -236,20 +283,52 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
 
                 if (cut)
                 {
-                    Truncate(sources, string.Create(CultureInfo.InvariantCulture,
-                        $"Drift:MaxRows ({o.MaxRows}): reading stopped in {file.Blob.BlobContainerName}/{file.Blob.Name}; {files.Count - index - 1} older file(s) not read"));
-                    break;
+                    Truncate(sources, F($"Drift:MaxRows ({o.MaxRows}): reading stopped in {file.Blob.BlobContainerName}/{file.Blob.Name}; {Unread(1)}"));
+                    return;
                 }
             }
         }
-        finally
+    }
+
+    /// <summary>Newest first; within the same second (Last-Modified has whole seconds) by name, descending.</summary>
+    private static int NewestFirst(Observed a, Observed b) =>
+        b.Time.CompareTo(a.Time) is var byTime and not 0 ? byTime : string.CompareOrdinal(b.Blob.Name, a.Blob.Name);
+
+    /// <summary>The output a scoring report names, when the report is of the version and started within the window; else null.</summary>
+    private async Task<Observed?> BatchOutputAsync(ModelManifest manifest, BlobClient reportBlob, DateTimeOffset windowStart, DriftSources sources, CancellationToken cancellationToken)
+    {
+        ScoringReport? scoring;
+        try
         {
-            if (Directory.Exists(work))
-            {
-                Directory.Delete(work, recursive: true);
-            }
+            scoring = (await BlobJson.ReadAsync(reportBlob, PipelineJson.Default.ScoringReport, cancellationToken).ConfigureAwait(false))?.Value;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            sources.UnreadableFiles++;
+            return null;
+        }
+
+        var prefix = StorageNames.PredictionsContainer + "/";
+        if (scoring is not { Status: ScoringStatus.Succeeded, Output: { } output } || scoring.Version != manifest.Version || scoring.StartedAt < windowStart ||
+            !output.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var outputBlob = blobs.GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient(output[prefix.Length..]);
+        try
+        {
+            var properties = (await outputBlob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            return new Observed(scoring.StartedAt, outputBlob, properties.ContentLength, Batch: true);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The output was removed after its report was written: nothing to read.
+            return null;
         }
     }
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static void Truncate(DriftSources sources, string by)
     {
@@ -259,7 +338,8 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
 
     /// <summary>Counts the rows and outputs of one gzip JSON Lines prediction log: <c>{"time","rows":[{…}],"outputs":[[…]]}</c> per line.</summary>
     /// <returns>Whether the row limit stopped the reading before the file's end.</returns>
-    private static async Task<bool> ReadPredictionLogAsync(ModelManifest manifest, DriftAccumulator accumulator, BlobClient blob, long maxRows, CancellationToken cancellationToken)
+    private static async Task<bool> ReadPredictionLogAsync(ModelManifest manifest, DriftAccumulator accumulator, OutcomeJoin? outcomes, BlobClient blob, long maxRows,
+        CancellationToken cancellationToken)
     {
         using var download = (await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
         await using var gzip = new GZipStream(download.Content, CompressionMode.Decompress);
@@ -298,6 +378,19 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                     }
 
                     accumulator.AddOutput(output.AsSpan(0, width));
+                    if (outcomes is { Waiting: true } && width > 0 && row.ValueKind == JsonValueKind.Object && row.TryGetProperty(outcomes.IdColumn, out var id) &&
+                        id.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+                    {
+                        var key = id.ValueKind == JsonValueKind.String ? id.GetString() : id.GetRawText();
+                        if (manifest.Labels.Count > 0)
+                        {
+                            outcomes.MatchLabel(key, manifest.Labels[Math.Min(TrainingBaselines.ArgMax(output.AsSpan(0, width)), manifest.Labels.Count - 1)]);
+                        }
+                        else
+                        {
+                            outcomes.MatchValue(key, output[0]);
+                        }
+                    }
                 }
 
                 r++;
@@ -309,7 +402,8 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
 
     /// <summary>Counts the rows of one batch-scoring output (the input's columns as read, then the prediction columns).</summary>
     /// <returns>Whether the row limit stopped the reading before the file's end.</returns>
-    private async Task<bool> ReadBatchOutputAsync(ModelManifest manifest, DriftAccumulator accumulator, BlobClient blob, string local, long maxRows, CancellationToken cancellationToken)
+    private async Task<bool> ReadBatchOutputAsync(ModelManifest manifest, DriftAccumulator accumulator, OutcomeJoin? outcomes, BlobClient blob, string local, long maxRows,
+        CancellationToken cancellationToken)
     {
         await blob.DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
         using var reader = await TabularReader.OpenAsync(local, Path.GetFileName(blob.Name), cancellationToken).ConfigureAwait(false);
@@ -328,6 +422,7 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
             return false;
         }
 
+        var id = outcomes is null ? -1 : index.GetValueOrDefault(outcomes.IdColumn, -1);
         var block = new RowBlock();
         while (reader.ReadBlock(block, cancellationToken))
         {
@@ -349,12 +444,287 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
                 }
 
                 accumulator.EndRow();
-                accumulator.AddPrediction(block.Field(r, prediction));
+                var predicted = block.Field(r, prediction);
+                accumulator.AddPrediction(predicted);
+                if (id >= 0 && outcomes!.Waiting)
+                {
+                    if (manifest.Labels.Count > 0)
+                    {
+                        outcomes.MatchLabel(block.Field(r, id), predicted);
+                    }
+                    else if (RawValues.TryParseNumber(predicted, out var value))
+                    {
+                        outcomes.MatchValue(block.Field(r, id), value);
+                    }
+                }
             }
         }
 
         return false;
     }
+
+    /// <summary>The manifest of the dataset version the model version was trained from; null when it names none or it cannot be read.</summary>
+    private async Task<DatasetManifest?> ReadDatasetManifestAsync(ModelManifest manifest, CancellationToken cancellationToken)
+    {
+        if (!StorageNames.IsValidName(manifest.Dataset) || !StorageNames.IsValidVersion(manifest.DatasetVersion))
+        {
+            return null;
+        }
+
+        try
+        {
+            return (await BlobJson.ReadAsync(blobs.GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient(StorageNames.DatasetManifestPath(manifest.Dataset, manifest.DatasetVersion)),
+                PipelineJson.Default.DatasetManifest, cancellationToken).ConfigureAwait(false))?.Value;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            LogDatasetManifestUnreadable(logger, e, manifest.Dataset, manifest.DatasetVersion);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The labelled outcomes of <c>outcomes/{model}/</c> uploaded within the window, newest file first, up to
+    /// <see cref="DriftOptions.MaxOutcomeRows"/> rows; null when there are none. A file without the id or the label column,
+    /// or that cannot be read, is a problem named in the report, never a failure of the report.
+    /// </summary>
+    private async Task<OutcomeJoin?> ReadOutcomesAsync(ModelManifest manifest, DatasetManifest? dataset, DateTimeOffset windowStart, DriftOptions o, string work,
+        CancellationToken cancellationToken)
+    {
+        var container = blobs.GetBlobContainerClient(StorageNames.OutcomesContainer);
+        List<BlobItem> files = [];
+        await foreach (var blob in ListAsync(container, StorageNames.FolderPrefix(manifest.Model), cancellationToken).ConfigureAwait(false))
+        {
+            var name = Path.GetFileName(blob.Name);
+            if (blob.Properties.LastModified >= windowStart && !name.StartsWith('.') && !name.StartsWith('_'))
+            {
+                files.Add(blob);
+            }
+        }
+
+        if (files.Count == 0)
+        {
+            return null;
+        }
+
+        files.Sort((a, b) => b.Properties.LastModified!.Value.CompareTo(a.Properties.LastModified!.Value) is var byTime and not 0 ? byTime : string.CompareOrdinal(b.Name, a.Name));
+        var idColumn = dataset?.ExcludedColumns.FirstOrDefault(c => c.Reason.StartsWith(ColumnKinds.Identifier, StringComparison.OrdinalIgnoreCase))?.Name ?? DefaultIdColumn;
+        var classification = manifest.Task == TaskKind.Classification;
+        var join = new OutcomeJoin(idColumn, manifest.Target, classification, manifest.TestMetrics.TryGetValue(classification ? "accuracy" : "r2", out var test) ? test : null);
+        var result = join.Result;
+        Directory.CreateDirectory(work);
+        var local = Path.Combine(work, "outcomes");
+        for (var index = 0; index < files.Count; index++)
+        {
+            if (result.Rows >= o.MaxOutcomeRows)
+            {
+                (result.Truncated, result.TruncatedBy) = (true, F($"Drift:MaxOutcomeRows ({o.MaxOutcomeRows}): {files.Count - index} older outcome file(s) not read"));
+                break;
+            }
+
+            var file = files[index];
+            var path = $"{StorageNames.OutcomesContainer}/{file.Name}";
+            result.Files++;
+            try
+            {
+                await container.GetBlobClient(file.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
+                using var reader = await TabularReader.OpenAsync(local, Path.GetFileName(file.Name), cancellationToken).ConfigureAwait(false);
+                var id = ColumnIndex(reader.Columns, idColumn);
+                var label = ColumnIndex(reader.Columns, manifest.Target);
+                if (id < 0 || label < 0)
+                {
+                    result.Problems.Add(F($"{path} has no column '{(id < 0 ? idColumn : manifest.Target)}' ({(id < 0 ? "the id column: the dataset's identifier column, else \"id\"" : "the label column: the model's target")}); its columns: {string.Join(", ", reader.Columns)}. Not used."));
+                    continue;
+                }
+
+                var block = new RowBlock();
+                while (reader.ReadBlock(block, cancellationToken))
+                {
+                    for (var r = 0; r < block.Count; r++)
+                    {
+                        if (block.IsBlank(r))
+                        {
+                            continue;
+                        }
+
+                        if (result.Rows >= o.MaxOutcomeRows)
+                        {
+                            (result.Truncated, result.TruncatedBy) = (true, F($"Drift:MaxOutcomeRows ({o.MaxOutcomeRows}): reading stopped in {path}; {files.Count - index - 1} older outcome file(s) not read"));
+                            return join;
+                        }
+
+                        if (block.FieldCount(r) != reader.Columns.Count)
+                        {
+                            result.UnreadableRows++;
+                            continue;
+                        }
+
+                        join.Add(block.Field(r, id), block.Field(r, label));
+                    }
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or JsonException or DatasetRejectedException or FormatException or InvalidOperationException)
+            {
+                LogFileUnreadable(logger, e, StorageNames.OutcomesContainer, file.Name);
+                result.Problems.Add($"{path} cannot be read ({e.Message}); the rows before the damage are used.");
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                result.Problems.Add($"{path} was deleted while the report read the outcomes.");
+            }
+            finally
+            {
+                File.Delete(local);
+            }
+        }
+
+        return join;
+    }
+
+    /// <summary>The id column when the dataset had no identifier column: the user includes it in the rows they score and in the outcomes.</summary>
+    public const string DefaultIdColumn = "id";
+
+    /// <summary>The column named exactly, else the only one named so case-insensitively (as <c>dataset.json</c> names columns); −1 when none.</summary>
+    private static int ColumnIndex(IReadOnlyList<string> columns, string name)
+    {
+        var exact = -1;
+        var folded = -1;
+        var foldedCount = 0;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (columns[i] == name && exact < 0)
+            {
+                exact = i;
+            }
+            else if (string.Equals(columns[i], name, StringComparison.OrdinalIgnoreCase))
+            {
+                (folded, foldedCount) = (i, foldedCount + 1);
+            }
+        }
+
+        return exact >= 0 ? exact : foldedCount == 1 ? folded : -1;
+    }
+
+    /// <summary>
+    /// Retrain on drift: when the report judged the version drifted, its dataset's <c>raw/{dataset}/dataset.json</c> asks for
+    /// <c>retrainOnDrift</c>, and files were added to or changed in <c>raw/{dataset}/</c> since the dataset version the model
+    /// was trained on, the upload path is asked to rebuild the dataset: one BlobCreated event for the newest new file on
+    /// <c>blob-created</c>, as Event Grid sends for an upload. Preprocessing then builds a version from every current file
+    /// and requests its training, and the champion/challenger gate decides whether it is served. A marker per set of new
+    /// files, created with If-None-Match: *, makes the request once however often the report runs.
+    /// </summary>
+    private async Task<RetrainDecision> DecideRetrainAsync(ModelManifest manifest, DatasetManifest? dataset, DriftReport report, CancellationToken cancellationToken)
+    {
+        var decision = new RetrainDecision { Dataset = NullIfEmpty(manifest.Dataset), DatasetVersion = NullIfEmpty(manifest.DatasetVersion) };
+        RetrainDecision Decide(RetrainOutcome outcome, string message)
+        {
+            (decision.Outcome, decision.Message) = (outcome, message);
+            LogRetrain(logger, manifest.Model, outcome, message);
+            return decision;
+        }
+
+        if (report.Status != DriftStatus.Drifted)
+        {
+            return Decide(RetrainOutcome.NotDrifted, "The model is not judged drifted: no retrain is wanted.");
+        }
+
+        if (!StorageNames.IsValidName(manifest.Dataset))
+        {
+            return Decide(RetrainOutcome.Unavailable, $"Version {manifest.Version}'s manifest names no dataset: retrain on drift cannot apply.");
+        }
+
+        var raw = blobs.GetBlobContainerClient(StorageNames.RawContainer);
+        var specPath = $"{StorageNames.RawContainer}/{StorageNames.RawFilePath(manifest.Dataset, StorageNames.DatasetSpecFile)}";
+        DatasetSpec? spec;
+        try
+        {
+            var content = (await raw.GetBlobClient(StorageNames.RawFilePath(manifest.Dataset, StorageNames.DatasetSpecFile)).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
+            spec = JsonSerializer.Deserialize(content.ToMemory().Span, PipelineJson.Default.DatasetSpec);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            spec = null;
+        }
+        catch (JsonException e)
+        {
+            return Decide(RetrainOutcome.Unavailable, $"{specPath} cannot be read ({e.Message}): nothing sent.");
+        }
+
+        if (spec?.RetrainOnDrift != true)
+        {
+            return Decide(RetrainOutcome.Off, $"{specPath} does not ask for retrainOnDrift: nothing sent.");
+        }
+
+        if (dataset is null)
+        {
+            return Decide(RetrainOutcome.Unavailable, $"The manifest of dataset {manifest.Dataset} version {manifest.DatasetVersion}, which trained version {manifest.Version}, cannot be read: nothing sent.");
+        }
+
+        // New: a data file that is not among the version's sources, or was written after the version's newest upload.
+        var sources = dataset.Sources.Select(f => f.Blob).ToHashSet(StringComparer.Ordinal);
+        var since = dataset.UploadedAt ?? dataset.CreatedAt;
+        List<BlobItem> added = [];
+        await foreach (var blob in ListAsync(raw, StorageNames.FolderPrefix(manifest.Dataset), cancellationToken).ConfigureAwait(false))
+        {
+            var name = Path.GetFileName(blob.Name);
+            if (!name.Equals(StorageNames.DatasetSpecFile, StringComparison.OrdinalIgnoreCase) && !name.StartsWith('.') && !name.StartsWith('_') &&
+                (!sources.Contains($"{StorageNames.RawContainer}/{blob.Name}") || blob.Properties.LastModified > since))
+            {
+                added.Add(blob);
+            }
+        }
+
+        added.Sort((a, b) => a.Properties.LastModified!.Value.CompareTo(b.Properties.LastModified!.Value) is var byTime and not 0 ? byTime : string.CompareOrdinal(a.Name, b.Name));
+        decision.NewFileCount = added.Count;
+        decision.NewFiles = [.. added.Take(MaxNamedFiles).Select(b => $"{StorageNames.RawContainer}/{b.Name}")];
+        if (added.Count == 0)
+        {
+            return Decide(RetrainOutcome.NoNewData, F($"Retraining is wanted, but no file of raw/{manifest.Dataset}/ was added or changed since dataset version {manifest.DatasetVersion} (uploaded {since:yyyy-MM-dd HH:mm} UTC): nothing sent. Upload new labelled data to retrain."));
+        }
+
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            Encoding.UTF8.GetBytes(string.Concat(added.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => $"{b.Name}\n{b.Properties.ETag}\n")))))[..16];
+        var monitoring = blobs.GetBlobContainerClient(StorageNames.MonitoringContainer);
+        await monitoring.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var marker = monitoring.GetBlobClient(StorageNames.RetrainMarkerPath(manifest.Model, fingerprint));
+        decision.Marker = $"{StorageNames.MonitoringContainer}/{marker.Name}";
+        var newest = added[^1];
+        var request = new RetrainMarker
+        {
+            Model = manifest.Model, Dataset = manifest.Dataset, RequestedAt = time.GetUtcNow(), Event = $"{StorageNames.RawContainer}/{newest.Name}",
+            Files = [.. added.Select(b => $"{StorageNames.RawContainer}/{b.Name}")],
+        };
+        ETag created;
+        try
+        {
+            created = await BlobJson.WriteAsync(marker, request, PipelineJson.Default.RetrainMarker, new BlobRequestConditions { IfNoneMatch = ETag.All }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            var earlier = (await BlobJson.ReadAsync(marker, PipelineJson.Default.RetrainMarker, cancellationToken).ConfigureAwait(false))?.Value;
+            decision.RequestedAt = earlier?.RequestedAt;
+            return Decide(RetrainOutcome.AlreadyRequested, F($"A retrain on these {added.Count} new file(s) was requested at {earlier?.RequestedAt:yyyy-MM-dd HH:mm} UTC by an earlier run ({decision.Marker}): not sent again."));
+        }
+
+        var blobEvent = BlobCreatedEvent.ForBlob(blobs.Uri.ToString(), StorageNames.RawContainer, newest.Name, raw.GetBlobClient(newest.Name).Uri,
+            newest.Properties.ETag?.ToString() ?? "", newest.Properties.ContentType, newest.Properties.ContentLength ?? 0, request.RequestedAt,
+            fingerprint);
+        try
+        {
+            await queues.GetQueueClient(preprocess.Value.BlobCreatedQueue).SendMessageAsync(JsonSerializer.Serialize(blobEvent, PipelineJson.Default.BlobCreatedEvent), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Not sent: without the marker the next run requests it again.
+            await marker.DeleteIfExistsAsync(conditions: new BlobRequestConditions { IfMatch = created }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        decision.RequestedAt = request.RequestedAt;
+        return Decide(RetrainOutcome.Requested, F($"{added.Count} file(s) of raw/{manifest.Dataset}/ were added or changed since dataset version {manifest.DatasetVersion}: a rebuild was requested (the upload event for {request.Event} on queue {preprocess.Value.BlobCreatedQueue}). Preprocessing builds a version from every current file and requests its training; the champion/challenger gate decides whether it is served."));
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     private async Task WriteAsync(DriftReport report, CancellationToken cancellationToken)
     {
@@ -415,6 +785,12 @@ public sealed partial class DriftJob(BlobServiceClient blobs, IOptions<DriftOpti
     [LoggerMessage(Level = LogLevel.Warning, Message = "Drift: {Container}/{Blob} cannot be read to its end; the rest of it is left out")]
     private static partial void LogFileUnreadable(ILogger logger, Exception exception, string container, string blob);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Drift: the report of model {Model} failed")]
-    private static partial void LogModelFailed(ILogger logger, Exception exception, string model);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drift: requested the reports of {Count} model(s) on queue drift-requests")]
+    private static partial void LogRequested(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drift: retrain of model {Model}: {Outcome}. {Detail}")]
+    private static partial void LogRetrain(ILogger logger, string model, RetrainOutcome outcome, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drift: the manifest of dataset {Dataset} version {Version} cannot be read")]
+    private static partial void LogDatasetManifestUnreadable(ILogger logger, Exception exception, string dataset, string version);
 }

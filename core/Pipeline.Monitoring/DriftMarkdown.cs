@@ -23,6 +23,27 @@ public static class DriftMarkdown
             Line($"Reading was cut short by {report.Sources.TruncatedBy}: the report covers the newest data only.");
         }
 
+        if (report.Outcomes is { } outcomes)
+        {
+            md.AppendLine();
+            Line($"**Live {outcomes.Metric}** (labelled outcomes joined by `{outcomes.IdColumn}`): {(outcomes.Live is { } live ? live.ToString("0.####", CultureInfo.InvariantCulture) : "n/a")} over {outcomes.Matched} matched row(s); test split: {(outcomes.Test is { } test ? test.ToString("0.####", CultureInfo.InvariantCulture) : "n/a")}. {outcomes.Rows} outcome row(s) read from {outcomes.Files} file(s), {outcomes.UnmatchedOutcomes} matched no observed row, {outcomes.DuplicateIds} duplicate id(s), {outcomes.UnreadableRows} unreadable.");
+            if (outcomes.Truncated)
+            {
+                Line($"Outcomes cut short by {outcomes.TruncatedBy}.");
+            }
+
+            foreach (var problem in outcomes.Problems)
+            {
+                Line($"- {problem}");
+            }
+        }
+
+        if (report.Retrain is { } retrain)
+        {
+            md.AppendLine();
+            Line($"**Retrain:** {retrain.Outcome.ToString().ToLowerInvariant()} — {retrain.Message}");
+        }
+
         var t = report.Thresholds;
         md.AppendLine();
         Line($"Thresholds: PSI warning {t.PsiWarning}, drift {t.PsiDrift}; missing rate +{t.MissingRateChange:P0}; unknown categories +{t.UnknownShareChange:P0}; outside the training range {t.RangeViolationShare:P0}; at least {t.MinRows} rows.");
@@ -36,7 +57,7 @@ public static class DriftMarkdown
         md.AppendLine("|---|---|---|---:|---|---:|---:|---|");
         foreach (var c in report.Columns.Append(report.Predictions).OfType<ColumnDrift>())
         {
-            Line($"| {c.Column} | {c.Kind} | {Status(c.Status)} | {c.Psi:0.###} | {c.TrainMissingRate:P1} → {c.MissingRate:P1} | {(c.UnknownShare is { } u ? u.ToString("P1", CultureInfo.InvariantCulture) : "")} | {(c.RangeViolationShare is { } r ? r.ToString("P1", CultureInfo.InvariantCulture) : "")} | {string.Join("; ", c.Reasons)} |");
+            Line($"| {c.Column} | {c.Kind} | {Status(c.Status)} | {(c.Psi is { } psi ? psi.ToString("0.###", CultureInfo.InvariantCulture) : "n/a")} | {c.TrainMissingRate:P1} → {c.MissingRate:P1} | {(c.UnknownShare is { } u ? u.ToString("P1", CultureInfo.InvariantCulture) : "")} | {(c.RangeViolationShare is { } r ? r.ToString("P1", CultureInfo.InvariantCulture) : "")} | {string.Join("; ", c.Note is { } note ? c.Reasons.Append(note) : c.Reasons)} |");
         }
 
         foreach (var c in report.Columns.Append(report.Predictions).OfType<ColumnDrift>().Where(c => c.Status is DriftStatus.Drifted or DriftStatus.Warning))

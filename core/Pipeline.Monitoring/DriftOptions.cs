@@ -19,6 +19,13 @@ public sealed class DriftOptions : IValidatableObject
     [Range(1L, 64L << 30)]
     public long MaxBytes { get; set; } = 256L << 20;
 
+    /// <summary>
+    /// Labelled outcome rows (<c>outcomes/{model}/</c>) held in memory at most per report, newest files first; the report
+    /// says what was left unread. About 100 bytes each.
+    /// </summary>
+    [Range(1L, 10_000_000L)]
+    public long MaxOutcomeRows { get; set; } = 500_000;
+
     /// <summary>Fewer observed rows than this: the report's status is <c>insufficient-data</c> and nothing is flagged.</summary>
     [Range(1L, 100_000_000L)]
     public long MinRows { get; set; } = 100;

@@ -13,7 +13,9 @@
 //                  leaves stale (Blob Data Contributor) · score-requests: the queue trigger (Queue Data Contributor, as
 //                  blob-created) · score-requests-poison: Message Sender.
 //                  Drift reports: monitoring: read prediction logs, write drift reports (Blob Data Contributor) ·
-//                  drift-requests: the queue trigger (Queue Data Contributor) · drift-requests-poison: Message Sender.
+//                  drift-requests: the queue trigger (Queue Data Contributor) · drift-requests-poison: Message Sender ·
+//                  outcomes: read labelled outcomes for live accuracy (Blob Data Reader) · retrain on drift reads
+//                  raw and datasets and sends on blob-created with the grants of preprocessing.
 //                  The DriftSchedule timer's lock is a blob lease in azure-webjobs-hosts (below).
 //                  Its own host storage account (AzureWebJobsStorage), nothing in the serving app's: the Flex
 //                  deployment container app-package (the platform reads the package and the publish endpoint writes
@@ -38,7 +40,8 @@
 //                  predictions, datasets and runs: Blob Data Reader, for the command-line tool (`pipeline --azd`: status,
 //                  rejections, runs, report, upload's follow); replaying dead-lettered events: eventgrid-deadletter: Blob
 //                  Data Contributor (read, then delete what was replayed), blob-created: Queue Data Message Sender ·
-//                  `pipeline drift`: drift-requests: Queue Data Message Sender, monitoring: Blob Data Reader.
+//                  `pipeline drift`: drift-requests: Queue Data Message Sender, monitoring: Blob Data Reader ·
+//                  outcomes: Blob Data Contributor to upload labelled outcomes.
 //
 // The two function apps' host accounts are separate (main.bicep): no identity has any role on the other app's.
 @description('Name of the pipeline storage account.')
@@ -127,6 +130,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource monitoring 'containers' existing = {
       name: 'monitoring'
+    }
+    resource outcomes 'containers' existing = {
+      name: 'outcomes'
     }
   }
 
@@ -384,6 +390,17 @@ resource functionsScoreRequestsPoisonSender 'Microsoft.Authorization/roleAssignm
   }
 }
 
+// Live accuracy in drift reports: read the labelled outcomes uploaded to outcomes/{model}/.
+resource functionsOutcomesReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::outcomes.id, functionsPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::outcomes
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Drift reports (the DriftSchedule timer and the DriftRequest queue trigger): read prediction logs and write
 // monitoring/{model}/drift/ (models and predictions are read with the grants above).
 resource functionsMonitoringContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -610,6 +627,16 @@ resource deployerDeadLetterContributor 'Microsoft.Authorization/roleAssignments@
 resource deployerScoreContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
   name: guid(storage::blobService::score.id, deployerPrincipalId, roles.storageBlobDataContributor)
   scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
+resource deployerOutcomesContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(storage::blobService::outcomes.id, deployerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::outcomes
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: deployerPrincipalId

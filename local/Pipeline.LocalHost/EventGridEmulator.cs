@@ -97,28 +97,10 @@ public sealed partial class EventGridEmulator(
                 continue;
             }
 
-            var blobEvent = new BlobCreatedEvent
-            {
-                Id = Guid.NewGuid().ToString(),
-                Topic = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
-                Subject = $"/blobServices/default/containers/{route.Container}/blobs/{item.Name}",
-                EventType = BlobCreatedEvent.EventTypeName,
-                EventTime = item.Properties.LastModified ?? time.GetUtcNow(),
-                DataVersion = "",
-                MetadataVersion = "1",
-                Data = new BlobCreatedData
-                {
-                    Api = "PutBlob",
-                    ClientRequestId = Guid.NewGuid().ToString(),
-                    RequestId = Guid.NewGuid().ToString(),
-                    ETag = etag,
-                    ContentType = item.Properties.ContentType ?? "application/octet-stream",
-                    ContentLength = item.Properties.ContentLength ?? 0,
-                    BlobType = "BlockBlob",
-                    Url = container.GetBlobClient(item.Name).Uri.ToString(),
-                    Sequencer = Interlocked.Increment(ref _sequencer).ToString("x32", CultureInfo.InvariantCulture),
-                },
-            };
+            var blobEvent = BlobCreatedEvent.ForBlob(
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+                route.Container, item.Name, container.GetBlobClient(item.Name).Uri, etag, item.Properties.ContentType, item.Properties.ContentLength ?? 0,
+                item.Properties.LastModified ?? time.GetUtcNow(), Interlocked.Increment(ref _sequencer).ToString("x32", CultureInfo.InvariantCulture));
             await queue.SendMessageAsync(JsonSerializer.Serialize(blobEvent, PipelineJson.Default.BlobCreatedEvent), cancellationToken);
             _announced[key] = etag;
             written++;

@@ -64,6 +64,8 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("functions", QueueDataMessageSender, "queue:drift-requests-poison"),
         new("deployer", QueueDataMessageSender, "queue:drift-requests"),
         new("deployer", BlobDataReader, "container:monitoring"),
+        new("functions", BlobDataReader, "container:outcomes"),
+        new("deployer", BlobDataContributor, "container:outcomes"),
     ];
 
     private IEnumerable<TemplateResource> Assignments => template.OfType("Microsoft.Authorization/roleAssignments");

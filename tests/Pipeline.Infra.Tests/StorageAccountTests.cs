@@ -54,7 +54,7 @@ public sealed class StorageAccountTests(CompiledTemplate template, DeploymentSna
         var variables = template.Root.At("variables");
         string[] Names(string variable) => variables.At(variable).EnumerateArray().Select(name => name.GetString()!).ToArray();
 
-        Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions", "monitoring"], Names("dataContainers"));
+        Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions", "monitoring", "outcomes"], Names("dataContainers"));
         Assert.Equal(["azure-webjobs-hosts", "azure-webjobs-secrets"], Names("hostContainers"));
         Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison", "score-requests", "score-requests-poison", "drift-requests", "drift-requests-poison"], Names("queues"));
 
@@ -64,7 +64,7 @@ public sealed class StorageAccountTests(CompiledTemplate template, DeploymentSna
 
         // Predicted: the contract's containers and the dead-letter container in the pipeline account, and no other.
         Assert.Equal(
-            ["datasets", "eventgrid-deadletter", "models", "monitoring", "predictions", "raw", "runs", "score"],
+            ["datasets", "eventgrid-deadletter", "models", "monitoring", "outcomes", "predictions", "raw", "runs", "score"],
             snapshot.ContainersOf(snapshot.PipelineAccount).Order(StringComparer.Ordinal));
     }
 

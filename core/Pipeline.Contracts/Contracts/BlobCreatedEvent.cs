@@ -39,6 +39,31 @@ public sealed class BlobCreatedEvent
     [JsonPropertyName("pipelineTraceparent")]
     public string? TraceParent { get; set; }
 
+    /// <summary>The event Event Grid writes for a blob put into <paramref name="container"/> (<c>PutBlob</c>, a block blob).</summary>
+    public static BlobCreatedEvent ForBlob(string topic, string container, string blobName, Uri url, string etag, string? contentType, long contentLength,
+        DateTimeOffset eventTime, string sequencer) => new()
+    {
+        Id = Guid.NewGuid().ToString(),
+        Topic = topic,
+        Subject = $"/blobServices/default/containers/{container}/blobs/{blobName}",
+        EventType = EventTypeName,
+        EventTime = eventTime,
+        DataVersion = "",
+        MetadataVersion = "1",
+        Data = new BlobCreatedData
+        {
+            Api = "PutBlob",
+            ClientRequestId = Guid.NewGuid().ToString(),
+            RequestId = Guid.NewGuid().ToString(),
+            ETag = etag,
+            ContentType = contentType ?? "application/octet-stream",
+            ContentLength = contentLength,
+            BlobType = "BlockBlob",
+            Url = url?.ToString() ?? "",
+            Sequencer = sequencer,
+        },
+    };
+
     /// <summary>Container and blob name taken from <see cref="Subject"/>; null when the subject is not a blob subject.</summary>
     public (string Container, string BlobName)? TryGetBlob()
     {

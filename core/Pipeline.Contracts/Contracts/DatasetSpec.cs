@@ -19,6 +19,13 @@ public sealed class DatasetSpec
     public int? MaxCategories { get; set; }
 
     /// <summary>
+    /// When a drift report judges the model trained from this dataset drifted and files were added to or changed in
+    /// <c>raw/{dataset}/</c> since the dataset version it was trained on, the drift run requests a rebuild of the dataset
+    /// (the event an upload sends), so a new version is trained and the champion/challenger gate decides. Default false.
+    /// </summary>
+    public bool? RetrainOnDrift { get; set; }
+
+    /// <summary>
     /// Fields this spec does not have, kept to be named in the validation report. Among them <c>model</c> and
     /// <c>forcePromotion</c>: which model a dataset publishes to, and forcing a promotion, are operator decisions
     /// (<c>Preprocess:ModelNames</c>, the admin rollback API), never a file anyone who may upload can write.

@@ -97,6 +97,127 @@ public sealed class DriftReport
 
     /// <summary>The model's predictions on the observed rows against its predictions on the test split.</summary>
     public ColumnDrift? Predictions { get; set; }
+
+    /// <summary>Live accuracy or R² from labelled outcomes (<c>outcomes/{model}/</c>) joined to the observed rows by id; null when none were uploaded.</summary>
+    public LiveOutcomes? Outcomes { get; set; }
+
+    /// <summary>Whether a retrain was requested (<c>dataset.json</c> <c>retrainOnDrift</c>), and why or why not.</summary>
+    public RetrainDecision? Retrain { get; set; }
+}
+
+/// <summary>
+/// Labelled outcomes uploaded after scoring, joined by id to the observed rows the report read (batch outputs and
+/// prediction logs): the live quality next to the test split's.
+/// </summary>
+public sealed class LiveOutcomes
+{
+    /// <summary>The column that joins outcomes to observed rows: the dataset's identifier column, else <c>id</c>.</summary>
+    public string IdColumn { get; set; } = "";
+
+    /// <summary>The label column: the model's target, named as in training.</summary>
+    public string LabelColumn { get; set; } = "";
+
+    /// <summary><c>accuracy</c> (classification) or <c>r2</c> (regression).</summary>
+    public string Metric { get; set; } = "";
+
+    /// <summary>The metric over the matched rows; null when no row matched (or, for R², the outcomes do not vary).</summary>
+    public double? Live { get; set; }
+
+    /// <summary>The same metric on the test split, from the model manifest.</summary>
+    public double? Test { get; set; }
+
+    public int Files { get; set; }
+
+    /// <summary>Outcome rows read (with an id and a label).</summary>
+    public long Rows { get; set; }
+
+    /// <summary>Outcome rows whose id matched an observed row's: the rows the live metric is computed from.</summary>
+    public long Matched { get; set; }
+
+    /// <summary>Outcome ids that matched no observed row read (scored outside the window, or not read: see <see cref="DriftSources.Truncated"/>).</summary>
+    public long UnmatchedOutcomes { get; set; }
+
+    /// <summary>Outcome rows whose id came again (the last one counts).</summary>
+    public long DuplicateIds { get; set; }
+
+    /// <summary>Outcome rows without an id or a readable label (regression: not a number).</summary>
+    public long UnreadableRows { get; set; }
+
+    /// <summary><c>Drift:MaxOutcomeRows</c> stopped the reading of outcome files; <see cref="TruncatedBy"/> says what was left unread.</summary>
+    public bool Truncated { get; set; }
+
+    public string? TruncatedBy { get; set; }
+
+    /// <summary>Files that could not be used (a missing column, unreadable content), each with why.</summary>
+    public List<string> Problems { get; set; } = [];
+}
+
+/// <summary>What the drift run decided about retraining, and why.</summary>
+public sealed class RetrainDecision
+{
+    public RetrainOutcome Outcome { get; set; }
+
+    /// <summary>Why, in a sentence.</summary>
+    public string Message { get; set; } = "";
+
+    /// <summary>The dataset that trained the version, and its version.</summary>
+    public string? Dataset { get; set; }
+
+    public string? DatasetVersion { get; set; }
+
+    /// <summary>Files of <c>raw/{dataset}/</c> added or changed since that version (at most 20 named; <see cref="NewFileCount"/> counts them all).</summary>
+    public List<string> NewFiles { get; set; } = [];
+
+    public int NewFileCount { get; set; }
+
+    /// <summary>The marker recording the request (<c>monitoring/{model}/drift/retrain/{fingerprint}.json</c>).</summary>
+    public string? Marker { get; set; }
+
+    /// <summary>When the request for these files was sent (this run, or an earlier one).</summary>
+    public DateTimeOffset? RequestedAt { get; set; }
+}
+
+/// <summary>The marker of one retrain request: which files, when, and the event sent.</summary>
+public sealed class RetrainMarker
+{
+    public string Model { get; set; } = "";
+
+    public string Dataset { get; set; } = "";
+
+    public DateTimeOffset RequestedAt { get; set; }
+
+    /// <summary>The blob the BlobCreated event on <c>blob-created</c> named.</summary>
+    public string Event { get; set; } = "";
+
+    public List<string> Files { get; set; } = [];
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<RetrainOutcome>))]
+public enum RetrainOutcome
+{
+    /// <summary>The model is not judged drifted: no retrain wanted.</summary>
+    [JsonStringEnumMemberName("not-drifted")]
+    NotDrifted,
+
+    /// <summary>Drifted, but the dataset's <c>dataset.json</c> does not ask for <c>retrainOnDrift</c>.</summary>
+    [JsonStringEnumMemberName("off")]
+    Off,
+
+    /// <summary>Drifted and asked for, but no file was added or changed since the version's dataset: nothing to retrain on.</summary>
+    [JsonStringEnumMemberName("no-new-data")]
+    NoNewData,
+
+    /// <summary>A rebuild of the dataset was requested by this run.</summary>
+    [JsonStringEnumMemberName("requested")]
+    Requested,
+
+    /// <summary>The same new files were requested by an earlier run (its marker exists): nothing sent again.</summary>
+    [JsonStringEnumMemberName("already-requested")]
+    AlreadyRequested,
+
+    /// <summary>The version's dataset, or its <c>dataset.json</c>, cannot be read: nothing sent.</summary>
+    [JsonStringEnumMemberName("unavailable")]
+    Unavailable,
 }
 
 /// <summary>What was read, and whether a limit cut it short.</summary>
@@ -148,8 +269,14 @@ public sealed class ColumnDrift
 
     public DriftStatus Status { get; set; }
 
-    /// <summary>Population stability index (datetime: the largest of its parts').</summary>
-    public double Psi { get; set; }
+    /// <summary>
+    /// Population stability index (datetime: the largest of its parts'); null when it does not apply: the column was
+    /// missing in every training row, so there is no training distribution to compare with (see <see cref="Note"/>).
+    /// </summary>
+    public double? Psi { get; set; }
+
+    /// <summary>Why a measure does not apply, when one does not.</summary>
+    public string? Note { get; set; }
 
     public double TrainMissingRate { get; set; }
 
@@ -167,7 +294,10 @@ public sealed class ColumnDrift
     /// <summary>What crossed a threshold, in words.</summary>
     public List<string> Reasons { get; set; } = [];
 
-    /// <summary>Expected (train or test split) against observed share per bin or category.</summary>
+    /// <summary>
+    /// Expected (train or test split) against observed share per bin or category; the predictions add <c>*other*</c> for
+    /// labels the model's manifest does not list (expected share 0).
+    /// </summary>
     public List<DriftBin> Bins { get; set; } = [];
 }
 
@@ -199,4 +329,10 @@ public enum DriftStatus
     /// <summary>Too few observed rows (<c>Drift:MinRows</c>) to judge.</summary>
     [JsonStringEnumMemberName("insufficient-data")]
     InsufficientData,
+}
+
+/// <summary>Message on queue <c>drift-requests</c>: write <see cref="Model"/>'s drift report now.</summary>
+public sealed class DriftRequest
+{
+    public string Model { get; set; } = "";
 }

@@ -18,5 +18,8 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(RunStatus))]
 [JsonSerializable(typeof(ScoringReport))]
 [JsonSerializable(typeof(DriftReport))]
+[JsonSerializable(typeof(RetrainMarker))]
+[JsonSerializable(typeof(RetrainOutcome))]
+[JsonSerializable(typeof(DriftRequest))]
 [JsonSerializable(typeof(string))]
 public sealed partial class PipelineJson : JsonSerializerContext;

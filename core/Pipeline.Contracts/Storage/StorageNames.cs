@@ -128,6 +128,16 @@ public static class StorageNames
     public static string DriftReportPath(string model, DateOnly day, string extension) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{model}/{DriftFolder}/{day:yyyy-MM-dd}{extension}");
 
+    /// <summary>
+    /// Retrain-on-drift marker in container <c>monitoring</c>: <c>{model}/drift/retrain/{fingerprint}.json</c>, created
+    /// (If-None-Match: *) before a retrain is requested for the set of new files the fingerprint names, so the same data is
+    /// requested once.
+    /// </summary>
+    public static string RetrainMarkerPath(string model, string fingerprint) => $"{model}/{DriftFolder}/retrain/{fingerprint}.json";
+
+    /// <summary>Container of labelled outcomes uploaded after scoring: <c>outcomes/{model}/{file}</c> (id and target columns).</summary>
+    public const string OutcomesContainer = "outcomes";
+
     /// <summary>Suffix of a batch-scoring report beside its output: <c>predictions/{model}/{file}.report.json</c>.</summary>
     public const string ScoringReportSuffix = ".report.json";
 

@@ -6,9 +6,10 @@ using Pipeline.Storage;
 namespace Pipeline.Functions.Drift;
 
 /// <summary>
-/// Drift reports (<see cref="DriftJob"/>): <c>DriftSchedule</c> writes one for every model with a current version on a
-/// timer; <c>DriftRequest</c> writes one model's on demand, from a <c>{"model":"…"}</c> message on queue
-/// <c>drift-requests</c> (<c>pipeline drift MODEL</c> sends it).
+/// Drift reports (<see cref="DriftJob"/>): <c>DriftRequest</c> writes one model's, from a <c>{"model":"…"}</c> message on
+/// queue <c>drift-requests</c>; <c>DriftSchedule</c>, a timer, puts one such message per model on that queue, so each
+/// model's report is an invocation of its own (its own time limit, retries and poison message); <c>pipeline drift
+/// MODEL</c> sends one on demand.
 /// </summary>
 public sealed class DriftFunctions(DriftJob job)
 {
@@ -22,7 +23,7 @@ public sealed class DriftFunctions(DriftJob job)
     public async Task RunScheduleAsync([TimerTrigger(Schedule)] TimerInfo timer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(timer);
-        await job.RunAllAsync(cancellationToken);
+        await job.RequestAllAsync(cancellationToken);
     }
 
     /// <remarks>A message that is not a request for a valid model name throws, so it ends in <c>drift-requests-poison</c>.</remarks>

@@ -34,7 +34,18 @@ public sealed class CliDriftTests : IAsyncLifetime
         var queue = Queue();
         while (!cancellationToken.IsCancellationRequested)
         {
-            foreach (var message in (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1), cancellationToken)).Value)
+            Azure.Storage.Queues.Models.QueueMessage[] messages;
+            try
+            {
+                messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(1), cancellationToken)).Value;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopped while a receive was in flight: the test is done with the queue.
+                return;
+            }
+
+            foreach (var message in messages)
             {
                 if (JsonNode.Parse(message.Body.ToString())?["model"]?.GetValue<string>() == _model)
                 {
@@ -51,6 +62,13 @@ public sealed class CliDriftTests : IAsyncLifetime
     public async Task Drift_ShiftedScoredFile_ShowsTheReportFlaggingTheShiftedColumn()
     {
         await DriftData.ScoreAsync(_app, $"{_model}/day.csv", DriftData.Csv(DriftData.Rows(1000, seed: 40, sizeShift: 3)));
+        var predicted = await DriftData.PredictionsAsync($"{_model}/day.csv");
+        // The true labels of the first 100 scored rows: the model was right on the even ids only.
+        await DriftData.UploadOutcomesAsync($"{_model}/truth.csv", "id,label\n" + string.Concat(Enumerable.Range(1, 100).Select(i =>
+        {
+            var label = predicted[i.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+            return $"{i},{(i % 2 == 0 ? label : label == "yes" ? "no" : "yes")}\n";
+        })));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
         var serving = ServeRequestsAsync(stop.Token);
 
@@ -65,6 +83,10 @@ public sealed class CliDriftTests : IAsyncLifetime
         Assert.Equal(["size"], report["driftedColumns"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.True(text.ExitCode == 0, text.ToString());
         Assert.Contains("drifted over 1000 rows", text.Out, StringComparison.Ordinal);
+        Assert.Equal(0.5, report["outcomes"]!["live"]!.GetValue<double>());
+        Assert.Contains("live accuracy 0.5 over 100 labelled row(s) (test split 0.9); 0 outcome id(s) matched no scored row", text.Out, StringComparison.Ordinal);
+        // The model was published without the trainer: its manifest names no dataset to retrain from.
+        Assert.Contains("retrain: unavailable — Version v1's manifest names no dataset", text.Out, StringComparison.Ordinal);
         Assert.Contains($"monitoring/{_model}/drift/", text.Out, StringComparison.Ordinal);
     }
 

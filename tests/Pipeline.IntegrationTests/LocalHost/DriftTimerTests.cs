@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Contracts;
 using Pipeline.LocalHost;
@@ -8,7 +9,7 @@ namespace Pipeline.Tests.LocalHost;
 
 /// <summary>
 /// The drift timer through the functions app's real isolated worker, fired by the Functions-host stand-in. On an Azurite
-/// of its own: the timer writes a report for every model in the account, which would race other tests' reports.
+/// of its own: the timer requests a report for every model in the account, which would race other tests' queues.
 /// </summary>
 public sealed class DriftTimerTests : IAsyncLifetime
 {
@@ -37,21 +38,32 @@ public sealed class DriftTimerTests : IAsyncLifetime
         await _azurite.DisposeAsync();
     }
 
-    private Azure.Storage.Blobs.BlobClient Report() => _azurite.Blobs().GetBlobContainerClient(StorageNames.MonitoringContainer)
-        .GetBlobClient(StorageNames.DriftReportPath(_model, DateOnly.FromDateTime(DateTime.UtcNow), ".json"));
+    /// <summary>The <c>drift-requests</c> messages naming this test's model.</summary>
+    private async Task<int> RequestsAsync()
+    {
+        var queue = _azurite.Queues().GetQueueClient(StorageNames.DriftRequestsQueue);
+        if (!(await queue.ExistsAsync(Cancellation)).Value)
+        {
+            return 0;
+        }
+
+        var messages = (await queue.PeekMessagesAsync(32, Cancellation)).Value;
+        return messages.Count(m => JsonSerializer.Deserialize(m.MessageText, PipelineJson.Default.DriftRequest)?.Model == _model);
+    }
 
     [Fact]
-    public async Task Timer_DriftSchedule_WritesEveryCurrentModelsReportThroughTheWorker()
+    public async Task Timer_DriftSchedule_RequestsEveryModelsReportOnItsQueueThroughTheWorker()
     {
         var timers = new TimerTriggerHost(_worker, TimeProvider.System, NullLogger<TimerTriggerHost>.Instance);
 
         var failure = await timers.InvokeAsync(Assert.Single(timers.Functions), TimerStatus.Now(TimeProvider.System), Cancellation);
 
         Assert.Null(failure);
-        var report = (await BlobJson.ReadAsync(Report(), PipelineJson.Default.DriftReport, Cancellation))!.Value.Value;
-        // The version has no manifest here: the report says there is nothing to compare with.
-        Assert.Equal(("v1", DriftStatus.InsufficientData), (report.Version, report.Status));
-        Assert.Contains("no readable manifest", report.Message, StringComparison.Ordinal);
+        // One message per model: the DriftRequest function writes each model's report in an invocation of its own.
+        Assert.Equal(1, await RequestsAsync());
+        var report = _azurite.Blobs().GetBlobContainerClient(StorageNames.MonitoringContainer)
+            .GetBlobClient(StorageNames.DriftReportPath(_model, DateOnly.FromDateTime(DateTime.UtcNow), ".json"));
+        Assert.False((await report.ExistsAsync(Cancellation)).Value);
     }
 
     [Fact]
@@ -64,7 +76,7 @@ public sealed class DriftTimerTests : IAsyncLifetime
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(90);
-            while (!(await Report().ExistsAsync(Cancellation)).Value)
+            while (await RequestsAsync() == 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, "The stand-in did not fire DriftSchedule within 90 s on a 2 s schedule.");
                 await Task.Delay(250, Cancellation);

@@ -68,11 +68,27 @@ public static class DriftCommand
             var table = new Table().AddColumns("column", "status", "PSI", "missing", "why");
             foreach (var column in report.Columns.Append(report.Predictions).OfType<ColumnDrift>())
             {
-                table.AddRow(CliOutput.E(column.Column), CliOutput.E(Status(column.Status)), column.Psi.ToString("0.###", CultureInfo.InvariantCulture),
+                table.AddRow(CliOutput.E(column.Column), CliOutput.E(Status(column.Status)), column.Psi?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a",
                     CliOutput.E(string.Create(CultureInfo.InvariantCulture, $"{column.TrainMissingRate:P1} → {column.MissingRate:P1}")), CliOutput.E(string.Join("; ", column.Reasons)));
             }
 
             console.Write(table);
+            if (report.Outcomes is { } outcomes)
+            {
+                static string Figure(double? value) => value?.ToString("0.####", CultureInfo.InvariantCulture) ?? "n/a";
+                console.MarkupLine(CliOutput.E(string.Create(CultureInfo.InvariantCulture,
+                    $"live {outcomes.Metric} {Figure(outcomes.Live)} over {outcomes.Matched} labelled row(s) (test split {Figure(outcomes.Test)}); {outcomes.UnmatchedOutcomes} outcome id(s) matched no scored row")));
+                foreach (var problem in outcomes.Problems)
+                {
+                    console.MarkupLine($"  [yellow]{CliOutput.E(problem)}[/]");
+                }
+            }
+
+            if (report.Retrain is { } retrain)
+            {
+                console.MarkupLine($"retrain: {CliOutput.E(JsonSerializer.Serialize(retrain.Outcome, PipelineJson.Default.RetrainOutcome).Trim('"'))} — {CliOutput.E(retrain.Message)}");
+            }
+
             console.MarkupLine($"report: monitoring/{CliOutput.E(StorageNames.DriftReportPath(name, DateOnly.FromDateTime(report.CreatedAt.UtcDateTime), ".md"))}");
             return ExitCode.Success;
         }, cancellationToken));

@@ -40,22 +40,29 @@ public static class DriftData
         Encoding.UTF8.GetBytes(string.Join('\n', [string.Join(',', Header), .. rows.Select(r => string.Join(',', r))]) + "\n");
 
     /// <summary>The baseline of <see cref="TestModels.PublishEncodedAsync"/>'s model trained on <paramref name="train"/> and tested on <paramref name="test"/>.</summary>
-    public static TrainingBaseline Baseline(List<string[]> train, List<string[]> test)
+    public static TrainingBaseline Baseline(List<string[]> train, List<string[]> test, bool regression = false)
     {
         var encoder = new FeatureEncoder(TestModels.RawColumns());
         var (columns, missing) = Encode(encoder, train);
         var stats = encoder.FeatureNames.Select((f, i) => new FeatureStats { Name = f, Missing = f == "size" ? missing : 0 }).ToList();
         var (testColumns, _) = Encode(encoder, test);
-        var outputs = new float[test.Count * 2];
+        var outputs = new float[test.Count * (regression ? 1 : 2)];
         for (var r = 0; r < test.Count; r++)
         {
-            // The published model: logit(yes) = 0.5·size + 2·red − blue + 0.3·other + 1.5·member − 3.
+            // The published model: logit(yes) = 0.5·size + 2·red − blue + 0.3·other + 1.5·member − 3 (regression: that value).
             var logit = (0.5 * testColumns[0][r]) + (2 * testColumns[1][r]) - testColumns[2][r] + (0.3 * testColumns[3][r]) + (1.5 * testColumns[4][r]) - 3;
             var yes = (float)(1 / (1 + Math.Exp(-logit)));
-            (outputs[2 * r], outputs[(2 * r) + 1]) = (1 - yes, yes);
+            if (regression)
+            {
+                outputs[r] = (float)logit;
+            }
+            else
+            {
+                (outputs[2 * r], outputs[(2 * r) + 1]) = (1 - yes, yes);
+            }
         }
 
-        return TrainingBaselines.Build(encoder.Columns, encoder.FeatureNames, columns, stats, train.Count, TrainingBaselines.DefaultBins, ["no", "yes"], outputs);
+        return TrainingBaselines.Build(encoder.Columns, encoder.FeatureNames, columns, stats, train.Count, TrainingBaselines.DefaultBins, regression ? [] : ["no", "yes"], outputs);
     }
 
     private static (float[][] Columns, int MissingSize) Encode(FeatureEncoder encoder, List<string[]> rows)
@@ -81,8 +88,27 @@ public static class DriftData
     }
 
     /// <summary>Publishes the model with the baseline of 3,000 training rows and 600 test rows (seeds 1 and 2).</summary>
-    public static Task PublishAsync(string model, string version = "v1") =>
-        TestModels.PublishEncodedAsync(model, version, baseline: Baseline(Rows(3000, seed: 1), Rows(600, seed: 2)));
+    public static Task PublishAsync(string model, string version = "v1", bool regression = false) =>
+        TestModels.PublishEncodedAsync(model, version, regression, baseline: Baseline(Rows(3000, seed: 1), Rows(600, seed: 2), regression));
+
+    /// <summary>The <c>id</c> and <c>prediction</c> columns of a batch output in CSV (the input's columns, then the prediction).</summary>
+    public static async Task<Dictionary<string, string>> PredictionsAsync(string blob)
+    {
+        var text = (await Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient(blob)
+            .DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToString();
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split(',');
+        var prediction = Array.IndexOf(header, "prediction");
+        return lines.Skip(1).Select(l => l.Split(',')).ToDictionary(f => f[0], f => f[prediction]);
+    }
+
+    /// <summary>Uploads <paramref name="content"/> to <c>outcomes/{blob}</c>.</summary>
+    public static async Task UploadOutcomesAsync(string blob, string content)
+    {
+        var outcomes = Azurite.Blobs().GetBlobContainerClient(StorageNames.OutcomesContainer);
+        await outcomes.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await outcomes.GetBlobClient(blob).UploadAsync(BinaryData.FromString(content), overwrite: true, TestContext.Current.CancellationToken);
+    }
 
     /// <summary>Drops <paramref name="content"/> at <c>score/{blob}</c> and scores it as the Score function does.</summary>
     public static async Task<ScoringReport> ScoreAsync(PreprocessingApp app, string blob, byte[] content)
