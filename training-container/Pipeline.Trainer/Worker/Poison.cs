@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Pipeline.Storage;
@@ -17,7 +18,6 @@ public static class Poison
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(time);
         var poison = queues.GetQueueClient(StorageNames.Poison(queue.Name));
-        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         JsonNode? original;
         try
         {
@@ -36,7 +36,17 @@ public static class Poison
             ["failedAt"] = time.GetUtcNow(),
             ["messageId"] = message.MessageId,
         };
-        await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.ErrorCode == QueueErrorCode.QueueNotFound)
+        {
+            // Infra creates the poison queues in Azure (where the job may only add messages to them); locally it may not exist yet.
+            await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        }
+
         await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         return poison.Name;
     }
