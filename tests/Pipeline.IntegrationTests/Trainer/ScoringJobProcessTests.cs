@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Contracts;
 using Pipeline.Storage;
+using Pipeline.Tests.Cli;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Trainer;
@@ -41,9 +42,16 @@ public sealed class ScoringJobProcessTests : IAsyncLifetime
         await using var routing = RoutingApp();
         var handed = await ScoreInFunctionsAppAsync(routing, $"{_model}/routed/day.csv", Encoding.UTF8.GetBytes(Csv));
         Assert.Equal(ScoringStatus.HandedToJob, handed.Status);
+        // The command-line tool shows the file as handed to the job until the job is done.
+        var waiting = await CliTestHost.StorageAsync("scoring", _model);
+        Assert.True(waiting.ExitCode == 0, waiting.ToString());
+        Assert.Contains($"handed to job", waiting.Out, StringComparison.Ordinal);
+        Assert.Contains($"score/{_model}/routed/day.csv", waiting.Out, StringComparison.Ordinal);
 
         using var job = StartJob();
         var report = await WaitForFinalReportAsync(job, $"{_model}/routed/day.csv");
+        var done = await CliTestHost.StorageAsync("scoring", _model, "--json");
+        var doneText = await CliTestHost.StorageAsync("scoring", _model);
 
         Assert.Equal((ScoringStatus.Succeeded, ScoringHost.Job, "v1"), (report.Status, report.ScoredBy, report.Version));
         Assert.Equal((inApp.Rows, inApp.Scored, inApp.Failed, inApp.Format, inApp.OutputFormat), (report.Rows, report.Scored, report.Failed, report.Format, report.OutputFormat));
@@ -53,6 +61,15 @@ public sealed class ScoringJobProcessTests : IAsyncLifetime
         var actual = (await Predictions().GetBlobClient($"{_model}/routed/day.csv").DownloadContentAsync(Cancellation)).Value.Content.ToArray();
         Assert.Equal(expected, actual);
         await AssertQueuesEmptyAsync(poisoned: 0);
+
+        var listed = JsonNode.Parse(done.Out)!.AsArray();
+        Assert.Equal(2, listed.Count);
+        var routed = Assert.Single(listed, r => (string?)r!["input"] == $"score/{_model}/routed/day.csv")!;
+        Assert.Equal(("succeeded", "job"), ((string?)routed["status"], (string?)routed["scoredBy"]));
+        Assert.Equal("functions-app", (string?)Assert.Single(listed, r => (string?)r!["input"] == $"score/{_model}/in-app/day.csv")!["scoredBy"]);
+        Assert.Contains("(scoring job)", doneText.Out, StringComparison.Ordinal);
+        Assert.Contains("(functions app)", doneText.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("handed to job", doneText.Out, StringComparison.Ordinal);
     }
 
     [Fact]
