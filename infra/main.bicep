@@ -86,8 +86,9 @@ param trainingReplicaRetryLimit int = 0
 @maxValue(100)
 param scoringMaxExecutions int = 4
 
-// docs/benchmarks.md: ~620 k rows/s end to end, a 2 GiB CSV in ~40 s; the job's largest file (6 GiB,
-// Scoring:MaxJobFileBytes) then takes ~2 minutes plus its download: 30 minutes leaves a wide margin for a slower replica.
+// docs/benchmarks.md: ~620 k rows/s end to end, a 2 GiB CSV in ~40 s; the job's largest file (3 GiB,
+// Scoring:MaxJobFileBytes) then takes about a minute plus its download and upload: 30 minutes leaves a wide margin for
+// a slower replica or a wider model.
 @description('Seconds a scoring replica may run (default 30 minutes).')
 @minValue(300)
 @maxValue(86400)

@@ -39,12 +39,13 @@ public sealed class ScoringOptions : IValidatableObject
     public long MaxFileBytes { get; set; } = 2L << 30;
 
     /// <summary>
-    /// Largest input the scoring job scores (default 6 GiB): the job keeps the input on its replica's disk while it
-    /// scores it (a Consumption replica has 8 GiB of ephemeral storage) and streams the output to storage. Larger files
-    /// get a <c>too-large</c> report asking to split them. At least <see cref="MaxFileBytes"/>.
+    /// Largest input the scoring job scores (default 3 GiB): the job keeps the input and its output on its replica's
+    /// ephemeral disk while it scores (8 GiB on a Consumption replica with more than one core), and a CSV's output is
+    /// about 1.5 times its input. Larger files get a <c>too-large</c> report asking to split them. At least
+    /// <see cref="MaxFileBytes"/>.
     /// </summary>
     [Range(1L, long.MaxValue)]
-    public long MaxJobFileBytes { get; set; } = 6L << 30;
+    public long MaxJobFileBytes { get; set; } = 3L << 30;
 
     /// <summary>The queue files above <see cref="MaxFileBytes"/> are handed over on: the scoring job's <c>Worker:QueueName</c>.</summary>
     [Required]

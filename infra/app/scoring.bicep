@@ -117,7 +117,7 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             'score'
           ]
           // Two cores for the scorer's two stages (read+encode+infer, write); more than one core also gives the
-          // replica 8 GiB of ephemeral disk, which holds the input while it is scored (Scoring:MaxJobFileBytes).
+          // replica 8 GiB of ephemeral disk, which holds the input and its output while it is scored (Scoring:MaxJobFileBytes).
           resources: {
             cpu: json('2.0')
             memory: '4Gi'

@@ -44,7 +44,7 @@ public sealed class ScoringJobTests(CompiledTemplate template)
         Assert.Equal(["Storage__BlobServiceUri", "Storage__QueueServiceUri", "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING"], env.Keys);
         Assert.All(env.Values, item => Assert.False(item.TryGetProperty("secretRef", out _)));
         Assert.True(Job.Resolve(env["AZURE_CLIENT_ID"].StringAt("value")).ComesFromModule("scorer-identity"));
-        // More than one core: 8 GiB of ephemeral disk for the input (Scoring:MaxJobFileBytes, 6 GiB).
+        // More than one core: 8 GiB of ephemeral disk for the input and output (Scoring:MaxJobFileBytes, 3 GiB).
         Assert.Equal("[json('2.0')]", Container.StringAt("resources", "cpu"));
     }
 
@@ -54,7 +54,7 @@ public sealed class ScoringJobTests(CompiledTemplate template)
         Assert.Equal("[parameters('replicaTimeoutSeconds')]", Job.Properties.StringAt("configuration", "replicaTimeout"));
         Assert.Equal(0, Job.Properties.At("configuration", "replicaRetryLimit").GetInt32());
         var timeout = template.RootParameter("scoringTimeoutSeconds");
-        // 6 GiB at the measured ~50 MB/s end to end is ~2 minutes: the default leaves a wide margin, far below training's hours.
+        // 3 GiB at the measured ~50 MB/s end to end is ~1 minute: the default leaves a wide margin, far below training's hours.
         Assert.InRange(timeout.At("defaultValue").GetInt32(), 600, 3600);
         foreach (var name in (string[])["scoringTimeoutSeconds", "scoringMaxExecutions"])
         {

@@ -23,14 +23,14 @@ public class ScoringOptionsTests
         Assert.Equal(expected, CreateSut().RouteOf(bytes));
 
     [Fact]
-    public void RouteOf_Defaults_FunctionsAppUpTo2GiBThenTheJobUpTo6GiB()
+    public void RouteOf_Defaults_FunctionsAppUpTo2GiBThenTheJobUpTo3GiB()
     {
         var options = new ScoringOptions();
 
         Assert.Equal(ScoringRoute.FunctionsApp, options.RouteOf(2L << 30));
         Assert.Equal(ScoringRoute.Job, options.RouteOf((2L << 30) + 1));
-        Assert.Equal(ScoringRoute.Job, options.RouteOf(6L << 30));
-        Assert.Equal(ScoringRoute.TooLarge, options.RouteOf((6L << 30) + 1));
+        Assert.Equal(ScoringRoute.Job, options.RouteOf(3L << 30));
+        Assert.Equal(ScoringRoute.TooLarge, options.RouteOf((3L << 30) + 1));
         Assert.Equal("score-jobs", options.JobQueue);
     }
 
