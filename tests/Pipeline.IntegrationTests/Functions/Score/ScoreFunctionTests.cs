@@ -226,6 +226,51 @@ public sealed class ScoreFunctionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HandleAsync_HandedOverRequest_IsScoredInTheHandOversTrace()
+    {
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = queue });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == PipelineTelemetry.Scoring,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await ScoreAsync(app, $"{_model}/traced.csv", Csv(Rows));
+        var message = Assert.Single((await Azurite.Queues().GetQueueClient(queue).ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
+        var request = JsonSerializer.Deserialize(message.Body.ToString(), PipelineJson.Default.ScoreJobRequest)!;
+
+        var report = await app.ScoreHandler.HandleAsync(request, Cancellation);
+
+        Assert.Equal((ScoringStatus.Succeeded, ScoringHost.Job, 6L), (report!.Status, report.ScoredBy, report.Scored));
+        var handOver = ActivityContext.Parse(request.TraceParent!, null);
+        var jobSpan = Assert.Single(spans, a => a.OperationName == "score" && (string?)a.GetTagItem("pipeline.blob") == request.Blob && a.ParentSpanId == handOver.SpanId);
+        Assert.Equal(handOver.TraceId, jobSpan.TraceId);
+    }
+
+    [Fact]
+    public async Task HandleAsync_RequestForAnUploadReplacedSince_IsCompletedWithoutScoring()
+    {
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = queue });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        var handed = await ScoreAsync(app, $"{_model}/replaced.csv", Csv(Rows));
+        var message = Assert.Single((await Azurite.Queues().GetQueueClient(queue).ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
+        var request = JsonSerializer.Deserialize(message.Body.ToString(), PipelineJson.Default.ScoreJobRequest)!;
+        await Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer).GetBlobClient($"{_model}/replaced.csv").UploadAsync(BinaryData.FromString(Csv(Rows) + "9,1,red,true,yes\n"), overwrite: true, Cancellation);
+
+        var report = await app.ScoreHandler.HandleAsync(request, Cancellation);
+
+        Assert.Null(report);
+        Assert.False(await Predictions().GetBlobClient($"{_model}/replaced.csv").ExistsAsync(Cancellation));
+        var stored = Assert.NotNull(await BlobJson.ReadAsync(Predictions().GetBlobClient($"{_model}/replaced.csv" + StorageNames.ScoringReportSuffix), PipelineJson.Default.ScoringReport, Cancellation)).Value;
+        Assert.Equal((ScoringStatus.HandedToJob, handed.StartedAt), (stored.Status, stored.StartedAt));
+    }
+
+    [Fact]
     public async Task RunAsync_FileAboveMaxJobFileBytes_IsRejectedWithTheLimit()
     {
         var queue = Azurite.UniqueName("score-jobs");
