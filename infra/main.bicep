@@ -86,6 +86,19 @@ param trainingTimeoutSeconds int = 14400
 @maxValue(10)
 param trainingReplicaRetryLimit int = 0
 
+@description('Most scoring job executions at once (files above the functions app\'s 2 GiB, one per execution).')
+@minValue(1)
+@maxValue(100)
+param scoringMaxExecutions int = 4
+
+// docs/benchmarks.md: ~620 k rows/s end to end, a 2 GiB CSV in ~40 s; the job's largest file (3 GiB,
+// Scoring:MaxJobFileBytes) then takes about a minute plus its download and upload: 30 minutes leaves a wide margin for
+// a slower replica or a wider model.
+@description('Seconds a scoring replica may run (default 30 minutes).')
+@minValue(300)
+@maxValue(86400)
+param scoringTimeoutSeconds int = 1800
+
 @description('Days a deleted blob, blob version or container of the pipeline storage account stays recoverable (soft delete; account-wide).')
 @minValue(1)
 @maxValue(365)
@@ -98,6 +111,9 @@ param blobVersionRetentionDays int = 30
 
 @description('Trainer image. Set by azd after the first deploy (SERVICE_TRAINER_IMAGE_NAME); a public placeholder before.')
 param trainerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
+
+@description('Scoring job image (the trainer\'s Dockerfile built for CPU). Set by azd after the first deploy (SERVICE_SCORER_IMAGE_NAME); a public placeholder before.')
+param scorerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 // Names are computed here, not read from module outputs, so What-If can predict every nested deployment.
@@ -146,6 +162,8 @@ var queues = [
   'train-requests-poison'
   'score-requests'
   'score-requests-poison'
+  'score-jobs'
+  'score-jobs-poison'
   'drift-requests'
   'drift-requests-poison'
 ]
@@ -181,6 +199,16 @@ module trainerIdentity 'core/identity.bicep' = {
   scope: rg
   params: {
     name: 'id-trainer-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module scorerIdentity 'core/identity.bicep' = {
+  name: 'scorer-identity'
+  scope: rg
+  params: {
+    name: 'id-scorer-${resourceToken}'
     location: location
     tags: tags
   }
@@ -282,6 +310,7 @@ module access 'app/access.bicep' = {
     functionsPrincipalId: functionsIdentity.outputs.principalId
     servingPrincipalId: servingIdentity.outputs.principalId
     trainerPrincipalId: trainerIdentity.outputs.principalId
+    scorerPrincipalId: scorerIdentity.outputs.principalId
     eventGridPrincipalId: eventGridIdentity.outputs.principalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
@@ -411,6 +440,32 @@ module training 'app/training.bicep' = {
   ]
 }
 
+module scoring 'app/scoring.bicep' = {
+  name: 'scoring'
+  scope: rg
+  params: {
+    environmentName: training.outputs.environmentName
+    jobName: 'caj-score-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'scorer'
+    image: scorerImage
+    registryLoginServer: registry.outputs.loginServer
+    identityId: scorerIdentity.outputs.id
+    identityClientId: scorerIdentity.outputs.clientId
+    applicationInsightsConnectionString: monitor.outputs.applicationInsightsConnectionString
+    storageAccountName: storageAccountName
+    queueName: 'score-jobs'
+    maxExecutions: scoringMaxExecutions
+    replicaTimeoutSeconds: scoringTimeoutSeconds
+  }
+  // AcrPull and the queue rights must exist before the job pulls its image or KEDA polls the queue.
+  dependsOn: [
+    storage
+    access
+  ]
+}
+
 // Outputs become azd environment values. Names and endpoints only: no keys, no connection strings.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -425,3 +480,4 @@ output FUNCTION_APP_URL string = 'https://${functions.outputs.defaultHostName}'
 output SERVING_APP_NAME string = serving.outputs.name
 output SERVING_APP_URL string = 'https://${serving.outputs.defaultHostName}'
 output TRAINER_JOB_NAME string = training.outputs.jobName
+output SCORING_JOB_NAME string = scoring.outputs.jobName

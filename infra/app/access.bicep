@@ -11,7 +11,8 @@
 //                  Batch scoring: score: read files to score (Blob Data Reader) · models: read the model version
 //                  (Blob Data Reader) · predictions: write outputs and reports, and delete an output a failed re-upload
 //                  leaves stale (Blob Data Contributor) · score-requests: the queue trigger (Queue Data Contributor, as
-//                  blob-created) · score-requests-poison: Message Sender.
+//                  blob-created) · score-requests-poison: Message Sender · score-jobs: hand files above
+//                  Scoring:MaxFileBytes to the scoring job (Queue Data Message Sender; the queue exists already).
 //                  Drift reports: monitoring: read prediction logs, write drift reports (Blob Data Contributor) ·
 //                  drift-requests: the queue trigger (Queue Data Contributor) · drift-requests-poison: Message Sender ·
 //                  outcomes: read labelled outcomes for live accuracy (Blob Data Reader) · retrain on drift reads
@@ -34,6 +35,12 @@
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
 //                  registry: AcrPull · App Insights: Metrics Publisher (OpenTelemetry export).
+//   scorer         the scoring job (the trainer's code built for CPU, its own identity so it gets none of the
+//                  trainer's model-writing rights): score: read files to score (Blob Data Reader) · models: read the
+//                  model version (Blob Data Reader) · predictions: write outputs and reports, delete a stale output
+//                  (Blob Data Contributor) · score-jobs: dequeue, heartbeat visibility, delete, and the KEDA scaler's
+//                  queue length: Queue Data Contributor · score-jobs-poison: Message Sender · registry: AcrPull ·
+//                  App Insights: Metrics Publisher.
 //   Event Grid     blob-created and score-requests: Queue Data Message Sender · eventgrid-deadletter: Blob Data
 //                  Contributor (dead-letter blobs are written with the delivery identity), nothing else.
 //   deployer       (optional, AZURE_PRINCIPAL_ID) raw and score: Blob Data Contributor to upload files; models,
@@ -67,6 +74,9 @@ param servingPrincipalId string
 
 @description('Principal ID of the trainer identity.')
 param trainerPrincipalId string
+
+@description('Principal ID of the scoring job identity.')
+param scorerPrincipalId string
 
 @description('Principal ID of the identity Event Grid delivers with.')
 param eventGridPrincipalId string
@@ -156,6 +166,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     }
     resource scoreRequestsPoison 'queues' existing = {
       name: 'score-requests-poison'
+    }
+    resource scoreJobs 'queues' existing = {
+      name: 'score-jobs'
+    }
+    resource scoreJobsPoison 'queues' existing = {
+      name: 'score-jobs-poison'
     }
     resource driftRequests 'queues' existing = {
       name: 'drift-requests'
@@ -401,6 +417,17 @@ resource functionsOutcomesReader 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
+// Files above Scoring:MaxFileBytes are handed to the scoring job.
+resource functionsScoreJobsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreJobs.id, functionsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreJobs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Drift reports (the DriftSchedule timer and the DriftRequest queue trigger): read prediction logs and write
 // monitoring/{model}/drift/ (models and predictions are read with the grants above).
 resource functionsMonitoringContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -554,6 +581,78 @@ resource trainerMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-0
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: trainerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- scorer (the scoring job) --------------------------------------------------------------------------------------
+
+resource scorerScoreReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::score.id, scorerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::score
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::models.id, scorerPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerPredictionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::predictions.id, scorerPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::predictions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerScoreJobsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreJobs.id, scorerPrincipalId, roles.storageQueueDataContributor)
+  scope: storage::queueService::scoreJobs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerScoreJobsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::scoreJobsPoison.id, scorerPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage::queueService::scoreJobsPoison
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, scorerPrincipalId, roles.acrPull)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+    principalId: scorerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource scorerMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, scorerPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: scorerPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -16,7 +16,7 @@ public sealed class LocalHostOptions : IValidatableObject
     [Range(1, 65535)]
     public int ServingPort { get; set; } = 7071;
 
-    /// <summary>The trainer's executable; when set, one training worker is started beside the functions app.</summary>
+    /// <summary>The trainer's executable; when set, one training worker and one scoring job worker (<c>score</c> mode) are started beside the functions app.</summary>
     public string? TrainerPath { get; set; }
 
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);

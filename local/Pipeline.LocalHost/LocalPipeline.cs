@@ -7,7 +7,7 @@ namespace Pipeline.LocalHost;
 /// <summary>
 /// Plays the Azure Functions host for both function apps — the preprocessing app's isolated worker over the host's gRPC
 /// protocol, driving its queue and timer triggers; the serving app's custom handler on its HTTP port — and starts the training
-/// worker, as the Container Apps job would.
+/// worker and the scoring job worker (the trainer's executable in <c>score</c> mode), as the two Container Apps jobs would.
 /// </summary>
 public sealed partial class LocalPipeline(
     IOptions<LocalHostOptions> options,
@@ -33,6 +33,10 @@ public sealed partial class LocalPipeline(
         await using var trainer = string.IsNullOrEmpty(o.TrainerPath)
             ? null
             : new ChildProcess("trainer", Path.GetFullPath(o.TrainerPath), [], Path.GetDirectoryName(Path.GetFullPath(o.TrainerPath))!, environment);
+        // The scoring job: the trainer's executable in score mode on score-jobs, as the second Container Apps job runs its image.
+        await using var scoringJob = string.IsNullOrEmpty(o.TrainerPath)
+            ? null
+            : new ChildProcess("scoring-job", Path.GetFullPath(o.TrainerPath), ["score"], Path.GetDirectoryName(Path.GetFullPath(o.TrainerPath))!, environment);
         await using var worker = await IsolatedWorkerHost.StartAsync(o.FunctionsAppPath, environment, loggers, stoppingToken);
         if (serving is not null)
         {

@@ -49,9 +49,9 @@ public sealed class AzureYamlTests
     }
 
     [Fact]
-    public void Services_AreTheTwoFunctionAppsAndTheTrainer()
+    public void Services_AreTheTwoFunctionAppsTheTrainerAndTheScorer()
     {
-        Assert.Equal(["functions", "serving", "trainer"], Services().Select(s => s.Name));
+        Assert.Equal(["functions", "serving", "trainer", "scorer"], Services().Select(s => s.Name));
     }
 
     [Fact]
@@ -85,6 +85,19 @@ public sealed class AzureYamlTests
         var trainer = Services().Single(s => s.Name == "trainer");
 
         Assert.Equal(("docker", "containerapp"), (trainer.Values["language"], trainer.Values["host"]));
+    }
+
+    [Fact]
+    public void Scorer_IsTheTrainersDockerfileBuiltForCpu()
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "azure.yaml"));
+        var (trainer, scorer) = (Services().Single(s => s.Name == "trainer"), Services().Single(s => s.Name == "scorer"));
+
+        Assert.Equal(("docker", "containerapp"), (scorer.Values["language"], scorer.Values["host"]));
+        Assert.Equal((trainer.Values["project"], trainer.Values["docker.path"], trainer.Values["docker.context"]), (scorer.Values["project"], scorer.Values["docker.path"], scorer.Values["docker.context"]));
+        // buildArgs is a list (azd's schema: array of strings), which the flat reader above does not keep.
+        Assert.Contains("      buildArgs:\n        - TORCH_BACKEND=cpu\n", text.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("ARG TORCH_BACKEND=", File.ReadAllText(Path.Combine(RepositoryPaths.Root, "training-container", "Dockerfile")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -50,14 +50,18 @@ public sealed class MonitoringTests(CompiledTemplate template)
     }
 
     [Fact]
-    public void TrainingJob_Telemetry_GoesToTheMonitorModulesApplicationInsights()
+    public void Jobs_Telemetry_GoesToTheMonitorModulesApplicationInsights()
     {
-        // OpenTelemetry in the trainer exports there with the identity named by AZURE_CLIENT_ID (Monitoring Metrics
-        // Publisher: RoleAssignmentTests).
-        var job = template.SingleOf("Microsoft.App/jobs");
-        var environment = job.Properties.At("template", "containers").EnumerateArray().Single().At("env").EnumerateArray()
-            .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
-        Assert.True(job.Resolve(environment["APPLICATIONINSIGHTS_CONNECTION_STRING"]).ComesFromModule("monitor"));
+        // OpenTelemetry in the trainer and the scoring job exports there with the identity named by AZURE_CLIENT_ID
+        // (Monitoring Metrics Publisher: RoleAssignmentTests).
+        var jobs = template.OfType("Microsoft.App/jobs").ToList();
+        Assert.Equal(2, jobs.Count);
+        foreach (var job in jobs)
+        {
+            var environment = job.Properties.At("template", "containers").EnumerateArray().Single().At("env").EnumerateArray()
+                .ToDictionary(setting => setting.StringAt("name"), setting => setting.StringAt("value"));
+            Assert.True(job.Resolve(environment["APPLICATIONINSIGHTS_CONNECTION_STRING"]).ComesFromModule("monitor"));
+        }
     }
 
     [Fact]

@@ -80,14 +80,17 @@ public sealed class SecretsTests(CompiledTemplate template)
     }
 
     [Fact]
-    public void TrainingJob_Configuration_DefinesNoSecrets()
+    public void Jobs_Configuration_DefinesNoSecrets()
     {
-        var configuration = template.SingleOf("Microsoft.App/jobs").Properties.At("configuration");
-        Assert.False(configuration.TryGetProperty("secrets", out _));
-        foreach (var registry in configuration.At("registries").EnumerateArray())
+        foreach (var job in template.OfType("Microsoft.App/jobs"))
         {
-            Assert.False(registry.TryGetProperty("passwordSecretRef", out _));
-            Assert.False(registry.TryGetProperty("username", out _));
+            var configuration = job.Properties.At("configuration");
+            Assert.False(configuration.TryGetProperty("secrets", out _));
+            foreach (var registry in configuration.At("registries").EnumerateArray())
+            {
+                Assert.False(registry.TryGetProperty("passwordSecretRef", out _));
+                Assert.False(registry.TryGetProperty("username", out _));
+            }
         }
     }
 

@@ -56,7 +56,7 @@ public sealed class StorageAccountTests(CompiledTemplate template, DeploymentSna
 
         Assert.Equal(["raw", "datasets", "models", "runs", "score", "predictions", "monitoring", "outcomes"], Names("dataContainers"));
         Assert.Equal(["azure-webjobs-hosts", "azure-webjobs-secrets"], Names("hostContainers"));
-        Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison", "score-requests", "score-requests-poison", "drift-requests", "drift-requests-poison"], Names("queues"));
+        Assert.Equal(["blob-created", "blob-created-poison", "train-requests", "train-requests-poison", "score-requests", "score-requests-poison", "score-jobs", "score-jobs-poison", "drift-requests", "drift-requests-poison"], Names("queues"));
 
         var storage = template.Module("storage");
         Assert.Equal("[variables('pipelineContainers')]", storage.Properties.StringAt("parameters", "containerNames", "value"));

@@ -2,7 +2,7 @@ namespace Pipeline.Infra.Tests;
 
 public sealed class TrainingJobTests(CompiledTemplate template)
 {
-    private TemplateResource Job => template.SingleOf("Microsoft.App/jobs");
+    private TemplateResource Job => template.SingleOf("Microsoft.App/jobs", "training");
 
     private TemplateResource Environment => template.SingleOf("Microsoft.App/managedEnvironments");
 

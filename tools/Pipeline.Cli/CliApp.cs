@@ -84,6 +84,7 @@ public static class CliApp
         root.Subcommands.Add(PointerCommands.Create(host, PointerCommands.Kind.Promote));
         root.Subcommands.Add(RejectionsCommand.Create(host));
         root.Subcommands.Add(DriftCommand.Create(host));
+        root.Subcommands.Add(ScoringCommand.Create(host));
         return root;
     }
 

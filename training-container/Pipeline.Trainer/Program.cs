@@ -9,6 +9,9 @@ using Pipeline.Trainer.Worker;
 //   Pipeline.Trainer                 poll train-requests until stopped (local)
 //   Pipeline.Trainer --once          handle one message and exit (a Container Apps job replica)
 //   Pipeline.Trainer --job <file>    run the training request in <file> once, without a queue
+//   Pipeline.Trainer score [--once]  the scoring job: poll score-jobs (files too large for the functions app) and score
+//                                    them with the functions app's handler; --once: one message, then exit
+var score = args.Contains("score");
 var jobFile = args.SkipWhile(a => a != "--job").Skip(1).FirstOrDefault();
 if (args.Contains("--job") && jobFile is null)
 {
@@ -18,7 +21,7 @@ if (args.Contains("--job") && jobFile is null)
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 {
-    Args = args.Where(a => a is not "--once" and not "--job" && a != jobFile).ToArray(),
+    Args = args.Where(a => a is not "--once" and not "--job" and not "score" && a != jobFile).ToArray(),
     ContentRootPath = AppContext.BaseDirectory,
 });
 if (args.Contains("--once"))
@@ -26,10 +29,18 @@ if (args.Contains("--once"))
     builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.Once)}"] = "true";
 }
 
+if (score)
+{
+    builder.Services.AddScoringJob(builder.Configuration);
+    await builder.Build().RunAsync();
+    return Environment.ExitCode;
+}
+
 builder.Services.AddTrainer(builder.Configuration);
 if (jobFile is null)
 {
-    builder.Services.AddHostedService<TrainingWorker>();
+    builder.Services.AddSingleton<IQueueConsumer>(services => services.GetRequiredService<TrainRequestConsumer>());
+    builder.Services.AddHostedService<QueueWorker>();
     await builder.Build().RunAsync();
     return Environment.ExitCode;
 }
@@ -54,7 +65,7 @@ catch (Exception e) when (e is TrainingFailedException or JsonException or IOExc
 catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
 {
     logger.LogWarning("Training job {JobFile} stopped before it finished; checkpointed, nothing was published", jobFile);
-    return TrainingWorker.InterruptedExitCode;
+    return QueueWorker.InterruptedExitCode;
 }
 finally
 {

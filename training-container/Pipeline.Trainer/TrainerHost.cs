@@ -1,4 +1,6 @@
+using Pipeline.Scoring;
 using Pipeline.Storage;
+using Pipeline.Trainer.Scoring;
 using Pipeline.Telemetry;
 using Pipeline.Training.Publishing;
 using Pipeline.Training.Quantization;
@@ -28,6 +30,28 @@ public static class TrainerHost
         services.AddSingleton<TrainingReportWriter>();
         services.AddSingleton<TrainingJob>();
         services.AddSingleton<TrainRequestConsumer>();
+        return services;
+    }
+
+    /// <summary>
+    /// The scoring job (<c>Pipeline.Trainer score</c>): consumes <c>score-jobs</c> (section <c>Worker</c>; its
+    /// <c>QueueName</c> defaults to <c>score-jobs</c> here) and scores each file with the functions app's
+    /// <see cref="Pipeline.Scoring.ScoreHandler"/> (section <c>Scoring</c>).
+    /// </summary>
+    public static IServiceCollection AddScoringJob(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddPipelineStorage(configuration);
+        services.AddHostedService<AzureSdkLogForwarder>();
+        services.AddPipelineTelemetry(configuration, "pipeline-scoring-job");
+        services.AddOptions<WorkerOptions>()
+            .Configure(o => o.QueueName = StorageNames.ScoreJobsQueue)
+            .Bind(configuration.GetSection(WorkerOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddScoring();
+        services.AddSingleton<IQueueConsumer, ScoreJobConsumer>();
+        services.AddHostedService<QueueWorker>();
         return services;
     }
 }

@@ -17,6 +17,7 @@ namespace Pipeline.Contracts;
 [JsonSerializable(typeof(CurrentPointer))]
 [JsonSerializable(typeof(RunStatus))]
 [JsonSerializable(typeof(ScoringReport))]
+[JsonSerializable(typeof(ScoreJobRequest))]
 [JsonSerializable(typeof(DriftReport))]
 [JsonSerializable(typeof(RetrainMarker))]
 [JsonSerializable(typeof(RetrainOutcome))]

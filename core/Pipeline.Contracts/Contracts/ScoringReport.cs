@@ -46,6 +46,15 @@ public sealed class ScoringReport
     /// <summary>The first rows that could not be scored, with their line (CSV: the header is line 1; Parquet: the row number) and why.</summary>
     public List<BadRow> BadRows { get; set; } = [];
 
+    /// <summary>
+    /// Which host scored (or is to score) the file: <c>functions-app</c> up to <c>Scoring:MaxFileBytes</c>, <c>job</c>
+    /// (the scoring Container Apps job) above it.
+    /// </summary>
+    public ScoringHost? ScoredBy { get; set; }
+
+    /// <summary>The input's size in bytes, when it was read.</summary>
+    public long? Bytes { get; set; }
+
     public DateTimeOffset StartedAt { get; set; }
 
     public double Seconds { get; set; }
@@ -68,6 +77,25 @@ public enum ScoringStatus
     /// <summary>Nothing was scored; <see cref="ScoringReport.Reason"/> says why.</summary>
     [JsonStringEnumMemberName("failed")]
     Failed,
+
+    /// <summary>
+    /// The file is larger than the functions app scores: it was handed to the scoring job, which replaces this report with
+    /// its own (<see cref="Succeeded"/> or <see cref="Failed"/>) when it is done.
+    /// </summary>
+    [JsonStringEnumMemberName("handed-to-job")]
+    HandedToJob,
+}
+
+/// <summary>Where a file is scored.</summary>
+public enum ScoringHost
+{
+    /// <summary>The functions app's <c>Score</c> function (files up to <c>Scoring:MaxFileBytes</c>).</summary>
+    [JsonStringEnumMemberName("functions-app")]
+    FunctionsApp,
+
+    /// <summary>The scoring job (<c>Pipeline.Trainer score</c>, a Container Apps job execution in Azure), files above it.</summary>
+    [JsonStringEnumMemberName("job")]
+    Job,
 }
 
 /// <summary>Why a file as a whole could not be scored.</summary>
@@ -97,7 +125,11 @@ public enum ScoringFailure
     [JsonStringEnumMemberName("unreadable-file")]
     UnreadableFile,
 
-    /// <summary>The file is larger than the functions app scores (<c>Scoring:MaxFileBytes</c>).</summary>
+    /// <summary>The file is larger than the scoring job scores (<c>Scoring:MaxJobFileBytes</c>).</summary>
     [JsonStringEnumMemberName("too-large")]
     TooLarge,
+
+    /// <summary>The scoring job's attempts on the file all failed (crashed, ran out of memory or disk, timed out).</summary>
+    [JsonStringEnumMemberName("job-failed")]
+    JobFailed,
 }

@@ -22,6 +22,12 @@ public static class StorageNames
 
     /// <summary>BlobCreated events of container <c>score</c> (Event Grid's second subscription): one message a file to score.</summary>
     public const string ScoreRequestsQueue = "score-requests";
+
+    /// <summary>
+    /// Files too large for the functions app, handed to the scoring job (a Container Apps job execution; locally the same
+    /// process polling Azurite): one <c>ScoreJobRequest</c> a file.
+    /// </summary>
+    public const string ScoreJobsQueue = "score-jobs";
     public const string PoisonSuffix = "-poison";
 
     public const string DatasetSpecFile = "dataset.json";

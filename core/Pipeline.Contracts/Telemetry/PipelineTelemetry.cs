@@ -18,7 +18,10 @@ public static class PipelineTelemetry
     /// <summary>The serving app: predict requests, model loads, the session cache.</summary>
     public const string Serving = "Pipeline.Serving";
 
-    public static IReadOnlyList<string> All { get; } = [Preprocessing, Training, Serving];
+    /// <summary>Batch scoring of one file (core/Pipeline.Scoring, in the functions app or the scoring job).</summary>
+    public const string Scoring = "Pipeline.Scoring";
+
+    public static IReadOnlyList<string> All { get; } = [Preprocessing, Training, Serving, Scoring];
 }
 
 /// <summary>

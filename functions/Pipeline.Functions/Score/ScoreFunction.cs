@@ -7,7 +7,9 @@ namespace Pipeline.Functions.Score;
 
 /// <summary>
 /// <c>Score</c>: one Event Grid <c>BlobCreated</c> event from queue <c>score-requests</c> (Event Grid's subscription for
-/// container <c>score</c> in Azure, the Event Grid stand-in locally) becomes <c>predictions/…</c> and its report.
+/// container <c>score</c> in Azure, the Event Grid stand-in locally) becomes <c>predictions/…</c> and its report. A file
+/// above <c>Scoring:MaxFileBytes</c> is handed to the scoring job instead (queue <c>score-jobs</c>, a
+/// <c>handed-to-job</c> report); above <c>Scoring:MaxJobFileBytes</c> it gets a <c>too-large</c> report.
 /// </summary>
 /// <remarks>
 /// A file that cannot be scored completes the message: its report explains it. A message that is not a BlobCreated

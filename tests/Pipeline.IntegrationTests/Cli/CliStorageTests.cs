@@ -135,6 +135,20 @@ public sealed class CliStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Scoring_ModelWithNothingScored_SaysSo_AndABadNameIsAUsageError()
+    {
+        var none = await CliTestHost.StorageAsync("scoring", "no-such-model-anywhere");
+        var noneJson = await CliTestHost.StorageAsync("scoring", "no-such-model-anywhere", "--json");
+        var bad = await CliTestHost.StorageAsync("scoring", "Not A Name");
+
+        Assert.True(none.ExitCode == 0, none.ToString());
+        Assert.Contains("No files scored with model 'no-such-model-anywhere' yet.", none.Out, StringComparison.Ordinal);
+        Assert.Empty(JsonNode.Parse(noneJson.Out)!.AsArray());
+        Assert.Equal((int)ExitCode.Usage, bad.ExitCode);
+        Assert.Contains("is not a model name", bad.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownModel_ExitsNotFound_ForRunsAndReport()
     {
         var runs = await CliTestHost.StorageAsync("runs", "no-such-model-anywhere");

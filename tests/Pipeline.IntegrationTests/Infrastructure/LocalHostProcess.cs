@@ -10,7 +10,11 @@ namespace Pipeline.Tests.Infrastructure;
 internal static class LocalHostProcess
 {
     /// <summary>Starts it against <paramref name="connectionString"/>, serving on <paramref name="port"/>; its output (and its children's) goes to <paramref name="output"/>.</summary>
-    public static Process Start(string connectionString, int port, StringBuilder output, params string[] settings)
+    public static Process Start(string connectionString, int port, StringBuilder output, params string[] settings) =>
+        Start(connectionString, port, output, new Dictionary<string, string>(), settings);
+
+    /// <summary>As above, with environment variables the host and the processes it starts (which inherit its environment) read.</summary>
+    public static Process Start(string connectionString, int port, StringBuilder output, IReadOnlyDictionary<string, string> environment, params string[] settings)
     {
         var bin = Path.Combine(Repository.Root(), "artifacts", "bin");
         var configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
@@ -26,6 +30,11 @@ internal static class LocalHostProcess
         }.Concat(settings))
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
         }
 
         var host = Process.Start(start)!;

@@ -27,6 +27,9 @@ public sealed class PreprocessingApp(IReadOnlyDictionary<string, string>? settin
 
     public ScoreFunction ScoreFunction => ActivatorUtilities.CreateInstance<ScoreFunction>(_services);
 
+    /// <summary>The batch-scoring handler itself: its job entry is what the scoring job's consumer calls.</summary>
+    public ScoreHandler ScoreHandler => _services.GetRequiredService<ScoreHandler>();
+
     public DriftFunctions DriftFunctions => ActivatorUtilities.CreateInstance<DriftFunctions>(_services);
 
     public DriftJob DriftJob => _services.GetRequiredService<DriftJob>();

@@ -11,7 +11,8 @@ namespace Pipeline.Tests.LocalHost;
 /// What <c>./run-local.sh</c> runs: the local host with the build outputs of the functions app, the serving app and the
 /// trainer, each started as the platform would start it. An upload to <c>raw</c> becomes a model served on the serving
 /// port, through the Event Grid stand-in, the isolated worker, the training worker and the custom handler; a file
-/// dropped under <c>score/{model}/</c> is then scored into <c>predictions/</c>.
+/// dropped under <c>score/{model}/</c> is then scored into <c>predictions/</c> by the functions app, and a file above its
+/// (lowered) limit by the scoring job worker.
 /// </summary>
 public sealed class RunLocalTests
 {
@@ -25,7 +26,8 @@ public sealed class RunLocalTests
         // Only this test's uploads are announced: other tests write to raw too and run Preprocess themselves.
         var prefix = Azurite.UniqueName("runlocal");
         var output = new StringBuilder();
-        using var host = LocalHostProcess.Start(Azurite.ConnectionString, port, output,
+        // Files above 1,000 bytes take the scoring job's route (the processes the host starts inherit its environment).
+        using var host = LocalHostProcess.Start(Azurite.ConnectionString, port, output, new Dictionary<string, string> { ["Scoring__MaxFileBytes"] = "1000" },
             $"--EventGrid:BlobPrefix={prefix}", $"--EventGrid:StateContainer={Azurite.UniqueName("eventgrid")}");
         try
         {
@@ -65,21 +67,19 @@ public sealed class RunLocalTests
             var score = Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer);
             await score.CreateIfNotExistsAsync(cancellationToken: Cancellation);
             await score.UploadBlobAsync($"{prefix}/day.csv", BinaryData.FromString(scoreFile), Cancellation);
-            var reportBlob = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient($"{prefix}/day.csv{StorageNames.ScoringReportSuffix}");
-            var scoring = Stopwatch.StartNew();
-            while (!await reportBlob.ExistsAsync(Cancellation))
-            {
-                Assert.False(host.HasExited, $"The local host exited:\n{output}");
-                Assert.True(scoring.Elapsed < TimeSpan.FromSeconds(60), $"score/{prefix}/day.csv was not scored within 60 s:\n{output}");
-                await Task.Delay(500, Cancellation);
-            }
+            var report = await WaitForReportAsync(host, output, $"{prefix}/day.csv");
+            Assert.Equal((Pipeline.Contracts.ScoringStatus.Succeeded, 3L, Pipeline.Contracts.ScoringHost.FunctionsApp), (report.Status, report.Scored, report.ScoredBy));
 
-            var report = (await BlobJson.ReadAsync(reportBlob, Pipeline.Contracts.PipelineJson.Default.ScoringReport, Cancellation))!.Value.Value;
-            Assert.Equal((Pipeline.Contracts.ScoringStatus.Succeeded, 3L), (report.Status, report.Scored));
+            // A file above Scoring:MaxFileBytes is handed to the scoring job worker, which replaces the handed-to-job report.
+            var largeFile = string.Join('\n', csv.Split('\n').Take(101)) + "\n";
+            Assert.True(largeFile.Length > 1000);
+            await score.UploadBlobAsync($"{prefix}/large.csv", BinaryData.FromString(largeFile), Cancellation);
+            var routed = await WaitForReportAsync(host, output, $"{prefix}/large.csv");
+            Assert.Equal((Pipeline.Contracts.ScoringStatus.Succeeded, 100L, Pipeline.Contracts.ScoringHost.Job), (routed.Status, routed.Scored, routed.ScoredBy));
 
             // The serving and training processes ran beside the worker. Which worker and trainer took this upload's
             // messages is not asserted: other tests in this run poll the same queues with the same code.
-            foreach (var child in new[] { "[serving]", "[trainer]" })
+            foreach (var child in new[] { "[serving]", "[trainer]", "[scoring-job]" })
             {
                 Assert.Contains(child, output.ToString(), StringComparison.Ordinal);
             }
@@ -88,6 +88,25 @@ public sealed class RunLocalTests
         {
             host.Kill(entireProcessTree: true);
             await host.WaitForExitAsync(Cancellation);
+        }
+    }
+
+    /// <summary>The final report of <c>score/{blob}</c> (not the scoring job's hand-over note), within 60 s.</summary>
+    private static async Task<Pipeline.Contracts.ScoringReport> WaitForReportAsync(Process host, StringBuilder output, string blob)
+    {
+        var reportBlob = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer).GetBlobClient(blob + StorageNames.ScoringReportSuffix);
+        var scoring = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await reportBlob.ExistsAsync(Cancellation) &&
+                (await BlobJson.ReadAsync(reportBlob, Pipeline.Contracts.PipelineJson.Default.ScoringReport, Cancellation))?.Value is { Status: not Pipeline.Contracts.ScoringStatus.HandedToJob } report)
+            {
+                return report;
+            }
+
+            Assert.False(host.HasExited, $"The local host exited:\n{output}");
+            Assert.True(scoring.Elapsed < TimeSpan.FromSeconds(60), $"score/{blob} was not scored within 60 s:\n{output}");
+            await Task.Delay(500, Cancellation);
         }
     }
 }

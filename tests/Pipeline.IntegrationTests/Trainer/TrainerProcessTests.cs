@@ -14,15 +14,6 @@ public class TrainerProcessTests
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private static string TrainerExecutable()
-    {
-        // artifacts/bin/Pipeline.Tests/{config}/ → artifacts/bin/Pipeline.Trainer/{config}/Pipeline.Trainer
-        var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var path = Path.Combine(testDirectory.Parent!.Parent!.FullName, "Pipeline.Trainer", testDirectory.Name, "Pipeline.Trainer");
-        Assert.True(File.Exists(path), $"Trainer not built at {path}; build Serverless.sln first.");
-        return path;
-    }
-
     /// <summary>A 3,000-row upload preprocessed into a training request, written as the job file a trainer process is given.</summary>
     private sealed record PreparedJob(string Name, string RunId, string JobFile, TempDirectory Directory) : IDisposable
     {
@@ -46,7 +37,7 @@ public class TrainerProcessTests
 
     private static Process Start(string jobFile, params (string Key, string Value)[] settings)
     {
-        var start = new ProcessStartInfo(TrainerExecutable())
+        var start = new ProcessStartInfo(TrainerExecutable.Path())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
@@ -23,7 +22,7 @@ public sealed partial class TrainRequestConsumer(
     TrainingJob job,
     IOptions<WorkerOptions> options,
     TimeProvider time,
-    ILogger<TrainRequestConsumer> logger)
+    ILogger<TrainRequestConsumer> logger) : IQueueConsumer
 {
     /// <summary>Receives and processes at most one message; false when the queue was empty.</summary>
     public async Task<bool> ProcessOneAsync(CancellationToken cancellationToken)
@@ -59,7 +58,7 @@ public sealed partial class TrainRequestConsumer(
             return true;
         }
 
-        using var heartbeat = new Heartbeat(queue, message, o, time, logger);
+        using var heartbeat = new MessageLease(queue, message, o, time, logger);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, heartbeat.Lost);
         try
         {
@@ -130,29 +129,8 @@ public sealed partial class TrainRequestConsumer(
     private async Task PoisonAsync(QueueClient queue, QueueMessage message, string popReceipt, string error, CancellationToken cancellationToken)
     {
         await RecordFailureAsync(message, error, cancellationToken).ConfigureAwait(false);
-        var poison = queues.GetQueueClient(StorageNames.Poison(queue.Name));
-        await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        JsonNode? original;
-        try
-        {
-            original = JsonNode.Parse(message.Body.ToString());
-        }
-        catch (JsonException)
-        {
-            original = JsonValue.Create(message.Body.ToString());
-        }
-
-        var body = new JsonObject
-        {
-            ["message"] = original,
-            ["error"] = error,
-            ["attempts"] = message.DequeueCount,
-            ["failedAt"] = time.GetUtcNow(),
-            ["messageId"] = message.MessageId,
-        };
-        await poison.SendMessageAsync(body.ToJsonString(), cancellationToken).ConfigureAwait(false);
-        await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken).ConfigureAwait(false);
-        LogPoisoned(logger, message.MessageId, poison.Name, error);
+        var poison = await Poison.MoveAsync(queues, queue, message, popReceipt, error, time, cancellationToken).ConfigureAwait(false);
+        LogPoisoned(logger, message.MessageId, poison, error);
     }
 
     /// <summary>Marks the run of a poisoned request failed (the job itself records failures it sees; this covers attempts that died).</summary>
@@ -199,73 +177,6 @@ public sealed partial class TrainRequestConsumer(
         }
     }
 
-    /// <summary>Renews the message's invisibility while work goes on; signals <see cref="Lost"/> if it can no longer do so.</summary>
-    private sealed class Heartbeat : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly CancellationTokenSource _lost = new();
-        private readonly Task _loop;
-        private string _popReceipt;
-
-        public Heartbeat(QueueClient queue, QueueMessage message, WorkerOptions options, TimeProvider time, ILogger logger)
-        {
-            _popReceipt = message.PopReceipt;
-            _loop = RunAsync(queue, message.MessageId, options, time, logger);
-        }
-
-        public CancellationToken Lost => _lost.Token;
-
-        public async Task<string> StopAsync()
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            await _loop.ConfigureAwait(false);
-            return _popReceipt;
-        }
-
-        private async Task RunAsync(QueueClient queue, string messageId, WorkerOptions options, TimeProvider time, ILogger logger)
-        {
-            var failures = 0;
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(options.HeartbeatInterval, time, _stop.Token).ConfigureAwait(false);
-                    var receipt = await queue.UpdateMessageAsync(messageId, _popReceipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: _stop.Token).ConfigureAwait(false);
-                    _popReceipt = receipt.Value.PopReceipt;
-                    failures = 0;
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (RequestFailedException e) when (e.Status == 404)
-                {
-                    // The message was taken by someone else (its visibility lapsed): stop working on it.
-                    LogHeartbeatFailed(logger, e, messageId);
-                    await _lost.CancelAsync().ConfigureAwait(false);
-                    return;
-                }
-                catch (RequestFailedException e) when (++failures < 3)
-                {
-                    LogHeartbeatFailed(logger, e, messageId);
-                }
-                catch (RequestFailedException e)
-                {
-                    LogHeartbeatFailed(logger, e, messageId);
-                    await _lost.CancelAsync().ConfigureAwait(false);
-                    return;
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _stop.Dispose();
-            _lost.Dispose();
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} interrupted by shutdown; checkpointed and released for the next attempt")]
     private static partial void LogInterrupted(ILogger logger, string messageId);
 
@@ -289,7 +200,4 @@ public sealed partial class TrainRequestConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost message {MessageId} while working on it; abandoning this attempt")]
     private static partial void LogLeaseLost(ILogger logger, string messageId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat for message {MessageId} failed")]
-    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string messageId);
 }

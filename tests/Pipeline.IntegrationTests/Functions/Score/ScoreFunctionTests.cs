@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Net.Http.Json;
@@ -6,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pipeline.Contracts;
 using Pipeline.Storage;
+using Pipeline.Telemetry;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Functions.Score;
@@ -192,15 +194,114 @@ public sealed class ScoreFunctionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RunAsync_FileAboveMaxFileBytes_IsRejectedWithTheLimit()
+    public async Task RunAsync_FileAboveMaxFileBytes_IsHandedToTheScoringJobWithItsTraceContext()
     {
-        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64" });
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = queue });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        // An output an earlier upload of the name left must not sit beside the new upload's report.
+        await Predictions().GetBlobClient($"{_model}@v1/day.csv").UploadAsync(BinaryData.FromString("stale"), overwrite: true, Cancellation);
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == PipelineTelemetry.Scoring,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var report = await ScoreAsync(app, $"{_model}@v1/day.csv", Csv(Rows));
+
+        Assert.Equal((ScoringStatus.HandedToJob, ScoringHost.Job, (ScoringFailure?)null), (report.Status, report.ScoredBy, report.Reason));
+        Assert.Contains("Scoring:MaxFileBytes", report.Message, StringComparison.Ordinal);
+        Assert.Equal(Encoding.UTF8.GetByteCount(Csv(Rows)), report.Bytes);
+        Assert.Null(report.Output);
+        Assert.False(await Predictions().GetBlobClient($"{_model}@v1/day.csv").ExistsAsync(Cancellation));
+        var message = Assert.Single((await Azurite.Queues().GetQueueClient(queue).ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
+        var request = JsonSerializer.Deserialize(message.Body.ToString(), PipelineJson.Default.ScoreJobRequest)!;
+        var blob = (await Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer).GetBlobClient($"{_model}@v1/day.csv").GetPropertiesAsync(cancellationToken: Cancellation)).Value;
+        Assert.Equal(($"{_model}@v1/day.csv", _model, "v1", blob.ETag.ToString(), blob.ContentLength), (request.Blob, request.Model, request.Version, request.ETag, request.Bytes));
+        var span = Assert.Single(spans, a => a.OperationName == "score" && (string?)a.GetTagItem("pipeline.blob") == request.Blob);
+        Assert.Equal(span.Id, request.TraceParent);
+    }
+
+    [Fact]
+    public async Task HandleAsync_HandedOverRequest_IsScoredInTheHandOversTrace()
+    {
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = queue });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == PipelineTelemetry.Scoring,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await ScoreAsync(app, $"{_model}/traced.csv", Csv(Rows));
+        var message = Assert.Single((await Azurite.Queues().GetQueueClient(queue).ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
+        var request = JsonSerializer.Deserialize(message.Body.ToString(), PipelineJson.Default.ScoreJobRequest)!;
+
+        var report = await app.ScoreHandler.HandleAsync(request, Cancellation);
+
+        Assert.Equal((ScoringStatus.Succeeded, ScoringHost.Job, 6L), (report!.Status, report.ScoredBy, report.Scored));
+        var handOver = ActivityContext.Parse(request.TraceParent!, null);
+        var jobSpan = Assert.Single(spans, a => a.OperationName == "score" && (string?)a.GetTagItem("pipeline.blob") == request.Blob && a.ParentSpanId == handOver.SpanId);
+        Assert.Equal(handOver.TraceId, jobSpan.TraceId);
+    }
+
+    [Fact]
+    public async Task HandleAsync_RequestForAnUploadReplacedSince_IsCompletedWithoutScoring()
+    {
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = queue });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+        var handed = await ScoreAsync(app, $"{_model}/replaced.csv", Csv(Rows));
+        var message = Assert.Single((await Azurite.Queues().GetQueueClient(queue).ReceiveMessagesAsync(32, cancellationToken: Cancellation)).Value);
+        var request = JsonSerializer.Deserialize(message.Body.ToString(), PipelineJson.Default.ScoreJobRequest)!;
+        await Azurite.Blobs().GetBlobContainerClient(StorageNames.ScoreContainer).GetBlobClient($"{_model}/replaced.csv").UploadAsync(BinaryData.FromString(Csv(Rows) + "9,1,red,true,yes\n"), overwrite: true, Cancellation);
+
+        var report = await app.ScoreHandler.HandleAsync(request, Cancellation);
+
+        Assert.Null(report);
+        Assert.False(await Predictions().GetBlobClient($"{_model}/replaced.csv").ExistsAsync(Cancellation));
+        var stored = Assert.NotNull(await BlobJson.ReadAsync(Predictions().GetBlobClient($"{_model}/replaced.csv" + StorageNames.ScoringReportSuffix), PipelineJson.Default.ScoringReport, Cancellation)).Value;
+        Assert.Equal((ScoringStatus.HandedToJob, handed.StartedAt), (stored.Status, stored.StartedAt));
+    }
+
+    [Fact]
+    public async Task RunAsync_FileAboveMaxJobFileBytes_IsRejectedWithTheLimit()
+    {
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string>
+        {
+            ["Scoring:MaxFileBytes"] = "32", ["Scoring:MaxJobFileBytes"] = "64", ["Scoring:JobQueue"] = queue,
+        });
         await TestModels.PublishEncodedAsync(_model, "v1");
 
         var report = await ScoreAsync(app, $"{_model}/day.csv", Csv(Rows));
 
         Assert.Equal((ScoringStatus.Failed, ScoringFailure.TooLarge), (report.Status, report.Reason));
-        Assert.Contains("Scoring:MaxFileBytes", report.Message, StringComparison.Ordinal);
+        Assert.Contains("Scoring:MaxJobFileBytes", report.Message, StringComparison.Ordinal);
+        Assert.False((await Azurite.Queues().GetQueueClient(queue).ExistsAsync(Cancellation)).Value);
+    }
+
+    [Fact]
+    public async Task RunAsync_FileAtMaxFileBytes_IsScoredInTheFunctionsApp()
+    {
+        var content = Csv(Rows);
+        var queue = Azurite.UniqueName("score-jobs");
+        await using var app = new PreprocessingApp(new Dictionary<string, string>
+        {
+            ["Scoring:MaxFileBytes"] = Encoding.UTF8.GetByteCount(content).ToString(CultureInfo.InvariantCulture), ["Scoring:JobQueue"] = queue,
+        });
+        await TestModels.PublishEncodedAsync(_model, "v1");
+
+        var report = await ScoreAsync(app, $"{_model}/day.csv", content);
+
+        Assert.Equal((ScoringStatus.Succeeded, ScoringHost.FunctionsApp), (report.Status, report.ScoredBy));
+        Assert.False((await Azurite.Queues().GetQueueClient(queue).ExistsAsync(Cancellation)).Value);
     }
 
     [Fact]
