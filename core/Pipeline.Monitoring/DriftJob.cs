@@ -682,6 +682,11 @@ public sealed partial class DriftJob(
             return Decide(RetrainOutcome.NoNewData, F($"Retraining is wanted, but no file of raw/{manifest.Dataset}/ was added or changed since dataset version {manifest.DatasetVersion} (uploaded {since:yyyy-MM-dd HH:mm} UTC): nothing sent. Upload new labelled data to retrain."));
         }
 
+        if (await BuiltSinceAsync(manifest, added, cancellationToken).ConfigureAwait(false) is { } built)
+        {
+            return Decide(RetrainOutcome.AlreadyBuilt, F($"The {added.Count} file(s) of raw/{manifest.Dataset}/ added or changed since dataset version {manifest.DatasetVersion} are already in dataset version {built.Version} (built {built.CreatedAt:yyyy-MM-dd HH:mm} UTC): its upload requested its training, and the champion/challenger gate judged its model against version {manifest.Version}. A rebuild would train the same data again: nothing sent. Upload new labelled data to retrain."));
+        }
+
         var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             Encoding.UTF8.GetBytes(string.Concat(added.OrderBy(b => b.Name, StringComparer.Ordinal).Select(b => $"{b.Name}\n{b.Properties.ETag}\n")))))[..16];
         var monitoring = blobs.GetBlobContainerClient(StorageNames.MonitoringContainer);
@@ -722,6 +727,54 @@ public sealed partial class DriftJob(
 
         decision.RequestedAt = request.RequestedAt;
         return Decide(RetrainOutcome.Requested, F($"{added.Count} file(s) of raw/{manifest.Dataset}/ were added or changed since dataset version {manifest.DatasetVersion}: a rebuild was requested (the upload event for {request.Event} on queue {preprocess.Value.BlobCreatedQueue}). Preprocessing builds a version from every current file and requests its training; the champion/challenger gate decides whether it is served."));
+    }
+
+    /// <summary>Newer dataset versions read to find the added files in (the newest by their manifest's time).</summary>
+    private const int MaxDatasetVersionsRead = 20;
+
+    /// <summary>
+    /// The newest dataset version other than the model's whose sources include every file of <paramref name="added"/> as it
+    /// is now (listed, and uploaded no later than the version's newest upload); null when there is none.
+    /// </summary>
+    private async Task<DatasetManifest?> BuiltSinceAsync(ModelManifest manifest, List<BlobItem> added, CancellationToken cancellationToken)
+    {
+        var datasets = blobs.GetBlobContainerClient(StorageNames.DatasetsContainer);
+        List<BlobItem> manifests = [];
+        await foreach (var blob in ListAsync(datasets, StorageNames.FolderPrefix(manifest.Dataset), cancellationToken).ConfigureAwait(false))
+        {
+            if (blob.Name.EndsWith("/" + StorageNames.ManifestFile, StringComparison.Ordinal) &&
+                blob.Name != StorageNames.DatasetManifestPath(manifest.Dataset, manifest.DatasetVersion))
+            {
+                manifests.Add(blob);
+            }
+        }
+
+        foreach (var blob in manifests.OrderByDescending(b => b.Properties.LastModified).Take(MaxDatasetVersionsRead))
+        {
+            DatasetManifest? version;
+            try
+            {
+                version = (await BlobJson.ReadAsync(datasets.GetBlobClient(blob.Name), PipelineJson.Default.DatasetManifest, cancellationToken).ConfigureAwait(false))?.Value;
+            }
+            catch (JsonException)
+            {
+                continue; // an unreadable manifest covers nothing
+            }
+
+            if (version is null)
+            {
+                continue;
+            }
+
+            var sources = version.Sources.Select(f => f.Blob).ToHashSet(StringComparer.Ordinal);
+            var uploaded = version.UploadedAt ?? version.CreatedAt;
+            if (added.All(b => sources.Contains($"{StorageNames.RawContainer}/{b.Name}") && b.Properties.LastModified <= uploaded))
+            {
+                return version;
+            }
+        }
+
+        return null;
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;

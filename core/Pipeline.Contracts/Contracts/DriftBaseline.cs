@@ -215,6 +215,13 @@ public enum RetrainOutcome
     [JsonStringEnumMemberName("already-requested")]
     AlreadyRequested,
 
+    /// <summary>
+    /// The files added since the version's dataset are already in a newer dataset version, whose training the upload
+    /// requested and whose challenger the gate has judged (or is judging): a rebuild would train the same data again.
+    /// </summary>
+    [JsonStringEnumMemberName("already-built")]
+    AlreadyBuilt,
+
     /// <summary>The version's dataset, or its <c>dataset.json</c>, cannot be read: nothing sent.</summary>
     [JsonStringEnumMemberName("unavailable")]
     Unavailable,

@@ -118,6 +118,40 @@ public sealed class RetrainOnDriftTests : IAsyncLifetime
         Assert.Equal(0, await QueuedAsync());
     }
 
+    /// <summary>
+    /// The usual case: the new file's own upload already built a newer dataset version and requested its training (the
+    /// gate then kept the served version). A rebuild would train the same data again, so nothing is sent; once the file
+    /// changes after that version, it is new again.
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_NewFilesAlreadyInANewerDatasetVersion_SendsNothing_UntilAFileChanges()
+    {
+        var name = await PublishTrainedAsync(retrainOnDrift: true, newFile: true);
+        var part2 = (await Raw.GetBlobClient($"{name}/part2.csv").GetPropertiesAsync(cancellationToken: Cancellation)).Value;
+        var d2 = new DatasetManifest
+        {
+            Dataset = name, Version = "d2", CreatedAt = part2.LastModified, UploadedAt = part2.LastModified, Task = TaskKind.Classification, Target = "label", Model = name,
+            Sources = [new SourceFile { Blob = $"raw/{name}/part1.csv", Sha256 = "00", Bytes = 1 }, new SourceFile { Blob = $"raw/{name}/part2.csv", Sha256 = "01", Bytes = 1 }],
+        };
+        await BlobJson.WriteAsync(Azurite.Blobs().GetBlobContainerClient(StorageNames.DatasetsContainer).GetBlobClient(StorageNames.DatasetManifestPath(name, "d2")),
+            d2, PipelineJson.Default.DatasetManifest, null, Cancellation);
+        await ScoreShiftedAsync(name);
+
+        var report = await _app.DriftJob.RunAsync(name, Cancellation);
+
+        Assert.Equal(DriftStatus.Drifted, report!.Status);
+        Assert.Equal((RetrainOutcome.AlreadyBuilt, 1), (report.Retrain!.Outcome, report.Retrain.NewFileCount));
+        Assert.Contains("already in dataset version d2", report.Retrain.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await QueuedAsync());
+
+        await Task.Delay(1100, Cancellation); // Last-Modified has whole seconds
+        await Raw.GetBlobClient($"{name}/part2.csv").UploadAsync(new BinaryData(DriftData.Csv(DriftData.Rows(300, seed: 33))), overwrite: true, Cancellation);
+        var changed = await _app.DriftJob.RunAsync(name, Cancellation);
+
+        Assert.Equal(RetrainOutcome.Requested, changed!.Retrain!.Outcome);
+        Assert.Equal(1, await QueuedAsync());
+    }
+
     [Fact]
     public async Task RunAsync_NotDrifted_SendsNothing()
     {
