@@ -537,7 +537,7 @@ public sealed partial class DatasetBuilder
         long chunks = 0;
         for (var s = 0; s < splitRows.Length; s++)
         {
-            var groupRows = RowGroupSize(s, features);
+            var groupRows = Math.Max(1, RowGroupSize(s, features));
             chunks += (splitRows[s] + groupRows - 1) / groupRows * (features + 1L);
         }
 

@@ -179,12 +179,23 @@ public sealed class ScoringJobProcessTests : IAsyncLifetime
         }
     }
 
-    /// <summary>The job's queue is empty (nothing left to retry) and its poison queue holds <paramref name="poisoned"/> messages, returned.</summary>
+    /// <summary>
+    /// The job's queue is empty (nothing left to retry) and its poison queue holds <paramref name="poisoned"/> messages,
+    /// returned. The job writes its report before it moves the message, so the queues may settle moments after the
+    /// report: they get 30 s.
+    /// </summary>
     private async Task<List<JsonNode>> AssertQueuesEmptyAsync(int poisoned)
     {
         var queue = Azurite.Queues().GetQueueClient(_queue);
-        Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         var poison = Azurite.Queues().GetQueueClient(StorageNames.Poison(_queue));
+        var settled = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < settled && ((await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount > 0 ||
+            ((await poison.ExistsAsync(Cancellation)).Value ? (await poison.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount : 0) < poisoned))
+        {
+            await Task.Delay(200, Cancellation);
+        }
+
+        Assert.Equal(0, (await queue.GetPropertiesAsync(Cancellation)).Value.ApproximateMessagesCount);
         if (!(await poison.ExistsAsync(Cancellation)).Value)
         {
             Assert.Equal(0, poisoned);
