@@ -40,10 +40,10 @@ const where = report => report?.scoredBy === 'job' ? 'scoring job' : report?.sco
 export function jobsTable(list, { showModel = true, empty } = {}) {
   return h('div',
     table([
-      { label: 'Status', value: status },
+      { label: 'Status', value: j => h('span', status(j)) },
       { label: 'File', value: j => j.report ? h('span.mono', j.report.input) : h('span.mono', j.path) },
       showModel ? { label: 'Model', value: j => j.report?.model ? h('a', { href: scoringLink(j.report.model) }, j.report.model) : '–' } : null,
-      { label: 'Version', value: j => shortVersion(j.report?.version) },
+      { label: 'Version', value: j => h('span', shortVersion(j.report?.version)) },
       { label: 'Where', value: j => where(j.report) },
       { label: 'Rows', value: rows, class: 'num' },
       { label: 'Output', value: j => j.report?.output ? h('span.mono', j.report.output) : h('span.muted', '–') },
