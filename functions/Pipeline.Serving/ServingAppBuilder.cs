@@ -6,6 +6,7 @@ using Pipeline.Serving.Http;
 using Pipeline.Serving.Monitoring;
 using Pipeline.Serving.Predict;
 using Pipeline.Serving.Runs;
+using Pipeline.Serving.Scoring;
 using Pipeline.Serving.Storage;
 using Pipeline.Telemetry;
 
@@ -78,6 +79,7 @@ public static class ServingAppBuilder
         app.MapModelReportApi();
         app.MapRunsApi();
         app.MapDatasetsApi();
+        app.MapScoringApi();
         app.MapConsole();
 
         if (app.Configuration.GetValue<bool>("Bench:NoOp"))

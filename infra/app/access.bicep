@@ -30,7 +30,8 @@
 //                  training run status for the Runs function (Blob Data Reader) · in its own host storage account,
 //                  as for the functions app: app-package (Blob Data Contributor), azure-webjobs-hosts and
 //                  azure-webjobs-secrets (Blob Data Owner) · App Insights: Metrics Publisher ·
-//                  monitoring: write prediction logs (Blob Data Contributor).
+//                  monitoring: write prediction logs (Blob Data Contributor) · predictions: read batch-scoring
+//                  reports for the Scoring function, GET /api/scoring (Blob Data Reader).
 //   trainer        datasets: read (Blob Data Reader) · models and runs: write (Blob Data Contributor) · train-requests:
 //                  dequeue, heartbeat visibility (Update Message: messages/write), delete, and the KEDA scaler reads
 //                  the queue length (queues/read): Queue Data Contributor · train-requests-poison: Message Sender ·
@@ -281,6 +282,17 @@ resource servingModelsPointerWriter 'Microsoft.Authorization/roleAssignments@202
     principalType: 'ServicePrincipal'
     conditionVersion: '2.0'
     condition: currentPointerWritesOnly
+  }
+}
+
+// The Scoring function (GET /api/scoring, the console's batch-scoring page) reads the reports beside the outputs.
+resource servingPredictionsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::predictions.id, servingPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::predictions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
   }
 }
 

@@ -29,6 +29,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-secrets"),
         new("serving", MonitoringMetricsPublisher, "appinsights"),
         new("serving", BlobDataContributor, "container:monitoring"),
+        new("serving", BlobDataReader, "container:predictions"),
         new("functions", BlobDataContributor, "functions-host/container:app-package"),
         new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-hosts"),
         new("functions", BlobDataOwner, "functions-host/container:azure-webjobs-secrets"),

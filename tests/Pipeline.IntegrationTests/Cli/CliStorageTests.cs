@@ -149,6 +149,23 @@ public sealed class CliStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Scoring_UnreadableReport_IsListedWithItsProblem()
+    {
+        var model = Azurite.UniqueName("cli-scoring-bad");
+        var predictions = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer);
+        await predictions.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await predictions.GetBlobClient($"{model}/day.csv{StorageNames.ScoringReportSuffix}").UploadAsync(BinaryData.FromString("{not json"), overwrite: true, TestContext.Current.CancellationToken);
+
+        var text = await CliTestHost.StorageAsync("scoring", model);
+        var json = await CliTestHost.StorageAsync("scoring", model, "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains($"unreadable report predictions/{model}/day.csv.report.json", text.Out, StringComparison.Ordinal);
+        var entry = Assert.Single(JsonNode.Parse(json.Out)!.AsArray())!;
+        Assert.StartsWith("The report is not a scoring report", entry["problem"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownModel_ExitsNotFound_ForRunsAndReport()
     {
         var runs = await CliTestHost.StorageAsync("runs", "no-such-model-anywhere");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Playwright;
+using Pipeline.Contracts;
 using Pipeline.Serving.Predict;
 using Pipeline.Tests.Infrastructure;
 
@@ -84,6 +85,9 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
             ($"#/models/{fixture.Model}", fixture.Model, "model"),
             ($"#/models/{fixture.Model}/versions/{fixture.Served.Version}", fixture.Model, "model-version"),
             ($"#/models/{fixture.RollbackModel}", fixture.RollbackModel, "model-two-versions"),
+            ($"#/models/{fixture.DriftModel}", fixture.DriftModel, "model-drift-scoring"),
+            ("#/scoring", "Batch scoring", "scoring"),
+            ($"#/scoring/{fixture.DriftModel}", $"Batch scoring: {fixture.DriftModel}", "scoring-model"),
         };
 
         foreach (var (route, heading, shot) in pages)
@@ -174,19 +178,12 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task DriftedModel_ShowsTheLatestDriftReportWithItsColumns()
+    public async Task DriftedModel_ShowsTheLatestDriftReportWithItsColumnsLiveAccuracyAndRetrainDecision()
     {
-        var model = Azurite.UniqueName("console-drift");
-        await Functions.Drift.DriftData.PublishAsync(model);
-        await using (var functions = new PreprocessingApp())
-        {
-            await Functions.Drift.DriftData.ScoreAsync(functions, $"{model}/day.csv", Functions.Drift.DriftData.Csv(Functions.Drift.DriftData.Rows(1000, seed: 50, sizeShift: 3)));
-            await functions.DriftJob.RunAsync(model, TestContext.Current.CancellationToken);
-        }
-
+        var report = fixture.DriftReport;
         var (context, page, errors) = await OpenAsync();
         await using var _ = context;
-        await GoAsync(page, $"#/models/{model}", model);
+        await GoAsync(page, $"#/models/{fixture.DriftModel}", fixture.DriftModel);
 
         var drift = page.Locator(".card", new PageLocatorOptions { Has = page.Locator("h2", new PageLocatorOptions { HasTextRegex = new("^Drift$") }) });
         await drift.Locator("table").WaitForAsync();
@@ -196,8 +193,59 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         var size = drift.Locator("tr", new LocatorLocatorOptions { HasText = "size" });
         Assert.Contains("drifted", await size.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("ok", await drift.Locator("tr", new LocatorLocatorOptions { HasText = "member" }).InnerTextAsync(), StringComparison.Ordinal);
+
+        // Live accuracy next to the test split's: 600 outcomes matched, every third one disagreeing with the prediction.
+        var outcomes = Assert.IsType<LiveOutcomes>(report.Outcomes);
+        Assert.Equal((600L, 400.0 / 600), (outcomes.Matched, outcomes.Live!.Value));
+        var live = drift.Locator(".drift-outcomes");
+        Assert.Equal(
+            [$"{Number(outcomes.Live.Value)}\nLive accuracy", $"{Number(outcomes.Test!.Value)}\nTest accuracy", "600\nMatched rows"],
+            (await live.Locator(".stat").AllInnerTextsAsync()).Take(3).Select(s => string.Join('\n', s.Split('\n').Take(2))));
+
+        // The retrain decision as the drift run recorded it.
+        var retrain = Assert.IsType<RetrainDecision>(report.Retrain);
+        var decision = await drift.Locator(".drift-retrain").InnerTextAsync();
+        Assert.Contains(System.Text.Json.JsonSerializer.Serialize(retrain.Outcome, PipelineJson.Default.RetrainOutcome).Trim('"'), decision, StringComparison.Ordinal);
+        Assert.Contains(retrain.Message, decision, StringComparison.Ordinal);
         await ScreenshotAsync(page, "model-drift");
         AssertNoErrors(errors);
+
+        static string Number(double value) => value.ToString("#,0.####", CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task BatchScoring_ShowsScoredHandedToJobAndFailedFilesWithTheirStatus()
+    {
+        var (context, page, errors) = await OpenAsync();
+        await using var _ = context;
+        await GoAsync(page, $"#/scoring/{fixture.DriftModel}", $"Batch scoring: {fixture.DriftModel}");
+
+        var rows = page.Locator("#scoring-jobs tbody tr");
+        Assert.Equal(3, await rows.CountAsync());
+        var scored = await Row(page, "day.csv").InnerTextAsync();
+        foreach (var expected in new[] { "scored", "v1", "functions app", "1,000 of 1,000", $"predictions/{fixture.DriftModel}/day.csv" })
+        {
+            Assert.Contains(expected, scored, StringComparison.Ordinal);
+        }
+
+        var handed = await Row(page, "big.csv").InnerTextAsync();
+        Assert.Contains("handed to job", handed, StringComparison.Ordinal);
+        Assert.Contains("scoring job", handed, StringComparison.Ordinal);
+        var failed = await Row(page, "empty.csv").InnerTextAsync();
+        Assert.Contains("failed", failed, StringComparison.Ordinal);
+        Assert.Contains("unreadable-file", failed, StringComparison.Ordinal);
+        await ScreenshotAsync(page, "scoring-jobs");
+
+        // The model's page shows the same jobs and links to this page.
+        await GoAsync(page, $"#/models/{fixture.DriftModel}", fixture.DriftModel);
+        var card = page.Locator(".card", new PageLocatorOptions { Has = page.Locator("h2", new PageLocatorOptions { HasTextRegex = new("^Batch scoring$") }) });
+        await card.Locator("tbody tr", new LocatorLocatorOptions { HasText = "day.csv" }).WaitForAsync();
+        Assert.Contains("handed to job", await card.InnerTextAsync(), StringComparison.Ordinal);
+        await card.Locator("a", new LocatorLocatorOptions { HasText = "Every batch-scoring job" }).ClickAsync();
+        await page.Locator("main h1", new PageLocatorOptions { HasText = $"Batch scoring: {fixture.DriftModel}" }).WaitForAsync();
+        AssertNoErrors(errors);
+
+        ILocator Row(IPage on, string file) => on.Locator("#scoring-jobs tbody tr", new PageLocatorOptions { HasText = $"score/{fixture.DriftModel}/{file}" });
     }
 
     [Fact]
@@ -258,6 +306,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
             ($"#/models/{fixture.Model}", fixture.Model, "phone-model"),
             ($"#/datasets/{fixture.Dataset}/versions/{fixture.Request.DatasetVersion}", fixture.Dataset, "phone-dataset-version"),
             ($"#/runs/{fixture.RunId}", $"Run of {fixture.Model}", "phone-run"),
+            ($"#/models/{fixture.DriftModel}", fixture.DriftModel, "phone-model-drift"),
+            ($"#/scoring/{fixture.DriftModel}", $"Batch scoring: {fixture.DriftModel}", "phone-scoring"),
         })
         {
             await GoAsync(page, route, heading);

@@ -6,7 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Pipeline.Contracts;
 using Pipeline.Storage;
+using Pipeline.Tests.Functions.Drift;
 using Pipeline.Tests.Infrastructure;
+using Pipeline.Tests.Serving.Scoring;
 using Pipeline.Tests.Trainer;
 using Pipeline.Trainer;
 using Pipeline.Trainer.Runs;
@@ -29,6 +31,12 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public string RejectedDataset { get; } = Azurite.UniqueName("console-bad");
 
     public string RollbackModel { get; } = Azurite.UniqueName("console-roll");
+
+    /// <summary>A model with batch-scoring jobs (scored, handed to the scoring job, failed) and a drift report with live accuracy.</summary>
+    public string DriftModel { get; } = Azurite.UniqueName("console-drift");
+
+    /// <summary>The drift job's report on <see cref="DriftModel"/>: the scored file's sizes are shifted; outcomes give live accuracy.</summary>
+    public DriftReport DriftReport { get; private set; } = null!;
 
     /// <summary>The trained model (named after its dataset).</summary>
     public string Model => Dataset;
@@ -87,6 +95,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
         await TestModels.PublishAsync(RollbackModel, "v1", TestModels.TwoClass(bias: 0));
         await TestModels.PublishAsync(RollbackModel, "v2", TestModels.TwoClass(bias: 1));
 
+        await ScoreAndReportDriftAsync(cancellation);
+
         Serving.UseKestrel(0);
         Serving.StartServer();
         BaseUrl = Serving.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
@@ -101,6 +111,28 @@ public sealed class ConsoleFixture : IAsyncLifetime
             // Containers and CI run as root, where chromium's sandbox cannot start.
             Args = ["--no-sandbox", "--disable-dev-shm-usage"],
         });
+    }
+
+    /// <summary>
+    /// <see cref="DriftModel"/>'s data, made by the functions app's Score function and drift job: 1,000 rows scored with
+    /// their sizes shifted, labelled outcomes for 600 of them (every third one disagreeing with the prediction), an empty
+    /// file that fails, and — after the report — a file handed to the scoring job (above a 64-byte Scoring:MaxFileBytes).
+    /// </summary>
+    private async Task ScoreAndReportDriftAsync(CancellationToken cancellation)
+    {
+        await DriftData.PublishAsync(DriftModel);
+        await using (var functions = new PreprocessingApp())
+        {
+            await DriftData.ScoreAsync(functions, $"{DriftModel}/day.csv", DriftData.Csv(DriftData.Rows(1000, seed: 50, sizeShift: 3)));
+            var predicted = await DriftData.PredictionsAsync($"{DriftModel}/day.csv");
+            var truth = predicted.Keys.Take(600).Select((id, i) => $"{id},{(i % 3 == 0 ? (predicted[id] == "yes" ? "no" : "yes") : predicted[id])}\n");
+            await DriftData.UploadOutcomesAsync($"{DriftModel}/truth.csv", "id,label\n" + string.Concat(truth));
+            await ScoringApiFixture.ScoreAsync(functions, $"{DriftModel}/empty.csv", []);
+            DriftReport = await functions.DriftJob.RunAsync(DriftModel, cancellation) ?? throw new InvalidOperationException("The drift job wrote no report.");
+        }
+
+        await using var job = new PreprocessingApp(new Dictionary<string, string> { ["Scoring:MaxFileBytes"] = "64", ["Scoring:JobQueue"] = Azurite.UniqueName("score-jobs") });
+        await ScoringApiFixture.ScoreAsync(job, $"{DriftModel}/big.csv", DriftData.Csv(DriftData.Rows(50, seed: 51)));
     }
 
     /// <summary>

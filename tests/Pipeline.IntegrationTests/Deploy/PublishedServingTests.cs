@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Pipeline.Contracts;
+using Pipeline.Storage;
 using Pipeline.Tests.Infrastructure;
 
 namespace Pipeline.Tests.Deploy;
@@ -153,10 +155,24 @@ public sealed class PublishedServingTests
         await Azurite.EnsureRunningAsync();
         var model = Azurite.UniqueName("published");
         await TestModels.PublishAsync(model, "v1", TestModels.TwoClass(bias: 0.5f));
+        // A batch-scoring report as the Score function writes it, and one that is not a report: GET /api/scoring lists both
+        // through the source-generated JSON of the AOT build (enums as their string names).
+        var predictions = Azurite.Blobs().GetBlobContainerClient(StorageNames.PredictionsContainer);
+        await predictions.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await BlobJson.WriteAsync(predictions.GetBlobClient($"{model}/day.csv{StorageNames.ScoringReportSuffix}"),
+            new ScoringReport { Status = ScoringStatus.Succeeded, ScoredBy = ScoringHost.FunctionsApp, Model = model, Version = "v1", Input = $"score/{model}/day.csv", Rows = 3, Scored = 3 },
+            PipelineJson.Default.ScoringReport, null, TestContext.Current.CancellationToken);
+        await predictions.GetBlobClient($"{model}/bad.csv{StorageNames.ScoringReportSuffix}").UploadAsync(BinaryData.FromString("[1,2"), overwrite: true, TestContext.Current.CancellationToken);
         var (process, client, output) = await StartAsync(new Dictionary<string, string> { ["Storage__ConnectionString"] = Azurite.ConnectionString });
         try
         {
             await AssertServesAsync(client, model, output, storage: true);
+            var scoring = JsonNode.Parse(await client.GetStringAsync(new Uri($"/api/scoring?model={model}", UriKind.Relative), TestContext.Current.CancellationToken))!;
+            var jobs = scoring["jobs"]!.AsArray();
+            Assert.Equal(2, jobs.Count);
+            var scored = Assert.Single(jobs, j => j!["report"] is not null)!["report"]!;
+            Assert.Equal(("succeeded", "functions-app", 3L), (scored["status"]!.GetValue<string>(), scored["scoredBy"]!.GetValue<string>(), scored["scored"]!.GetValue<long>()));
+            Assert.StartsWith("The report is not a scoring report", Assert.Single(jobs, j => j!["report"] is null)!["problem"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         finally
         {

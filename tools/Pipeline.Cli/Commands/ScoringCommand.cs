@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Pipeline.Cli.Output;
 using Pipeline.Cli.Target;
 using Pipeline.Contracts;
+using Pipeline.Storage;
 using Spectre.Console;
 
 namespace Pipeline.Cli.Commands;
@@ -17,7 +18,7 @@ public static class ScoringCommand
     {
         var model = new Argument<string?>("model") { Description = "Model name (default: every model).", Arity = ArgumentArity.ZeroOrOne };
         var limit = new Option<int>("--limit") { Description = "Show at most this many, newest first (default 20).", DefaultValueFactory = _ => 20 };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > Target.PipelineStore.MaxScoringReports) { r.AddError($"--limit must be 1-{Target.PipelineStore.MaxScoringReports}."); } });
+        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > ScoringReports.MaxListed) { r.AddError($"--limit must be 1-{ScoringReports.MaxListed}."); } });
         var json = CliApp.JsonOption();
         var command = new Command("scoring", "Batch-scoring jobs (files dropped under score/): status, where they were scored, rows, output and report.") { model, limit, json };
         command.SetAction((parse, cancellationToken) => CliApp.HandleAsync(host, parse, parse.GetValue(json), async (context, token) =>
@@ -26,7 +27,9 @@ public static class ScoringCommand
             var reports = await context.Target.Store.ListScoringReportsAsync(name, token, parse.GetValue(limit)).ConfigureAwait(false);
             if (context.Output.Json)
             {
-                context.Output.WriteJson(new JsonArray([.. reports.Select(r => CliOutput.ToNode(r.Report, PipelineJson.Default.ScoringReport))]));
+                context.Output.WriteJson(new JsonArray([.. reports.Select(r => r.Report is { } report
+                    ? CliOutput.ToNode(report, PipelineJson.Default.ScoringReport)
+                    : new JsonObject { ["path"] = r.Path, ["problem"] = r.Problem })]));
                 return ExitCode.Success;
             }
 
@@ -47,11 +50,16 @@ public static class ScoringCommand
     }
 
     /// <summary>A scoring job as a person reads it: state, where, file, model version, rows and what to open.</summary>
-    public static void Write(IAnsiConsole console, ScoringEntry entry)
+    public static void Write(IAnsiConsole console, ScoringReportEntry entry)
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(entry);
-        var report = entry.Report;
+        if (entry.Report is not { } report)
+        {
+            console.MarkupLine($"[red]unreadable report[/] {CliOutput.E(entry.Path)}: {CliOutput.E(entry.Problem ?? "")}");
+            return;
+        }
+
         var state = report.Status switch
         {
             ScoringStatus.Succeeded => "[green]scored[/]",

@@ -12,9 +12,6 @@ public sealed record DatasetVersionEntry(DatasetManifest Manifest, DateTimeOffse
 /// <summary>A rejection report and where it is stored.</summary>
 public sealed record RejectionEntry(string Path, RejectionReport Report);
 
-/// <summary>A batch-scoring report and where it is stored.</summary>
-public sealed record ScoringEntry(string Path, ScoringReport Report);
-
 /// <summary>
 /// Reads the storage contract (README, "Storage contract") for the tool: datasets, their versions, pending builds and
 /// rejections, run status, model manifests and current pointers. Paths come from <see cref="StorageNames"/>; a missing
@@ -34,9 +31,6 @@ public sealed class PipelineStore(BlobServiceClient blobs)
     public BlobContainerClient Runs => blobs.GetBlobContainerClient(StorageNames.RunsContainer);
 
     public BlobContainerClient Predictions => blobs.GetBlobContainerClient(StorageNames.PredictionsContainer);
-
-    /// <summary>Scoring reports read by one call, newest first.</summary>
-    public const int MaxScoringReports = 1000;
 
     /// <summary>Dataset names: folders of <c>raw/</c> and of <c>datasets/</c>.</summary>
     public async Task<IReadOnlyList<string>> ListDatasetsAsync(CancellationToken cancellationToken)
@@ -173,32 +167,10 @@ public sealed class PipelineStore(BlobServiceClient blobs)
 
     /// <summary>
     /// Batch-scoring reports (<c>predictions/…/{file}.report.json</c>) of every model, or of <paramref name="model"/>'s
-    /// folders (<c>{model}/</c> and <c>{model}@{version}/</c>), newest first.
+    /// folders (<c>{model}/</c> and <c>{model}@{version}/</c>), newest first; a report that cannot be read is an entry with its problem.
     /// </summary>
-    public async Task<IReadOnlyList<ScoringEntry>> ListScoringReportsAsync(string? model, CancellationToken cancellationToken, int limit = MaxScoringReports)
-    {
-        var paths = new List<(string Name, DateTimeOffset Written)>();
-        await foreach (var item in ListAsync(Predictions, model ?? "", cancellationToken).ConfigureAwait(false))
-        {
-            var folder = item.Name.Split('/')[0];
-            if (item.Name.EndsWith(StorageNames.ScoringReportSuffix, StringComparison.Ordinal) &&
-                (model is null || folder == model || folder.StartsWith(model + "@", StringComparison.Ordinal)))
-            {
-                paths.Add((item.Name, item.Properties.LastModified ?? DateTimeOffset.MinValue));
-            }
-        }
-
-        var reports = new List<ScoringEntry>();
-        foreach (var (name, _) in paths.OrderByDescending(p => p.Written).ThenBy(p => p.Name, StringComparer.Ordinal).Take(Math.Clamp(limit, 0, MaxScoringReports)))
-        {
-            if (await BlobJson.ReadAsync(Predictions.GetBlobClient(name), PipelineJson.Default.ScoringReport, cancellationToken).ConfigureAwait(false) is { } report)
-            {
-                reports.Add(new ScoringEntry($"{StorageNames.PredictionsContainer}/{name}", report.Value));
-            }
-        }
-
-        return reports;
-    }
+    public async Task<IReadOnlyList<ScoringReportEntry>> ListScoringReportsAsync(string? model, CancellationToken cancellationToken, int limit = ScoringReports.MaxListed) =>
+        (await ScoringReports.ListAsync(Predictions, model, limit, cancellationToken).ConfigureAwait(false)).Entries;
 
     /// <summary><c>runs/latest/{model}.json</c>.</summary>
     public async Task<RunStatus?> ReadLatestRunAsync(string model, CancellationToken cancellationToken) =>

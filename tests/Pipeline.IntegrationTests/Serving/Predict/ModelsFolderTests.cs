@@ -101,7 +101,7 @@ public sealed class ModelsFolderTests : IAsyncLifetime
         Write("lin/a/model.onnx", TestModels.LinearRegression([1], bias: 0));
         Write("lin/a/report-loss.png", [0x89, (byte)'P', (byte)'N', (byte)'G']);
 
-        foreach (var path in new[] { "/api/datasets", "/api/datasets/lin", "/api/runs", "/api/runs?model=lin" })
+        foreach (var path in new[] { "/api/datasets", "/api/datasets/lin", "/api/runs", "/api/runs?model=lin", "/api/scoring", "/api/scoring?model=lin" })
         {
             using var response = await _client.GetAsync(new Uri(path, UriKind.Relative), Cancellation);
             var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;

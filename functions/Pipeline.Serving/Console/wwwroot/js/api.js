@@ -59,6 +59,12 @@ async function request(path, { method = 'GET', body, admin = false, as = 'json',
 
 const segment = encodeURIComponent;
 
+/** ?a=1&b=2 from the defined values, or ''. */
+const query = values => {
+  const pairs = Object.entries(values).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  return pairs.length ? `?${pairs.map(([k, v]) => `${k}=${segment(v)}`).join('&')}` : '';
+};
+
 export const api = {
   health: () => request('/api/health'),
   models: () => request('/api/models'),
@@ -68,6 +74,7 @@ export const api = {
   reportFile: (name, version, file) => request(`/api/models/${segment(name)}/versions/${segment(version)}/files/${segment(file)}`, { as: 'blob' }),
   predict: (name, rows, version) => request(`/api/models/${segment(name)}/predict${version ? `?version=${segment(version)}` : ''}`, { method: 'POST', body: { rows } }),
   setCurrent: (name, version) => request(`/api/models/${segment(name)}/current`, { method: 'POST', body: { version }, admin: true }),
+  scoring: (model, limit) => request(`/api/scoring${query({ model, limit })}`),
   runs: () => request('/api/runs'),
   run: id => request(`/api/runs/${segment(id)}`),
   datasets: () => request('/api/datasets'),

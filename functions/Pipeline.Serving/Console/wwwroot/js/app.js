@@ -4,6 +4,7 @@ import { api, keys, onUnauthorized, ApiError } from './api.js';
 import * as datasets from './pages/datasets.js';
 import * as runs from './pages/runs.js';
 import * as models from './pages/models.js';
+import * as scoring from './pages/scoring.js';
 
 const routes = [
   [/^#\/datasets$/, datasets.list, 'datasets'],
@@ -12,6 +13,8 @@ const routes = [
   [/^#\/datasets\/([^/]+)\/rejections\/([^/]+)$/, datasets.rejection, 'datasets'],
   [/^#\/runs$/, runs.list, 'runs'],
   [/^#\/runs\/([^/]+)$/, runs.detail, 'runs'],
+  [/^#\/scoring$/, scoring.list, 'scoring'],
+  [/^#\/scoring\/([^/]+)$/, scoring.detail, 'scoring'],
   [/^#\/models$/, models.list, 'models'],
   [/^#\/models\/([^/]+)$/, models.detail, 'models'],
   [/^#\/models\/([^/]+)\/versions\/([^/]+)$/, models.detail, 'models'],

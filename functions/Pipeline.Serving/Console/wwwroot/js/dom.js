@@ -98,6 +98,8 @@ const tones = {
   running: 'info', retrying: 'warn', interrupted: 'warn', pending: 'info', degraded: 'warn',
   failed: 'bad', rejected: 'bad',
   ok: 'good', warning: 'warn', drifted: 'bad', 'insufficient-data': 'neutral',
+  scored: 'good', unreadable: 'bad',
+  requested: 'info', 'already-requested': 'info', 'no-new-data': 'warn', off: 'neutral', 'not-drifted': 'good', unavailable: 'warn',
 };
 
 export function badge(text, tone) {

@@ -1,6 +1,7 @@
 // Models: metrics, report plots, search and quantization tables, every version and which one serves, "try it", rollback.
 import { h, badge, breadcrumbs, bytes, card, duration, notice, number, pageHeader, percent, shortVersion, stat, table, when } from '../dom.js';
 import { api, ApiError } from '../api.js';
+import { jobsTable, scoringLink } from './scoring.js';
 
 const modelLink = name => `#/models/${encodeURIComponent(name)}`;
 const plotCaptions = {
@@ -63,6 +64,7 @@ export async function detail(page, name, versionName) {
       ? notice(`current.json names ${details.currentVersion}; this instance still serves ${details.servedVersion}.`, 'warn') : null,
     metrics(manifest, info),
     details.drift && shown === details.currentVersion ? drift(page, name, details.drift) : null,
+    versionName ? null : batchScoring(page, name),
     manifest?.report?.some(f => f.endsWith('.png')) ? plots(page, name, shown, manifest.report.filter(f => f.endsWith('.png'))) : null,
     tryIt(name, shown, manifest, details, versionName),
     versionsCard(name, details, shown),
@@ -79,7 +81,7 @@ function drift(page, name, summary) {
   api.drift(name).then(report => {
     if (page.signal.aborted) return;
     const rows = [...report.columns, ...(report.predictions ? [report.predictions] : [])];
-    columns.replaceChildren(table([
+    columns.replaceChildren(liveQuality(name, report.outcomes), retrain(report.retrain), table([
       { label: 'Column', value: c => c.column },
       { label: 'Status', value: c => badge(c.status) },
       { label: 'PSI', value: c => number(c.psi, 3), class: 'num' },
@@ -93,6 +95,45 @@ function drift(page, name, summary) {
       ? notice(`This report judged version ${summary.version}, not the current one.`, 'info') : null,
     h('p.muted', `Report of ${summary.createdAt.slice(0, 10)}: ${summary.report} (docs/monitoring.md).`),
     columns);
+}
+
+/** Live accuracy (or R²) from labelled outcomes next to the test split's, and what they were computed from. */
+function liveQuality(name, outcomes) {
+  if (!outcomes) {
+    return h('div.drift-outcomes', h('h3', 'Live quality'),
+      h('p.muted', `No labelled outcomes yet: upload the true labels of scored rows to outcomes/${name}/ (id and target columns) and the next report shows the live figure.`));
+  }
+  const metric = outcomes.metric === 'r2' ? 'R²' : outcomes.metric;
+  const gap = outcomes.live !== null && outcomes.live !== undefined && outcomes.test !== null && outcomes.test !== undefined ? outcomes.live - outcomes.test : null;
+  return h('div.drift-outcomes', h('h3', 'Live quality'),
+    h('div.stats',
+      stat(`Live ${metric}`, number(outcomes.live, 4), gap === null ? (outcomes.matched ? null : 'no outcome matched a row') : `${gap >= 0 ? '+' : '−'}${number(Math.abs(gap), 4)} vs test`),
+      stat(`Test ${metric}`, number(outcomes.test, 4), 'test split, at training'),
+      stat('Matched rows', number(outcomes.matched), `of ${number(outcomes.rows)} outcomes in ${number(outcomes.files)} file(s)`),
+      stat('Unmatched', number(outcomes.unmatchedOutcomes), `by ${outcomes.idColumn}; unreadable ${number(outcomes.unreadableRows)}`)),
+    outcomes.truncated ? notice(outcomes.truncatedBy ?? 'Reading outcomes stopped at its limit.', 'warn') : null,
+    outcomes.problems?.length ? h('ul.problems', outcomes.problems.map(p => h('li.error-text', p))) : null);
+}
+
+/** The retrain decision of the drift run: requested, why not, and on which new files. */
+function retrain(decision) {
+  if (!decision) return null;
+  return h('div.drift-retrain', h('h3', 'Retrain'),
+    h('p', badge(decision.outcome), ' ', decision.message),
+    decision.dataset || decision.requestedAt || decision.newFileCount ? h('dl.facts.inline',
+      decision.dataset ? [h('dt', 'Dataset'), h('dd', decision.dataset, ' ', shortVersion(decision.datasetVersion))] : null,
+      decision.newFileCount ? [h('dt', 'New files'), h('dd', `${number(decision.newFileCount)}: ${decision.newFiles.join(', ')}${decision.newFileCount > decision.newFiles.length ? ', …' : ''}`)] : null,
+      decision.requestedAt ? [h('dt', 'Requested'), h('dd', when(decision.requestedAt))] : null) : null);
+}
+
+/** The model's newest batch-scoring jobs; every one on the Batch scoring page. */
+function batchScoring(page, name) {
+  const holder = h('div', h('p.muted', 'Loading the batch-scoring jobs…'));
+  api.scoring(name, 5).then(list => {
+    if (page.signal.aborted) return;
+    holder.replaceChildren(jobsTable(list, { showModel: false, empty: `No files scored with this model yet. Drop one at score/${name}/.` }));
+  }).catch(error => holder.replaceChildren(h('p.error-text', `Could not list the batch-scoring jobs: ${error.message}`)));
+  return card('Batch scoring', holder, h('p', h('a', { href: scoringLink(name) }, 'Every batch-scoring job of this model')));
 }
 
 function notFoundAsNull(error) {
