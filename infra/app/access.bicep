@@ -27,7 +27,8 @@
 //                  App Insights: Monitoring Metrics Publisher (telemetry with an Entra token; local auth is off).
 //   serving app    models: read models (Blob Data Reader), and write only */current.json for the SetCurrent rollback
 //                  function (Blob Data Contributor with an ABAC condition: no deletes, no other writes) · runs: read
-//                  training run status for the Runs function (Blob Data Reader) · in its own host storage account,
+//                  training run status for the Runs function (Blob Data Reader) · datasets: read manifests and
+//                  validation and rejection reports for the Datasets functions (Blob Data Reader) · in its own host storage account,
 //                  as for the functions app: app-package (Blob Data Contributor), azure-webjobs-hosts and
 //                  azure-webjobs-secrets (Blob Data Owner) · App Insights: Metrics Publisher ·
 //                  monitoring: write prediction logs (Blob Data Contributor) · predictions: read batch-scoring
@@ -263,6 +264,18 @@ resource servingModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01
 resource servingRunsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage::blobService::runs.id, servingPrincipalId, roles.storageBlobDataReader)
   scope: storage::blobService::runs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: servingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The Datasets functions (GET /api/datasets/…, the console's dataset pages) read dataset manifests, validation reports
+// and rejection reports.
+resource servingDatasetsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::datasets.id, servingPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::datasets
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: servingPrincipalId

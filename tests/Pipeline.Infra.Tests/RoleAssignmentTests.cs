@@ -23,6 +23,7 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate template)
         new("functions", BlobDataContributor, "container:datasets"),
         new("serving", BlobDataReader, "container:models"),
         new("serving", BlobDataReader, "container:runs"),
+        new("serving", BlobDataReader, "container:datasets"),
         new("serving", BlobDataContributor, "container:models"),
         new("serving", BlobDataContributor, "serving-host/container:app-package"),
         new("serving", BlobDataOwner, "serving-host/container:azure-webjobs-hosts"),
