@@ -115,7 +115,7 @@ public sealed class ModelSearch(TrainingData data, SearchBudget budget, int seed
     CrossValidation? folds = null, IReadOnlyList<TrialParameters>? trials = null)
 {
     /// <summary>Changes whenever <see cref="SearchSpace"/> or the training loop changes what a trial does (part of checkpoint fingerprints).</summary>
-    public const int SpaceVersion = 10;
+    public const int SpaceVersion = 11;
 
     public SearchState State => state;
 

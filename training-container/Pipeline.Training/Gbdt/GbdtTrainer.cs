@@ -30,7 +30,7 @@ public static class GbdtTrainer
         ArgumentNullException.ThrowIfNull(time);
         var p = state.Parameters.Gbdt ?? throw new ArgumentException("Not a gradient-boosted-trees trial.", nameof(state));
         var started = time.GetTimestamp();
-        var datasetParameters = DatasetParameters(seed, threads);
+        var datasetParameters = DatasetParameters(p, seed, threads);
         using var train = new LightGbmDataset(data.RawTrain, data.TrainRows, data.FeatureCount, data.TrainTarget, datasetParameters);
         using var validation = new LightGbmDataset(data.RawValidation, data.ValidationRows, data.FeatureCount, data.ValidationTarget, datasetParameters, train);
         using var booster = LightGbmBooster.Create(train, BoosterParameters(data, p, seed, threads, trainingMetric: true));
@@ -95,7 +95,7 @@ public static class GbdtTrainer
     {
         ArgumentNullException.ThrowIfNull(combined);
         ArgumentNullException.ThrowIfNull(parameters);
-        using var train = new LightGbmDataset(combined.RawTrain, combined.TrainRows, combined.FeatureCount, combined.TrainTarget, DatasetParameters(seed, threads));
+        using var train = new LightGbmDataset(combined.RawTrain, combined.TrainRows, combined.FeatureCount, combined.TrainTarget, DatasetParameters(parameters, seed, threads));
         using var booster = LightGbmBooster.Create(train, BoosterParameters(combined, parameters, seed, threads, trainingMetric: false));
         for (var round = 0; round < rounds; round++)
         {
@@ -135,8 +135,12 @@ public static class GbdtTrainer
     /// <summary>Outputs per row of LightGBM's prediction: 1 for binary and regression, the class count for multiclass.</summary>
     public static int PredictionWidth(int classes, bool classification) => classification && classes > 2 ? classes : 1;
 
-    private static string DatasetParameters(int seed, int threads) => string.Create(CultureInfo.InvariantCulture,
-        $"max_bin=255 min_data_in_bin=3 feature_pre_filter=false data_random_seed={seed} num_threads={threads} verbosity=-1");
+    /// <summary>
+    /// Binning: a forest's unpruned trees split wherever a sample changes (min_data_in_bin=1, as a CART forest's exact
+    /// thresholds do); boosting keeps LightGBM's 3 rows per bin, which on a few hundred rows is its own regularization.
+    /// </summary>
+    private static string DatasetParameters(GbdtParameters p, int seed, int threads) => string.Create(CultureInfo.InvariantCulture,
+        $"max_bin=255 min_data_in_bin={(p.Forest ? 1 : 3)} feature_pre_filter=false data_random_seed={seed} num_threads={threads} verbosity=-1");
 
     private static string BoosterParameters(TrainingData data, GbdtParameters p, int seed, int threads, bool trainingMetric)
     {
