@@ -36,7 +36,7 @@ public sealed class OutcomeJoin
     /// <summary>Adds one outcome row; an id without a usable label (regression: not a number) counts as unreadable.</summary>
     public void Add(ReadOnlySpan<char> id, ReadOnlySpan<char> label)
     {
-        id = id.Trim();
+        id = Canonical(id);
         label = label.Trim();
         if (id.IsEmpty || RawValues.IsMissing(label) || (!_classification && !RawValues.TryParseNumber(label, out _)))
         {
@@ -56,7 +56,7 @@ public sealed class OutcomeJoin
     /// <summary>An observed classification row: its id and the label the model predicted.</summary>
     public void MatchLabel(ReadOnlySpan<char> id, ReadOnlySpan<char> predicted)
     {
-        if (_lookup.Remove(id.Trim(), out _, out var truth))
+        if (_lookup.Remove(Canonical(id), out _, out var truth))
         {
             Result.Matched++;
             _correct += predicted.Trim().SequenceEqual(truth) ? 1 : 0;
@@ -66,7 +66,7 @@ public sealed class OutcomeJoin
     /// <summary>An observed regression row: its id and the value the model predicted.</summary>
     public void MatchValue(ReadOnlySpan<char> id, double predicted)
     {
-        if (_lookup.Remove(id.Trim(), out _, out var truth))
+        if (_lookup.Remove(Canonical(id), out _, out var truth))
         {
             var y = RawValues.TryParseNumber(truth, out var value) ? value : double.NaN;
             Result.Matched++;
@@ -74,6 +74,27 @@ public sealed class OutcomeJoin
             _sumY2 += y * y;
             _squaredError += (y - predicted) * (y - predicted);
         }
+    }
+
+    /// <summary>
+    /// The id as it is matched: trimmed, and an integer written with a zero fraction (<c>17.0</c>, as a float column or a
+    /// spreadsheet rewrites integer ids) as the integer (<c>17</c>). Any other id as written: <c>007</c> stays <c>007</c>.
+    /// </summary>
+    private static ReadOnlySpan<char> Canonical(ReadOnlySpan<char> id)
+    {
+        id = id.Trim();
+        var dot = id.IndexOf('.');
+        if (dot > 0 && id[(dot + 1)..].TrimStart('0').IsEmpty && dot + 1 < id.Length)
+        {
+            var whole = id[..dot];
+            var digits = whole[0] == '-' ? whole[1..] : whole;
+            if (!digits.IsEmpty && !digits.ContainsAnyExceptInRange('0', '9'))
+            {
+                return whole;
+            }
+        }
+
+        return id;
     }
 
     /// <summary>The live metric over the matched rows; the outcomes left unmatched are counted.</summary>
