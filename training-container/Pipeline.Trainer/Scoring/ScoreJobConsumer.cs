@@ -74,16 +74,7 @@ public sealed partial class ScoreJobConsumer(
         {
             // Shutting down (SIGTERM): nothing final was written (the output is one commit, the report comes after it);
             // make the message visible now so the next execution scores the file again from the start.
-            var popReceipt = await lease.StopAsync().ConfigureAwait(false);
-            try
-            {
-                using var release = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: release.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
-            {
-                LogReleaseFailed(logger, e, message.MessageId);
-            }
+            await lease.ReleaseAsync().ConfigureAwait(false);
 
             LogInterrupted(logger, message.MessageId);
             throw;

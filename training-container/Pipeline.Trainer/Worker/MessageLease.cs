@@ -10,10 +10,14 @@ public sealed partial class MessageLease : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _lost = new();
     private readonly Task _loop;
+    private readonly QueueClient _queue;
+    private readonly string _messageId;
+    private readonly ILogger _logger;
     private string _popReceipt;
 
     public MessageLease(QueueClient queue, QueueMessage message, WorkerOptions options, TimeProvider time, ILogger logger)
     {
+        (_queue, _messageId, _logger) = (queue, message.MessageId, logger);
         _popReceipt = message.PopReceipt;
         _loop = RunAsync(queue, message.MessageId, options, time, logger);
     }
@@ -25,6 +29,24 @@ public sealed partial class MessageLease : IDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         return _popReceipt;
+    }
+
+    /// <summary>
+    /// Stops renewing and makes the message visible now (shutting down: the next execution takes it at once instead of
+    /// after the visibility timeout). A release that fails within 5 s is logged; the message then reappears on its own.
+    /// </summary>
+    public async Task ReleaseAsync()
+    {
+        var popReceipt = await StopAsync().ConfigureAwait(false);
+        try
+        {
+            using var release = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _queue.UpdateMessageAsync(_messageId, popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: release.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+        {
+            LogReleaseFailed(_logger, e, _messageId);
+        }
     }
 
     private async Task RunAsync(QueueClient queue, string messageId, WorkerOptions options, TimeProvider time, ILogger logger)
@@ -69,6 +91,9 @@ public sealed partial class MessageLease : IDisposable
         _stop.Dispose();
         _lost.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release message {MessageId} on shutdown; it reappears after its visibility timeout")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat for message {MessageId} failed")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string messageId);

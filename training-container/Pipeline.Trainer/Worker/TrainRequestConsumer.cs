@@ -70,16 +70,7 @@ public sealed partial class TrainRequestConsumer(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down (SIGTERM): the job checkpointed; make the message visible now so the next attempt resumes it at once.
-            var popReceipt = await heartbeat.StopAsync().ConfigureAwait(false);
-            try
-            {
-                using var release = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: release.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
-            {
-                LogReleaseFailed(logger, e, message.MessageId);
-            }
+            await heartbeat.ReleaseAsync().ConfigureAwait(false);
 
             LogInterrupted(logger, message.MessageId);
             throw;
